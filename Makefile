@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock requirements-test.lock pyproject.toml
+$(STAMP): requirements.lock requirements-test.lock requirements-build.lock pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-build.lock -r requirements.lock -r requirements-test.lock >$(VENV)/pip.log 2>&1 \
+		|| { grep -v 'neither a file nor a directory' $(VENV)/pip.log; exit 1; }
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

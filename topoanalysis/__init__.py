@@ -1,0 +1,8 @@
+"""topoanalysis: topographic analysis of deep spiking neural networks.
+
+Importing the package has no side effects; the submodules are imported on use:
+``topoanalysis.models``, ``topoanalysis.stimuli``, ``topoanalysis.sheets``,
+``topoanalysis.recording``, ``topoanalysis.metrics``, ``topoanalysis.plotting``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,39 @@
+"""``topoanalysis`` entry point: parses arguments and turns known errors into messages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import demo, info, init_checkpoint, record
+
+COMMANDS = (demo, info, init_checkpoint, record)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="topoanalysis",
+        description="Topographic analysis of deep spiking neural networks against the ventral stream.")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in-process; returns the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"topoanalysis {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""The self-describing checkpoint format, and loading of plain state dicts.
+
+A topoanalysis checkpoint is one ``torch.save`` file holding only tensors, numpy-free
+containers and strings, so it loads with ``torch.load(weights_only=True)``::
+
+    format, format_version, arch, arch_kwargs, timesteps, input_size_px, mean, std,
+    visual_degrees, layer_areas, sheets (one LayerPositions per layer), provenance,
+    state_dict, content_sha256
+
+``content_sha256`` hashes everything else (metadata as canonical JSON, every tensor's
+bytes), so a changed or truncated file is caught at load time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..paths import atomic_path
+from ..sheets import LayerPositions, default_sheets
+from .registry import create_model, list_models
+from .shapes import layer_shapes
+
+FORMAT = "topoanalysis.checkpoint"
+FORMAT_VERSION = 1
+DEFAULT_LAYER_AREAS = {
+    "layer1.0": "retina", "layer1.1": "retina", "layer2.0": "V1", "layer2.1": "V1",
+    "layer3.0": "V2", "layer3.1": "V4", "layer4.0": "IT", "layer4.1": "IT",
+}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+PLAIN_SHEET_SEED = 424
+_WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net")
+_PREFIXES = ("module.", "_orig_mod.")
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """Everything about a checkpoint except its weights.
+
+    ``sheets`` maps each topographic layer (exact ``named_modules()`` path) to its unit
+    positions; ``layer_areas`` maps the same layers to cortical areas.
+    """
+
+    arch: str
+    arch_kwargs: dict
+    timesteps: int
+    input_size_px: int
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    visual_degrees: float = 8.0
+    layer_areas: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LAYER_AREAS))
+    sheets: dict[str, LayerPositions] = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    content_sha256: str = ""
+
+    def metadata(self) -> dict:
+        """The JSON-serialisable part (no sheets, no hash)."""
+        return {
+            "arch": self.arch, "arch_kwargs": _plain(self.arch_kwargs),
+            "timesteps": int(self.timesteps), "input_size_px": int(self.input_size_px),
+            "mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std],
+            "visual_degrees": float(self.visual_degrees),
+            "layer_areas": dict(self.layer_areas), "provenance": _plain(self.provenance),
+        }
+
+    def layers_in(self, area: str) -> list[str]:
+        """Layers assigned to ``area`` (e.g. ``"V1"``), in network order."""
+        return [name for name, a in self.layer_areas.items() if a == area]
+
+    def model_card(self) -> str:
+        """A human-readable summary, as printed by ``topoanalysis info``."""
+        lines = [
+            f"architecture     {self.arch} {json.dumps(self.arch_kwargs, sort_keys=True)}",
+            f"timesteps (T)    {self.timesteps}",
+            f"input            {self.input_size_px} px, {self.visual_degrees:g} deg of visual field",
+            f"normalisation    mean {list(self.mean)}  std {list(self.std)}",
+            f"content sha256   {self.content_sha256 or '(not saved yet)'}",
+            "layers           area    units (C x H x W)       sheet (mm)  neighbourhood (mm)",
+        ]
+        for name, area in self.layer_areas.items():
+            sheet = self.sheets.get(name)
+            if sheet is None:
+                lines.append(f"  {name:<14} {area:<7} (no sheet)")
+                continue
+            c, h, w = sheet.shape_chw
+            dims = f"{sheet.n_units} ({c} x {h} x {w})"
+            lines.append(f"  {name:<14} {area:<7} {dims:<23} {sheet.sheet_size_mm:<11g} "
+                         f"{sheet.neighborhood_width_mm:g}")
+        lines.append("provenance")
+        for key, value in sorted(self.provenance.items()):
+            lines.append(f"  {key}: {value}")
+        return "\n".join(lines)
+
+
+def _plain(mapping: dict) -> dict:
+    """JSON-representable copy (str subclasses such as torch's version become str)."""
+    return json.loads(json.dumps(mapping, default=str))
+
+
+def _tensor_bytes(t: torch.Tensor) -> bytes:
+    return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+
+
+def content_hash(metadata: dict, sheets: dict[str, LayerPositions], state_dict: dict) -> str:
+    """sha256 over canonical metadata JSON, sheet arrays and tensor bytes (sorted keys)."""
+    digest = hashlib.sha256(json.dumps(metadata, sort_keys=True).encode())
+    for name in sorted(sheets):
+        arrays = sheets[name].to_arrays()
+        for key in sorted(arrays):
+            digest.update(f"sheet/{name}/{key}".encode())
+            digest.update(np.ascontiguousarray(arrays[key]).tobytes() if isinstance(arrays[key], np.ndarray)
+                          else repr(arrays[key]).encode())
+    for key in sorted(state_dict):
+        t = state_dict[key]
+        digest.update(f"{key}|{t.dtype}|{tuple(t.shape)}".encode())
+        digest.update(_tensor_bytes(t))
+    return digest.hexdigest()
+
+
+def _sheet_payload(sheets: dict[str, LayerPositions]) -> dict:
+    payload = {}
+    for name, sheet in sheets.items():
+        arrays = sheet.to_arrays()
+        payload[name] = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v
+                         for k, v in arrays.items()}
+    return payload
+
+
+def _sheets_from_payload(payload: dict) -> dict[str, LayerPositions]:
+    return {name: LayerPositions.from_arrays({k: v.numpy() if isinstance(v, torch.Tensor) else v
+                                              for k, v in arrays.items()})
+            for name, arrays in payload.items()}
+
+
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointSpec) -> CheckpointSpec:
+    """Write ``model`` and ``spec`` to ``path`` atomically; returns the spec with its hash.
+
+    The sheets must match the model's layer shapes at ``spec.input_size_px``.
+    """
+    shapes = layer_shapes(model, spec.input_size_px, list(spec.sheets))
+    for name, sheet in spec.sheets.items():
+        if tuple(sheet.shape_chw) != shapes[name]:
+            raise ValueError(f"sheet for {name} has shape {sheet.shape_chw} but the model's {name} "
+                             f"output is {shapes[name]} at {spec.input_size_px} px")
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    metadata = spec.metadata()
+    sha = content_hash(metadata, spec.sheets, state)
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata,
+               "sheets": _sheet_payload(spec.sheets), "state_dict": state, "content_sha256": sha}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return replace(spec, content_sha256=sha)
+
+
+def _read(path: Path):
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}; pass --ckpt PATH to an existing file "
+                                "(the bundled ones are in checkpoints/)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for foreign or broken files
+        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200]}); checkpoints must load with "
+                         "torch.load(weights_only=True)") from None
+
+
+def _strip_prefixes(state: dict) -> dict:
+    out = {}
+    for key, value in state.items():
+        changed = True
+        while changed:
+            changed = False
+            for prefix in _PREFIXES:
+                if key.startswith(prefix):
+                    key, changed = key[len(prefix):], True
+        out[key] = value
+    return out
+
+
+def _unwrap_state_dict(obj, path: Path) -> dict:
+    if isinstance(obj, dict):
+        for key in _WRAPPER_KEYS:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path} holds neither a topoanalysis checkpoint nor a state dict of tensors "
+                         f"(also looked under keys {', '.join(_WRAPPER_KEYS)})")
+    return _strip_prefixes(obj)
+
+
+def _infer_resnet_kwargs(state: dict, path: Path) -> dict:
+    """Stem, width and class count read off the tensor shapes of a ResNet-18 state dict."""
+    for key in ("conv1.weight", "fc.weight"):
+        if key not in state:
+            raise ValueError(f"{path}: no {key!r} in the state dict, so it is not a ResNet-18 "
+                             f"with torchvision/spikingjelly key names (first keys: {list(state)[:5]})")
+    conv1 = state["conv1.weight"]
+    return {"stem": "imagenet" if conv1.shape[-1] == 7 else "cifar",
+            "width": conv1.shape[0] / 64, "num_classes": int(state["fc.weight"].shape[0])}
+
+
+def _load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    problems = []
+    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected)):
+        if keys:
+            shown = ", ".join(keys[:12]) + (f" ... (+{len(keys) - 12} more)" if len(keys) > 12 else "")
+            problems.append(f"{label}: {shown}")
+    if mismatched:
+        problems.append("shape mismatches: " + ", ".join(
+            f"{k} {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in mismatched[:12]))
+    if mismatched or (strict and problems):
+        raise ValueError(f"{path} does not fit the model: " + "; ".join(problems)
+                         + ("" if mismatched else "; pass strict=False to load the matching keys only"))
+    model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
+
+
+def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kwargs: dict | None = None,
+                    timesteps: int | None = None, input_size_px: int | None = None,
+                    strict: bool = True, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointSpec]:
+    """Load a checkpoint: the project format, or a plain state dict when told ``arch``.
+
+    Plain state dicts (spikingjelly ``spiking_resnet18`` / torchvision ``resnet18`` key
+    names; ``module.`` and ``_orig_mod.`` prefixes stripped; wrapped under
+    ``state_dict``/``model`` allowed) carry no metadata: stem, width and class count
+    are read from the tensor shapes; input size defaults to 224 px (ImageNet stem) or
+    32 px (CIFAR stem), normalisation to ImageNet's, areas to ``DEFAULT_LAYER_AREAS``,
+    and the sheets are a retinotopic initialisation with seed 424, all recorded in
+    ``spec.provenance``.
+
+    Returns
+    -------
+    (model, spec)
+        The model in eval mode on ``device``, and its :class:`CheckpointSpec`.
+    """
+    path = Path(path)
+    obj = _read(path)
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        if obj.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} has checkpoint format version {obj.get('format_version')}; "
+                             f"this topoanalysis reads version {FORMAT_VERSION}")
+        sheets = _sheets_from_payload(obj["sheets"])
+        spec = CheckpointSpec(
+            arch=obj["arch"], arch_kwargs=dict(obj["arch_kwargs"]), timesteps=obj["timesteps"],
+            input_size_px=obj["input_size_px"], mean=tuple(obj["mean"]), std=tuple(obj["std"]),
+            visual_degrees=obj["visual_degrees"], layer_areas=dict(obj["layer_areas"]),
+            sheets=sheets, provenance=dict(obj["provenance"]))
+        sha = content_hash(spec.metadata(), sheets, obj["state_dict"])
+        if sha != obj["content_sha256"]:
+            raise ValueError(f"{path} is corrupted or was edited: its content hash is {sha}, "
+                             f"but the file records {obj['content_sha256']}")
+        spec = replace(spec, content_sha256=sha)
+        model = create_model(spec.arch, **spec.arch_kwargs)
+        _load_weights(model, obj["state_dict"], path, strict=True)
+    else:
+        if arch is None:
+            raise ValueError(f"{path} is a plain state dict without metadata; pass the architecture "
+                             f"(arch=... or --arch), one of: {', '.join(list_models())}")
+        state = _unwrap_state_dict(obj, path)
+        kwargs = {**_infer_resnet_kwargs(state, path), **(arch_kwargs or {})}
+        model = create_model(arch, **kwargs)
+        _load_weights(model, state, path, strict)
+        size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
+        shapes = layer_shapes(model, size, list(DEFAULT_LAYER_AREAS))
+        spec = CheckpointSpec(
+            arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1), input_size_px=size,
+            sheets=default_sheets(shapes, DEFAULT_LAYER_AREAS, rng=np.random.default_rng(PLAIN_SHEET_SEED)),
+            provenance={"source": f"plain state dict {path.name}",
+                        "sheets": f"retinotopic initialisation, seed {PLAIN_SHEET_SEED} (none in file)",
+                        "normalisation": "ImageNet mean/std assumed"},
+            content_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    if timesteps is not None:
+        spec = replace(spec, timesteps=int(timesteps))
+    if hasattr(model, "timesteps"):
+        model.timesteps = spec.timesteps
+    return model.to(device).eval(), spec

@@ -1,0 +1,177 @@
+"""Spiking ResNet-18 (and its ReLU twin) built from spikingjelly primitives.
+
+Every tensor inside the network is time-major, ``[T, B, C, H, W]``: spikingjelly's
+multi-step layers fold time into the batch for convolutions and batch norm, and its LIF
+neurons integrate over ``T``. Images are fed by direct encoding (the same analogue frame
+at every timestep). State-dict keys follow torchvision's ``resnet18`` and therefore
+spikingjelly's ``spiking_resnet18`` (``conv1``, ``bn1``, ``layer1.0.conv1``, ...,
+``layer2.0.downsample.0``, ``fc``); neurons hold no parameters.
+
+Call :func:`spikingjelly.activation_based.functional.reset_net` between batches
+(``record`` and the trainer do this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from spikingjelly.activation_based import layer, neuron, surrogate
+from torch import nn
+
+BLOCK_LAYERS = tuple(f"layer{stage}.{block}" for stage in (1, 2, 3, 4) for block in (0, 1))
+STEMS = ("imagenet", "cifar")
+NEURONS = ("lif", "relu")
+SURROGATES = {"atan": surrogate.ATan, "sigmoid": surrogate.Sigmoid}
+
+
+def make_neuron(kind: str, *, tau: float, v_threshold: float, surrogate_name: str,
+                detach_reset: bool) -> nn.Module:
+    """A multi-step LIF neuron (``kind="lif"``) or a ReLU (``kind="relu"``)."""
+    if kind == "relu":
+        return nn.ReLU()
+    return neuron.LIFNode(
+        tau=tau, decay_input=True, v_threshold=v_threshold, v_reset=0.0,
+        surrogate_function=SURROGATES[surrogate_name](), detach_reset=detach_reset,
+        step_mode="m",
+    )
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection; the neuron fires after the sum."""
+
+    def __init__(self, in_channels: int, channels: int, stride: int, make_act) -> None:
+        super().__init__()
+        self.conv1 = layer.Conv2d(in_channels, channels, 3, stride, 1, bias=False, step_mode="m")
+        self.bn1 = layer.BatchNorm2d(channels, step_mode="m")
+        self.sn1 = make_act()
+        self.conv2 = layer.Conv2d(channels, channels, 3, 1, 1, bias=False, step_mode="m")
+        self.bn2 = layer.BatchNorm2d(channels, step_mode="m")
+        self.downsample = None
+        if stride != 1 or in_channels != channels:
+            self.downsample = nn.Sequential(
+                layer.Conv2d(in_channels, channels, 1, stride, bias=False, step_mode="m"),
+                layer.BatchNorm2d(channels, step_mode="m"),
+            )
+        self.sn2 = make_act()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.sn1(self.bn1(self.conv1(x)))))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.sn2(out + identity)
+
+
+class SpikingResNet18(nn.Module):
+    """ResNet-18 with LIF neurons (or ReLUs, for the non-spiking twin).
+
+    Parameters
+    ----------
+    num_classes : int
+        Size of the classifier output.
+    stem : {"imagenet", "cifar"}
+        ``"imagenet"``: 7x7 stride-2 convolution and max-pool (224 px inputs);
+        ``"cifar"``: 3x3 stride-1 convolution, no max-pool (32-64 px inputs).
+    width : float
+        Channel multiplier: stage widths are ``round(64 * width) * (1, 2, 4, 8)``.
+    timesteps : int
+        Default number of simulation steps ``T`` (an argument of ``forward`` overrides it).
+    neuron_kind : {"lif", "relu"}
+        ``"relu"`` gives the non-spiking ANN twin (use ``timesteps=1``).
+    tau, v_threshold, surrogate_name, detach_reset
+        LIF parameters (TDSNN: tau = 2.0, ATan surrogate, detached reset).
+
+    Examples
+    --------
+    >>> net = SpikingResNet18(num_classes=10, stem="cifar", width=0.0625, timesteps=2)
+    >>> net(torch.rand(3, 3, 16, 16)).shape
+    torch.Size([3, 10])
+    """
+
+    feature_layers = BLOCK_LAYERS
+
+    def __init__(self, num_classes: int = 1000, *, stem: str = "imagenet", width: float = 1.0,
+                 timesteps: int = 4, neuron_kind: str = "lif", tau: float = 2.0,
+                 v_threshold: float = 1.0, surrogate_name: str = "atan",
+                 detach_reset: bool = True) -> None:
+        super().__init__()
+        if stem not in STEMS:
+            raise ValueError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
+        if neuron_kind not in NEURONS:
+            raise ValueError(f"unknown neuron_kind {neuron_kind!r}; valid: {', '.join(NEURONS)}")
+        if surrogate_name not in SURROGATES:
+            raise ValueError(f"unknown surrogate {surrogate_name!r}; valid: {', '.join(SURROGATES)}")
+        if not (width > 0 and round(64 * width) >= 1):
+            raise ValueError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
+        if timesteps < 1:
+            raise ValueError(f"timesteps must be >= 1, got {timesteps}")
+        self.timesteps = int(timesteps)
+        self.stem = stem
+        self.neuron_kind = neuron_kind
+
+        def make_act() -> nn.Module:
+            return make_neuron(neuron_kind, tau=tau, v_threshold=v_threshold,
+                               surrogate_name=surrogate_name, detach_reset=detach_reset)
+
+        base = round(64 * width)
+        widths = [base, 2 * base, 4 * base, 8 * base]
+        if stem == "imagenet":
+            self.conv1 = layer.Conv2d(3, base, 7, 2, 3, bias=False, step_mode="m")
+            self.maxpool = layer.MaxPool2d(3, 2, 1, step_mode="m")
+        else:
+            self.conv1 = layer.Conv2d(3, base, 3, 1, 1, bias=False, step_mode="m")
+            self.maxpool = nn.Identity()
+        self.bn1 = layer.BatchNorm2d(base, step_mode="m")
+        self.sn1 = make_act()
+        in_channels = base
+        for stage, channels in enumerate(widths, start=1):
+            stride = 1 if stage == 1 else 2
+            blocks = nn.Sequential(
+                BasicBlock(in_channels, channels, stride, make_act),
+                BasicBlock(channels, channels, 1, make_act),
+            )
+            self.add_module(f"layer{stage}", blocks)
+            in_channels = channels
+        self.avgpool = layer.AdaptiveAvgPool2d((1, 1), step_mode="m")
+        self.fc = layer.Linear(widths[-1], num_classes, step_mode="m")
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def encode(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
+        """Direct encoding: ``[B, 3, H, W]`` -> ``[T, B, 3, H, W]``; 5-D input passes through."""
+        if x.dim() == 5:
+            return x
+        if x.dim() != 4:
+            raise ValueError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
+        steps = self.timesteps if timesteps is None else int(timesteps)
+        return x.unsqueeze(0).expand(steps, *x.shape)
+
+    def forward_features(self, x: torch.Tensor, layers: Sequence[str],
+                         timesteps: int | None = None) -> dict[str, torch.Tensor]:
+        """Outputs ``[T, B, C, H, W]`` of the named residual blocks.
+
+        The forward pass stops after the deepest requested block, so recording early
+        layers costs only the early part of the network.
+        """
+        wanted = set(layers)
+        unknown = wanted.difference(BLOCK_LAYERS)
+        if unknown:
+            raise ValueError(f"unknown layer(s) {sorted(unknown)}; valid layers: {', '.join(BLOCK_LAYERS)}")
+        features: dict[str, torch.Tensor] = {}
+        h = self.maxpool(self.sn1(self.bn1(self.conv1(self.encode(x, timesteps)))))
+        for name in BLOCK_LAYERS:
+            if len(features) == len(wanted):
+                break
+            stage, block = name[len("layer"):].split(".")
+            h = getattr(self, f"layer{stage}")[int(block)](h)
+            if name in wanted:
+                features[name] = h
+        return features
+
+    def forward(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
+        """Class logits ``[B, num_classes]``: the classifier output averaged over time."""
+        h = self.forward_features(x, ("layer4.1",), timesteps)["layer4.1"]
+        return self.fc(self.avgpool(h).flatten(2)).mean(0)

@@ -1,0 +1,251 @@
+"""``record``: layer responses to a stimulus set, as one labelled ``xarray.Dataset``.
+
+Models that provide ``forward_features`` (the project's spiking ResNets) are recorded
+through that explicit forward, which keeps the network compilable and stops after the
+deepest requested layer; any other module path (e.g. ``"layer2.0.sn1"``) or any other
+``nn.Module`` is recorded with forward hooks, which are removed even when the forward
+pass fails. Networks that have a ``timesteps`` attribute are time-major
+(``[T, B, ...]`` outputs); for the rest each output is one timestep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import xarray as xr
+from spikingjelly.activation_based import functional
+from torch import nn
+from tqdm.auto import tqdm
+
+from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
+from .models.shapes import layer_shapes
+from .paths import atomic_path
+from .sheets import LayerPositions
+from .stimuli import StimulusSet
+
+REDUCTIONS = ("rate", "none")
+PRECISIONS = ("fp32", "bf16")
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def preprocess(images: torch.Tensor, input_size_px: int | None, mean, std) -> torch.Tensor:
+    """Resize ``[B, 3, H, W]`` images in [0, 1] to ``input_size_px`` (antialiased) and normalise."""
+    if input_size_px is not None and images.shape[-2:] != (input_size_px, input_size_px):
+        images = F.interpolate(images, size=(input_size_px, input_size_px), mode="bilinear",
+                               antialias=True, align_corners=False)
+    mean_t = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (images - mean_t) / std_t
+
+
+def _valid_layers(model: nn.Module) -> list[str]:
+    explicit = list(getattr(model, "feature_layers", ()))
+    hooked = [name for name, _ in model.named_modules() if name and name not in explicit]
+    return explicit + hooked
+
+
+def _check_layers(model: nn.Module, layers: Sequence[str]) -> list[str]:
+    layers = list(dict.fromkeys(layers))
+    if not layers:
+        raise ValueError("no layers requested; pass at least one layer name")
+    valid = _valid_layers(model)
+    unknown = [name for name in layers if name not in valid]
+    if unknown:
+        shown = list(getattr(model, "feature_layers", ())) or valid
+        raise ValueError(f"unknown layer(s) {unknown}; valid layers: {', '.join(shown)}"
+                         + (" (or any named_modules() path)" if len(shown) < len(valid) else ""))
+    return layers
+
+
+class _Hooks:
+    """Forward hooks that capture module outputs; removed on exit, error or not."""
+
+    def __init__(self, model: nn.Module, layers: Sequence[str]) -> None:
+        modules = dict(model.named_modules())
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.handles = [modules[name].register_forward_hook(self._catch(name)) for name in layers]
+
+    def _catch(self, name: str):
+        def hook(module, inputs, output):
+            self.outputs[name] = output
+        return hook
+
+    def __enter__(self) -> "_Hooks":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _features(model: nn.Module, x: torch.Tensor, layers: list[str], timesteps: int | None,
+              hooks: _Hooks | None) -> dict[str, torch.Tensor]:
+    """Time-major features ``[T, B, ...]`` for ``layers``."""
+    if hooks is None:
+        return model.forward_features(x, layers, timesteps)
+    hooks.outputs.clear()
+    if hasattr(model, "timesteps"):
+        model(x, timesteps)
+        return {name: hooks.outputs[name] for name in layers}
+    model(x)
+    return {name: hooks.outputs[name].unsqueeze(0) for name in layers}
+
+
+def _check_sheets(sheets: dict[str, LayerPositions], shapes: dict[str, tuple[int, int, int]]) -> None:
+    for name, shape in shapes.items():
+        sheet = sheets.get(name)
+        if sheet is not None and tuple(sheet.shape_chw) != shape:
+            raise ValueError(f"the sheet for {name} has shape {tuple(sheet.shape_chw)}, but at this input "
+                             f"size the layer outputs {shape}: record at the input size the sheets were "
+                             "made for (the checkpoint's input_size_px)")
+
+
+def _unit_coords(layer: str, shape: tuple[int, ...], sheet: LayerPositions | None) -> dict[str, np.ndarray]:
+    dims = tuple(shape) if len(shape) == 3 else (int(np.prod(shape)), 1, 1)
+    n = int(np.prod(dims))
+    c, h, w = np.unravel_index(np.arange(n), dims)
+    if sheet is not None:
+        _check_sheets({layer: sheet}, {layer: dims})
+        x_mm, y_mm = sheet.xy_mm[:, 0], sheet.xy_mm[:, 1]
+    else:
+        x_mm = y_mm = np.full(n, np.nan, np.float32)
+    return {"layer": np.full(n, layer), "channel": c.astype(np.int32),
+            "row": h.astype(np.int32), "col": w.astype(np.int32),
+            "x_mm": np.asarray(x_mm, np.float32), "y_mm": np.asarray(y_mm, np.float32)}
+
+
+def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
+           spec: CheckpointSpec | None = None, sheets: dict[str, LayerPositions] | None = None,
+           input_size_px: int | None = None, mean=None, std=None, timesteps: int | None = None,
+           reduce: str = "rate", batch_size: int = 64, device: str | torch.device | None = None,
+           precision: str = "fp32", progress: bool = False) -> xr.Dataset:
+    """Record ``layers`` of ``model`` for every image of ``stimuli``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A project model (from ``create_model``/``load_checkpoint``) or any module.
+    stimuli : StimulusSet
+        Images in [0, 1]; resized to ``input_size_px`` and normalised here.
+    layers : sequence of str
+        Exact ``named_modules()`` paths, e.g. ``["layer2.0", "layer4.1"]``.
+    spec : CheckpointSpec, optional
+        Supplies ``sheets``, ``input_size_px``, ``mean``, ``std`` and ``timesteps``
+        unless given explicitly.
+    reduce : {"rate", "none"}
+        ``"rate"``: mean over time, on the device (firing rate for spiking layers), dims
+        ``(stimulus, unit)``. ``"none"``: every timestep, dims ``(stimulus, time, unit)``.
+    device : str or torch.device, optional
+        Default: CUDA when available, else the CPU. The model is moved there.
+    precision : {"fp32", "bf16"}
+        ``"bf16"`` runs the forward pass under bfloat16 autocast; responses are stored
+        as float32 either way.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variable ``responses``; unit coords ``layer, channel, row, col, x_mm, y_mm``
+        (NaN positions for layers without a sheet); stimulus coords from
+        ``stimuli.labels``; attrs describe the run.
+    """
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"unknown reduce {reduce!r}; valid: {', '.join(REDUCTIONS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    layers = _check_layers(model, layers)
+    if spec is not None:
+        sheets = spec.sheets if sheets is None else sheets
+        input_size_px = spec.input_size_px if input_size_px is None else input_size_px
+        mean = spec.mean if mean is None else mean
+        std = spec.std if std is None else std
+        timesteps = spec.timesteps if timesteps is None else timesteps
+    mean = IMAGENET_MEAN if mean is None else mean
+    std = IMAGENET_STD if std is None else std
+    sheets = sheets or {}
+    device = default_device() if device is None else torch.device(device)
+    explicit = hasattr(model, "forward_features") and all(
+        name in getattr(model, "feature_layers", ()) for name in layers)
+    model = model.to(device).eval()
+    if explicit and input_size_px is not None:
+        _check_sheets(sheets, layer_shapes(model, input_size_px, layers))
+    autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+                if precision == "bf16" else nullcontext())
+
+    n_stimuli = len(stimuli)
+    buffers: dict[str, np.ndarray] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    n_steps = 1
+    batches = range(0, n_stimuli, batch_size)
+    with (nullcontext() if explicit else _Hooks(model, layers)) as hooks, torch.no_grad():
+        for start in tqdm(batches, desc=f"record {stimuli.name}", unit="batch", disable=not progress):
+            index = np.arange(start, min(start + batch_size, n_stimuli))
+            x = preprocess(stimuli.batch(index).to(device), input_size_px, mean, std)
+            try:
+                with autocast:
+                    features = _features(model, x, layers, timesteps, hooks)
+                for name in layers:
+                    f = features[name]
+                    shapes[name] = tuple(f.shape[2:])
+                    flat = f.float().flatten(2)  # [T, B, N]
+                    n_steps = flat.shape[0]
+                    out = flat.mean(0) if reduce == "rate" else flat.transpose(0, 1)
+                    if name not in buffers:
+                        buffers[name] = np.empty((n_stimuli,) + tuple(out.shape[1:]), np.float32)
+                    buffers[name][index] = out.cpu().numpy()
+            finally:
+                functional.reset_net(model)
+
+    data = np.concatenate([buffers[name] for name in layers], axis=-1)
+    coords_per_layer = [_unit_coords(name, shapes[name], sheets.get(name)) for name in layers]
+    unit_coords = {key: ("unit", np.concatenate([c[key] for c in coords_per_layer]))
+                   for key in coords_per_layer[0]}
+    stim_coords = {col: ("stimulus", stimuli.labels[col].to_numpy()) for col in stimuli.labels.columns
+                   if col != "stimulus_id"}
+    dims = ("stimulus", "unit") if reduce == "rate" else ("stimulus", "time", "unit")
+    coords = {"stimulus": stimuli.labels["stimulus_id"].to_numpy().astype(str), **stim_coords, **unit_coords}
+    if reduce == "none":
+        coords["time"] = np.arange(n_steps)
+    attrs = {
+        "stimulus_set": stimuli.name, "stimulus_degrees": float(stimuli.degrees),
+        "layers": list(layers), "reduce": reduce, "timesteps": int(n_steps),
+        "input_size_px": int(input_size_px or stimuli.image_size_px[0]),
+        "mean": [float(v) for v in mean], "std": [float(v) for v in std],
+        "precision": precision, "device": device.type,
+    }
+    if spec is not None:
+        attrs.update(arch=spec.arch, checkpoint_sha256=spec.content_sha256)
+    return xr.Dataset({"responses": (dims, data)}, coords=coords, attrs=attrs)
+
+
+def layer_responses(ds: xr.Dataset, layer: str) -> xr.DataArray:
+    """The ``responses`` of one layer, with a clear error listing the recorded layers."""
+    recorded = list(dict.fromkeys(ds["layer"].values.tolist()))
+    if layer not in recorded:
+        raise ValueError(f"layer {layer!r} was not recorded; recorded layers: {', '.join(recorded)}")
+    return ds["responses"].isel(unit=np.flatnonzero(ds["layer"].values == layer))
+
+
+def save_responses(ds: xr.Dataset, path) -> None:
+    """Write a recording to NetCDF atomically, zlib-compressed (spike rates compress well)."""
+    encoding = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, encoding=encoding)
+
+
+def load_responses(path) -> xr.Dataset:
+    """Read a recording written by :func:`save_responses` (fully into memory)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"recording not found: {path}; create one with `topoanalysis record`")
+    with xr.open_dataset(path) as ds:
+        return ds.load()

@@ -1,0 +1,228 @@
+"""The fLoc functional-localizer images (Stigliani, Weiner & Grill-Spector 2015).
+
+The images are not part of this repository. They are looked up as flat
+``<category>-<N>.jpg`` files (the naming TDANN uses), by default in
+``../shared/data/floc`` next to the checkout; see :func:`find_floc_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .base import StimulusSet
+
+FLOC_DOMAINS = {
+    "faces": ("adult", "child"),
+    "bodies": ("body", "limb"),
+    "characters": ("word", "number"),
+    "places": ("house", "corridor"),
+    "objects": ("car", "instrument"),
+}
+FLOC_CATEGORIES = tuple(c for cats in FLOC_DOMAINS.values() for c in cats) + ("scrambled",)
+FLOC_ENV_VAR = "TOPOANALYSIS_DATA"
+FLOC_URL = "https://github.com/VPNL/fLoc"
+
+_CATEGORY_TO_DOMAIN = {c: d for d, cats in FLOC_DOMAINS.items() for c in cats}
+_CATEGORY_TO_DOMAIN["scrambled"] = "scrambled"
+_FILE_RE = re.compile(r"^([a-z]+)-(\d+)\.jpg$")
+
+
+def default_floc_dirs() -> list[Path]:
+    """Default places for fLoc: ``../shared/data/floc`` beside the repository and the cwd."""
+    repo_root = Path(__file__).resolve().parents[2]
+    dirs = [repo_root.parent / "shared" / "data" / "floc"]
+    cwd_dir = (Path.cwd().parent / "shared" / "data" / "floc").resolve()
+    if cwd_dir not in dirs:
+        dirs.append(cwd_dir)
+    return dirs
+
+
+def _scan(directory: Path) -> dict[str, list[tuple[int, Path]]]:
+    """Map each known category to its ``(N, path)`` files, sorted by N."""
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for entry in directory.iterdir():
+        match = _FILE_RE.match(entry.name)
+        if match and match.group(1) in _CATEGORY_TO_DOMAIN and entry.is_file():
+            found.setdefault(match.group(1), []).append((int(match.group(2)), entry))
+    for category, files in found.items():
+        files.sort()
+        numbers = [n for n, _ in files]
+        if len(set(numbers)) != len(numbers):
+            dup = sorted({n for n in numbers if numbers.count(n) > 1})
+            raise ValueError(
+                f"{directory}: several files for {category} image numbers {dup} "
+                "(e.g. adult-1.jpg and adult-01.jpg); keep one of each"
+            )
+    return found
+
+
+def _holds_floc(directory: Path) -> bool:
+    return directory.is_dir() and any(
+        (m := _FILE_RE.match(p.name)) and m.group(1) in _CATEGORY_TO_DOMAIN for p in directory.iterdir()
+    )
+
+
+def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
+    """Locate the folder of fLoc ``<category>-<N>.jpg`` images.
+
+    Looks, in order, at ``path``; at ``$TOPOANALYSIS_DATA/floc``; at
+    ``../shared/data/floc`` relative to the repository root and to the current
+    working directory (:func:`default_floc_dirs`). An explicit ``path`` is never
+    replaced by a fallback.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Folder that holds the images.
+
+    Returns
+    -------
+    pathlib.Path
+        The first folder that holds fLoc images.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is given but missing or holds no fLoc images, or if no default
+        place holds them; the message lists where it looked and how to fix it.
+
+    Examples
+    --------
+    >>> find_floc_dir("../shared/data/floc")  # doctest: +SKIP
+    PosixPath('../shared/data/floc')
+    """
+    if path is not None:
+        directory = Path(path).expanduser()
+        if not directory.is_dir():
+            raise FileNotFoundError(f"fLoc folder {str(directory)!r} does not exist or is not a folder")
+        if not _holds_floc(directory):
+            hint = ""
+            if _holds_floc(directory / "floc"):
+                hint = f" (its subfolder {str(directory / 'floc')!r} does: pass that instead)"
+            raise FileNotFoundError(
+                f"fLoc folder {str(directory)!r} holds no images named <category>-<N>.jpg "
+                f"with category in {list(FLOC_CATEGORIES)}{hint}"
+            )
+        return directory
+
+    tried = []
+    env_root = os.environ.get(FLOC_ENV_VAR, "")
+    if env_root:
+        directory = Path(env_root).expanduser() / "floc"
+        if _holds_floc(directory):
+            return directory
+        tried.append(f"${FLOC_ENV_VAR}/floc = {directory}")
+    else:
+        tried.append(f"${FLOC_ENV_VAR} (not set)")
+    for directory in default_floc_dirs():
+        if _holds_floc(directory):
+            return directory
+        tried.append(f"default {directory}")
+    raise FileNotFoundError(
+        "fLoc images (<category>-<N>.jpg) not found. Looked in: no path argument; "
+        + "; ".join(tried)
+        + f". Fix: pass the folder (--stimuli DIR on the command line, or the path argument), "
+        f"or set {FLOC_ENV_VAR} to a data folder that holds floc/, or download the fLoc "
+        f"stimuli from {FLOC_URL} (folder stimuli/) into one of these places."
+    )
+
+
+def load_floc(
+    path: str | os.PathLike | None = None,
+    *,
+    image_size_px: int | None = None,
+    include_scrambled: bool = False,
+    categories: Iterable[str] | None = None,
+    max_per_category: int | None = None,
+    degrees: float = 8.0,
+) -> StimulusSet:
+    """Load the fLoc images as an RGB :class:`StimulusSet`.
+
+    Greyscale images are repeated to three channels. Images are ordered by category
+    (in :data:`FLOC_CATEGORIES` order) and then by image number. Files that do not
+    follow ``<category>-<N>.jpg`` are ignored.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Image folder; default found by :func:`find_floc_dir`.
+    image_size_px : int, optional
+        Resize every image to this square size with bicubic interpolation. Needed
+        when the images differ in size.
+    include_scrambled : bool, default False
+        Add the ``"scrambled"`` baseline category (TDANN drops it).
+    categories : iterable of str, optional
+        Categories to load (default: the ten non-scrambled ones). ``include_scrambled``
+        adds ``"scrambled"`` to these.
+    max_per_category : int, optional
+        Keep only the lowest-numbered images of each category (for quick runs).
+    degrees : float, default 8.0
+        Visual degrees spanned by the image width (TDANN's value).
+
+    Returns
+    -------
+    StimulusSet
+        Named ``"floc"``, labels ``stimulus_id`` (``"adult-1"``), ``category``,
+        ``domain`` (``"faces"`` ... or ``"scrambled"``), ``image_number`` and ``path``.
+
+    Examples
+    --------
+    >>> s = load_floc(image_size_px=32, max_per_category=2)  # doctest: +SKIP
+    >>> s.images.shape, s.labels.domain.unique().tolist()  # doctest: +SKIP
+    ((20, 32, 32, 3), ['faces', 'bodies', 'characters', 'places', 'objects'])
+    """
+    from PIL import Image
+
+    if categories is None:
+        wanted = set(FLOC_CATEGORIES[:-1])
+    else:
+        wanted = {categories} if isinstance(categories, str) else set(categories)
+        unknown = sorted(wanted - set(FLOC_CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"unknown fLoc categories {unknown}; valid categories are {list(FLOC_CATEGORIES)}"
+            )
+        if not wanted:
+            raise ValueError(f"categories is empty; choose from {list(FLOC_CATEGORIES)}")
+    if include_scrambled:
+        wanted.add("scrambled")
+    if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
+        raise ValueError(f"image_size_px must be a positive integer, got {image_size_px!r}")
+    if max_per_category is not None and (
+        int(max_per_category) != max_per_category or max_per_category < 1
+    ):
+        raise ValueError(f"max_per_category must be a positive integer, got {max_per_category!r}")
+
+    directory = find_floc_dir(path)
+    found = _scan(directory)
+    rows, arrays = [], []
+    for category in (c for c in FLOC_CATEGORIES if c in wanted):
+        files = found.get(category, [])
+        if not files:
+            raise FileNotFoundError(f"no fLoc images named {category}-<N>.jpg in {directory}")
+        for number, file in files[:max_per_category]:
+            try:
+                with Image.open(file) as im:
+                    im = im.convert("RGB")
+                    if image_size_px is not None:
+                        im = im.resize((int(image_size_px),) * 2, Image.Resampling.BICUBIC)
+                    arrays.append(np.asarray(im, dtype=np.uint8))
+            except OSError as err:
+                raise OSError(f"could not read fLoc image {file}: {err}") from err
+            domain = _CATEGORY_TO_DOMAIN[category]
+            rows.append((f"{category}-{number}", category, domain, number, str(file)))
+
+    shapes = sorted({a.shape for a in arrays})
+    if len(shapes) > 1:
+        raise ValueError(
+            f"fLoc images in {directory} differ in size ({[s[:2] for s in shapes]}); "
+            "pass image_size_px to resize them to one square size"
+        )
+    labels = pd.DataFrame(rows, columns=["stimulus_id", "category", "domain", "image_number", "path"])
+    return StimulusSet("floc", np.stack(arrays), labels, float(degrees))
