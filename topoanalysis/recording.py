@@ -183,30 +183,30 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
                 if precision == "bf16" else nullcontext())
 
     n_stimuli = len(stimuli)
-    buffers: dict[str, np.ndarray] = {}
+    data: np.ndarray | None = None
     shapes: dict[str, tuple[int, ...]] = {}
     n_steps = 1
     batches = range(0, n_stimuli, batch_size)
     with (nullcontext() if explicit else _Hooks(model, layers)) as hooks, torch.no_grad():
         for start in tqdm(batches, desc=f"record {stimuli.name}", unit="batch", disable=not progress):
-            index = np.arange(start, min(start + batch_size, n_stimuli))
-            x = preprocess(stimuli.batch(index).to(device), input_size_px, mean, std)
+            index = slice(start, min(start + batch_size, n_stimuli))
+            x = preprocess(stimuli.batch(index, device=device), input_size_px, mean, std)
             try:
                 with autocast:
                     features = _features(model, x, layers, timesteps, hooks)
+                outs = []
                 for name in layers:
-                    f = features[name]
-                    shapes[name] = tuple(f.shape[2:])
-                    flat = f.float().flatten(2)  # [T, B, N]
+                    flat = features[name].float().flatten(2)  # [T, B, N]
+                    shapes[name] = tuple(features[name].shape[2:])
                     n_steps = flat.shape[0]
-                    out = flat.mean(0) if reduce == "rate" else flat.transpose(0, 1)
-                    if name not in buffers:
-                        buffers[name] = np.empty((n_stimuli,) + tuple(out.shape[1:]), np.float32)
-                    buffers[name][index] = out.cpu().numpy()
+                    outs.append(flat.mean(0) if reduce == "rate" else flat.transpose(0, 1))
+                batch_out = torch.cat(outs, dim=-1).cpu().numpy()  # one transfer per batch
+                if data is None:
+                    data = np.empty((n_stimuli,) + batch_out.shape[1:], np.float32)
+                data[index] = batch_out
             finally:
                 functional.reset_net(model)
 
-    data = np.concatenate([buffers[name] for name in layers], axis=-1)
     coords_per_layer = [_unit_coords(name, shapes[name], sheets.get(name)) for name in layers]
     unit_coords = {key: ("unit", np.concatenate([c[key] for c in coords_per_layer]))
                    for key in coords_per_layer[0]}

@@ -64,9 +64,14 @@ class StimulusSet:
         """``(height, width)`` of the images in pixels."""
         return self.images.shape[1], self.images.shape[2]
 
-    def batch(self, indices) -> torch.Tensor:
-        """Images ``indices`` as a float32 tensor ``(B, 3, H, W)`` with values in [0, 1]."""
+    def batch(self, indices, device: str | torch.device | None = None) -> torch.Tensor:
+        """Images ``indices`` as a float32 tensor ``(B, 3, H, W)`` with values in [0, 1].
+
+        With ``device``, the uint8 pixels are moved first and converted there.
+        """
         chunk = torch.from_numpy(np.ascontiguousarray(self.images[indices]))
+        if device is not None:
+            chunk = chunk.to(device, non_blocking=True)
         return chunk.permute(0, 3, 1, 2).float().div_(255.0)
 
     def subset(self, indices) -> "StimulusSet":
