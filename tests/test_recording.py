@@ -140,3 +140,23 @@ def test_netcdf_round_trip(tiny, gratings, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]  # no temporary files left
     with pytest.raises(FileNotFoundError, match="recording not found"):
         load_responses(tmp_path / "missing.nc")
+
+
+def test_forward_features_compiles_as_one_graph_and_matches_eager(tiny, gratings):
+    model, spec, _ = tiny
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    compiled = torch.compile(model.forward_features, fullgraph=True, backend="aot_eager")
+    x = preprocess(gratings.batch(slice(0, 4)), spec.input_size_px, spec.mean, spec.std)
+    with torch.no_grad():
+        ref = model.forward_features(x, ["layer2.0", "layer4.1"])
+        functional.reset_net(model)
+        out = compiled(x, ["layer2.0", "layer4.1"])
+        functional.reset_net(model)
+    assert all(torch.equal(out[k], ref[k]) for k in ref)
+    eager = record(model, gratings, ["layer4.1"], spec=spec, device="cpu", batch_size=8)
+    fast = record(model, gratings, ["layer4.1"], spec=spec, device="cpu", batch_size=8, compile="aot_eager")
+    np.testing.assert_array_equal(fast["responses"].values, eager["responses"].values)
+    with pytest.raises(ValueError, match="compile=True needs a model with forward_features"):
+        record(model, gratings, ["layer2.0.sn1"], spec=spec, compile="aot_eager")

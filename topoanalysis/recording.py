@@ -88,10 +88,10 @@ class _Hooks:
 
 
 def _features(model: nn.Module, x: torch.Tensor, layers: list[str], timesteps: int | None,
-              hooks: _Hooks | None) -> dict[str, torch.Tensor]:
+              hooks: _Hooks | None, forward_features=None) -> dict[str, torch.Tensor]:
     """Time-major features ``[T, B, ...]`` for ``layers``."""
     if hooks is None:
-        return model.forward_features(x, layers, timesteps)
+        return (forward_features or model.forward_features)(x, layers, timesteps)
     hooks.outputs.clear()
     if hasattr(model, "timesteps"):
         model(x, timesteps)
@@ -127,7 +127,7 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
            spec: CheckpointSpec | None = None, sheets: dict[str, LayerPositions] | None = None,
            input_size_px: int | None = None, mean=None, std=None, timesteps: int | None = None,
            reduce: str = "rate", batch_size: int = 64, device: str | torch.device | None = None,
-           precision: str = "fp32", progress: bool = False) -> xr.Dataset:
+           precision: str = "fp32", compile: bool | str = False, progress: bool = False) -> xr.Dataset:
     """Record ``layers`` of ``model`` for every image of ``stimuli``.
 
     Parameters
@@ -149,6 +149,10 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     precision : {"fp32", "bf16"}
         ``"bf16"`` runs the forward pass under bfloat16 autocast; responses are stored
         as float32 either way.
+    compile : bool or str
+        Run ``model.forward_features`` through ``torch.compile`` (a string names the
+        backend, e.g. ``"inductor"``); the first batch pays the compilation. Only for
+        models with ``forward_features``; the eager fp32 path is the reference.
 
     Returns
     -------
@@ -177,6 +181,13 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     explicit = hasattr(model, "forward_features") and all(
         name in getattr(model, "feature_layers", ()) for name in layers)
     model = model.to(device).eval()
+    forward_features = None
+    if compile:
+        if not explicit:
+            raise ValueError("compile=True needs a model with forward_features and only its feature_layers "
+                             f"({', '.join(getattr(model, 'feature_layers', ())) or 'none for this model'})")
+        backend = compile if isinstance(compile, str) else "inductor"
+        forward_features = torch.compile(model.forward_features, backend=backend, dynamic=False)
     if explicit and input_size_px is not None:
         _check_sheets(sheets, layer_shapes(model, input_size_px, layers))
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -193,7 +204,7 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
             x = preprocess(stimuli.batch(index, device=device), input_size_px, mean, std)
             try:
                 with autocast:
-                    features = _features(model, x, layers, timesteps, hooks)
+                    features = _features(model, x, layers, timesteps, hooks, forward_features)
                 outs = []
                 for name in layers:
                     flat = features[name].float().flatten(2)  # [T, B, N]
