@@ -83,3 +83,21 @@ def test_bad_input_is_one_clear_line_not_a_traceback(argv, message, capsys, tmp_
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_swap_positions_lowers_the_loss_and_rewrites_the_checkpoint(tiny, tmp_path, capsys):
+    from topoanalysis.models.checkpoints import load_checkpoint
+    from topoanalysis.sheets import load_sheets
+
+    _, spec, path = tiny
+    out, ckpt = tmp_path / "sheets.npz", tmp_path / "swapped.pt"
+    assert main(["swap-positions", "--ckpt", str(path), "--out", str(out), "--neighborhoods", "40",
+                 "--steps", "100", "--write-ckpt", str(ckpt), "--device", "cpu"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "spatial loss" in line]
+    assert len(lines) == 8
+    sheets = load_sheets(out)
+    _, new_spec = load_checkpoint(ckpt)
+    assert new_spec.sheets["layer2.0"] == sheets["layer2.0"]
+    assert "swap-optimised" in new_spec.provenance["sheets"]
+    old, new = spec.sheets["layer2.0"].xy_mm, sheets["layer2.0"].xy_mm
+    assert sorted(map(tuple, old.tolist())) == sorted(map(tuple, new.tolist()))  # a permutation

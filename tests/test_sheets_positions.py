@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from topoanalysis.sheets.init import scaled_neighborhood_width_mm
 from topoanalysis.sheets import (
     AREA_NEIGHBORHOOD_WIDTH_MM,
     AREA_SHEET_SIZE_MM,
@@ -124,8 +125,14 @@ def test_default_sheets_uses_area_tables_and_validates():
     sheets = default_sheets(shapes, areas, rng=np.random.default_rng(0))
     assert list(sheets) == ["layer2.0", "layer4.1"]
     assert sheets["layer4.1"].sheet_size_mm == 70.0
-    assert sheets["layer4.1"].neighborhood_width_mm == 31.818
+    assert sheets["layer4.1"].neighborhood_width_mm == 70.0  # widened for 64 units, capped at the sheet
     assert sheets["layer2.0"].area == "V1"
+    tdann = default_sheets(shapes, areas, rng=np.random.default_rng(0), scale_neighborhoods=False)
+    assert tdann["layer4.1"].neighborhood_width_mm == 31.818
+    assert tdann["layer2.0"].neighborhood_width_mm == 1.626
+    # a V1 layer with 1/12.25 of the reference units gets a window 3.5x as wide: same expected count
+    assert scaled_neighborhood_width_mm("V1", 128 * 28 * 28 // 49 * 4, 36.75) == pytest.approx(1.626 * 3.5)
+    assert scaled_neighborhood_width_mm("IT", 512 * 7 * 7 * 4, 70.0) == 31.818
     with pytest.raises(ValueError, match=r"'V3'.*retina.*V1.*V2.*V4.*IT"):
         default_sheets(shapes, {**areas, "layer4.1": "V3"}, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="layer4.1"):

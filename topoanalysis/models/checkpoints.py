@@ -140,10 +140,14 @@ def _sheets_from_payload(payload: dict) -> dict[str, LayerPositions]:
             for name, arrays in payload.items()}
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointSpec) -> CheckpointSpec:
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointSpec, *,
+                    train_state: dict | None = None) -> CheckpointSpec:
     """Write ``model`` and ``spec`` to ``path`` atomically; returns the spec with its hash.
 
     The sheets must match the model's layer shapes at ``spec.input_size_px``.
+    ``train_state`` (optimizer state, step, RNG states: tensors and plain values only) is
+    stored beside the weights for resuming, outside the content hash; read it back with
+    :func:`load_train_state`.
     """
     shapes = layer_shapes(model, spec.input_size_px, list(spec.sheets))
     for name, sheet in spec.sheets.items():
@@ -155,6 +159,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     sha = content_hash(metadata, spec.sheets, state)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata,
                "sheets": _sheet_payload(spec.sheets), "state_dict": state, "content_sha256": sha}
+    if train_state is not None:
+        payload["train_state"] = train_state
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return replace(spec, content_sha256=sha)
@@ -170,6 +176,15 @@ def _read(path: Path):
         raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:200]}); checkpoints must load with "
                          "torch.load(weights_only=True)") from None
+
+
+def load_train_state(path: str | os.PathLike) -> dict:
+    """The ``train_state`` saved with a checkpoint (for resuming training)."""
+    obj = _read(Path(path))
+    if not (isinstance(obj, dict) and isinstance(obj.get("train_state"), dict)):
+        raise ValueError(f"{path} holds no training state to resume from; resume from the "
+                         "checkpoint_last.pt that `topoanalysis train` writes every epoch")
+    return obj["train_state"]
 
 
 def _strip_prefixes(state: dict) -> dict:

@@ -171,7 +171,17 @@ class SpikingResNet18(nn.Module):
                 features[name] = h
         return features
 
-    def forward(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
-        """Class logits ``[B, num_classes]``: the classifier output averaged over time."""
-        h = self.forward_features(x, ("layer4.1",), timesteps)["layer4.1"]
-        return self.fc(self.avgpool(h).flatten(2)).mean(0)
+    def forward(self, x: torch.Tensor, timesteps: int | None = None,
+                return_features: Sequence[str] = ()):
+        """Class logits ``[B, num_classes]``: the classifier output averaged over time.
+
+        With ``return_features`` (block names) returns ``(logits, {name: [T, B, C, H, W]})``
+        from the same pass, as training with a topographic loss needs (and DDP requires
+        the wrapped module's ``forward``).
+        """
+        wanted = tuple(dict.fromkeys(("layer4.1", *return_features)))
+        features = self.forward_features(x, wanted, timesteps)
+        logits = self.fc(self.avgpool(features["layer4.1"]).flatten(2)).mean(0)
+        if not return_features:
+            return logits
+        return logits, {name: features[name] for name in return_features}

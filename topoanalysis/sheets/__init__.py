@@ -2,6 +2,7 @@
 
 from .init import default_sheets, retinotopic_positions, rf_overlap
 from .neighborhoods import sample_neighborhoods, square_cluster
+from .swapopt import pair_loss, swap_optimize, swap_optimize_sheets, window_spatial_loss
 from .positions import (
     AREA_NEIGHBORHOOD_WIDTH_MM,
     AREA_SHEET_SIZE_MM,
@@ -21,4 +22,8 @@ __all__ = [
     "default_sheets",
     "sample_neighborhoods",
     "square_cluster",
+    "pair_loss",
+    "swap_optimize",
+    "swap_optimize_sheets",
+    "window_spatial_loss",
 ]

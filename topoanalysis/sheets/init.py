@@ -8,7 +8,7 @@ import numpy as np
 
 from .positions import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions
 
-__all__ = ["rf_overlap", "retinotopic_positions", "default_sheets"]
+__all__ = ["rf_overlap", "retinotopic_positions", "default_sheets", "scaled_neighborhood_width_mm"]
 
 
 def rf_overlap(width_px: int) -> float:
@@ -118,16 +118,43 @@ def retinotopic_positions(
     )
 
 
+AREA_REFERENCE_UNITS = {"retina": 64 * 56 * 56, "V1": 128 * 28 * 28, "V2": 256 * 14 * 14,
+                        "V4": 256 * 14 * 14, "IT": 512 * 7 * 7}
+"""Units per layer of the 224-px ResNet-18 for which TDANN's neighbourhood widths were set."""
+
+
+def scaled_neighborhood_width_mm(area: str, n_units: int, sheet_size_mm: float) -> float:
+    """TDANN's neighbourhood width for ``area``, widened for layers with fewer units.
+
+    The width grows as ``sqrt(reference_units / n_units)`` so that a window holds as many
+    units as in TDANN's 224-px ResNet-18 (a CIFAR-stem or narrower network has far fewer
+    units per mm^2); it never exceeds the sheet. Layers with as many units or more keep
+    TDANN's width.
+
+    Examples
+    --------
+    >>> scaled_neighborhood_width_mm("V1", 128 * 28 * 28, 36.75)
+    1.626
+    >>> round(scaled_neighborhood_width_mm("V1", 32 * 16 * 16, 36.75), 3)
+    5.691
+    """
+    factor = max(1.0, np.sqrt(AREA_REFERENCE_UNITS[area] / n_units))
+    return float(min(AREA_NEIGHBORHOOD_WIDTH_MM[area] * factor, sheet_size_mm))
+
+
 def default_sheets(
     layer_shapes: Mapping[str, tuple[int, int, int]],
     layer_areas: Mapping[str, str],
     *,
     rng: np.random.Generator,
+    scale_neighborhoods: bool = True,
 ) -> dict[str, LayerPositions]:
     """Retinotopic sheets for every layer, sized by its area (``AREA_*`` tables).
 
     Layers are initialised in the iteration order of ``layer_shapes``, all drawing from the
-    one ``rng``; the same order and seed give the same sheets.
+    one ``rng``; the same order and seed give the same sheets. With
+    ``scale_neighborhoods`` the neighbourhood width follows
+    :func:`scaled_neighborhood_width_mm`; otherwise it is TDANN's width for the area.
 
     Examples
     --------
@@ -146,8 +173,9 @@ def default_sheets(
                 f"default_sheets: unknown area {area!r} for layer {layer!r}; "
                 f"valid areas: {list(AREA_SHEET_SIZE_MM)}"
             )
-        sheets[layer] = retinotopic_positions(
-            layer, shape, AREA_SHEET_SIZE_MM[area], AREA_NEIGHBORHOOD_WIDTH_MM[area],
-            rng=rng, area=area,
-        )
+        size_mm = AREA_SHEET_SIZE_MM[area]
+        n_units = int(np.prod(shape))
+        width_mm = (scaled_neighborhood_width_mm(area, n_units, size_mm) if scale_neighborhoods
+                    else AREA_NEIGHBORHOOD_WIDTH_MM[area])
+        sheets[layer] = retinotopic_positions(layer, shape, size_mm, width_mm, rng=rng, area=area)
     return sheets

@@ -1,0 +1,101 @@
+"""Training step time with the STC loss vs the same step without it (target: <= +10 %).
+
+One training step = forward (BPTT through T timesteps), task loss, optional STC loss over
+the 8 block layers (M = 10 clusters per layer, clusters of up to 500 units), backward and
+an AdamW update, on one batch of CIFAR-10-sized inputs. ``alpha = beta = 0`` skips the
+feature gathering and the loss entirely, as the trainer does. Steps alternate between the
+two settings after warm-up; the median step time of each is reported.
+Results: ``benchmarks/results/train_speed_<device>.json``.
+Run: ``python benchmarks/train_speed.py [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+
+from topoanalysis.models.fresh import fresh_checkpoint
+from topoanalysis.paths import atomic_path
+from topoanalysis.training.stc import STCLoss
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(width: float, batch_size: int, device: torch.device, steps: int, precision: str) -> dict:
+    model, spec = fresh_checkpoint("spiking_resnet18", seed=0, input_size_px=32,
+                                   arch_kwargs={"stem": "cifar", "width": width, "num_classes": 10})
+    model.to(device).train()
+    layers = list(spec.sheets)
+    stc = STCLoss(spec.sheets, alpha=50.0, beta=50.0, clusters_per_layer=10, timesteps=model.timesteps).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch_size, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+
+    def step(topographic: bool) -> float:
+        _sync(device)
+        start = time.perf_counter()
+        with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            if topographic:
+                logits, features = model(x, return_features=layers)
+            else:
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+        if topographic:
+            loss = loss + stc(features, generator=gen)[0]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        functional.reset_net(model)
+        _sync(device)
+        return time.perf_counter() - start
+
+    for _ in range(2):
+        step(False), step(True)
+    times = {False: [], True: []}
+    for _ in range(steps):
+        for topographic in (False, True):
+            times[topographic].append(step(topographic))
+    base, topo = statistics.median(times[False]), statistics.median(times[True])
+    cluster_sizes = {name: int(getattr(stc, f"_clusters_{k}").shape[1]) for k, name in enumerate(layers)}
+    row = {"width": width, "batch_size": batch_size, "timesteps": model.timesteps, "precision": precision,
+           "cluster_units": cluster_sizes, "baseline_img_per_s": round(batch_size / base, 1),
+           "stc_img_per_s": round(batch_size / topo, 1), "stc_overhead_percent": round(100 * (topo / base - 1), 1)}
+    print(json.dumps(row))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps", type=int, default=8)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cpu":
+        rows = [measure(0.25, 64, device, args.steps, "fp32"), measure(1.0, 32, device, max(3, args.steps // 2), "fp32")]
+    else:
+        rows = [measure(1.0, 128, device, args.steps, "bf16"), measure(1.0, 128, device, args.steps, "fp32")]
+    result = {"benchmark": "train_speed", "device": args.device,
+              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+              "target": "STC loss adds <= 10 % to step time (M = 10 clusters, 8 layers)", "rows": rows}
+    RESULTS.mkdir(exist_ok=True)
+    with atomic_path(RESULTS / f"train_speed_{device.type}.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+import json
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from topoanalysis.models.checkpoints import load_checkpoint, load_train_state
+from topoanalysis.sheets import save_sheets
+from topoanalysis.training.data import default_cifar10_zip
+from topoanalysis.training.trainer import TrainConfig, learning_rate, train
+
+pytestmark = pytest.mark.skipif(not default_cifar10_zip().is_file(),
+                                reason="CIFAR-10 zip not available at ../shared/data")
+
+
+def _config(out, **kw):
+    base = dict(out_dir=str(out), width=1 / 16, timesteps=2, batch_size=8, epochs=1, alpha=1.0, beta=1.0,
+                clusters_per_layer=2, limit_per_class=4, seed=3, device="cpu")
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _log(out):
+    return [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_training_writes_a_loadable_checkpoint_with_its_card_and_a_step_log(tmp_path):
+    model, spec = train(_config(tmp_path))
+    loaded, loaded_spec = load_checkpoint(tmp_path / "model.pt")
+    assert loaded_spec.content_sha256 == spec.content_sha256
+    card = loaded_spec.provenance
+    assert card["trained"] == "yes" and card["data"] == "cifar10" and 0.0 <= card["test_accuracy"] <= 1.0
+    assert card["alpha"] == 1.0 and card["epochs"] == 1 and "wall_time_s" in card and "hardware" in card
+    log = _log(tmp_path)
+    assert [r["step"] for r in log] == [1, 2, 3, 4, 5]  # 40 images / batch 8
+    for key in ("task_loss", "stc_loss", "train_acc", "img_per_s", "L_L/layer2.0", "L_S/layer4.1"):
+        assert key in log[0]
+    assert all(0.0 <= r["L_L/layer2.0"] <= 1.0 for r in log)
+    assert loaded_spec.mean == pytest.approx((0.4914, 0.4822, 0.4465))
+
+
+def test_resume_continues_the_step_count_log_and_weights(tmp_path):
+    straight, first = tmp_path / "straight", tmp_path / "resumed"
+    model_a, _ = train(_config(straight, epochs=2))
+    train(_config(first, epochs=2, max_steps=3))  # interrupted mid-epoch
+    state = load_train_state(first / "checkpoint_last.pt")
+    assert state["step"] == 3 and state["epoch"] == 0
+    model_b, spec_b = train(_config(first, epochs=2, resume=str(first / "checkpoint_last.pt")))
+    assert [r["step"] for r in _log(first)] == list(range(1, 11))
+    assert spec_b.provenance["epochs"] == 2
+    for key, value in model_a.state_dict().items():
+        assert torch.equal(value, model_b.state_dict()[key]), key
+
+
+def test_baseline_and_positions_file_and_bad_inputs(tmp_path):
+    model, spec = train(_config(tmp_path / "base", alpha=0.0, beta=0.0, max_steps=2))
+    assert all(r["stc_loss"] == 0.0 and "L_L/layer1.0" not in r for r in _log(tmp_path / "base"))
+    save_sheets(tmp_path / "sheets.npz", spec.sheets)
+    _, spec2 = train(_config(tmp_path / "topo", positions=str(tmp_path / "sheets.npz"), max_steps=1))
+    assert spec2.sheets["layer3.0"] == spec.sheets["layer3.0"]
+    save_sheets(tmp_path / "partial.npz", {"layer1.0": spec.sheets["layer1.0"]})
+    with pytest.raises(ValueError, match="partial.npz has no sheets for"):
+        train(_config(tmp_path / "bad", positions=str(tmp_path / "partial.npz")))
+    with pytest.raises(ValueError, match="unknown optimizer 'adam'"):
+        train(_config(tmp_path / "bad", optimizer="adam"))
+    with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
+        train(_config(tmp_path / "bad", dataset="mnist"))
+
+
+def test_cosine_schedule_with_warmup():
+    assert learning_rate(0, 100, 1.0, 10) == pytest.approx(0.1)
+    assert learning_rate(10, 100, 1.0, 10) == pytest.approx(1.0)
+    assert learning_rate(100, 100, 1.0, 10) == pytest.approx(0.0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    model, _ = train(_config(out, batch_size=4, max_steps=3))
+    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+
+
+def test_two_process_gloo_ddp_keeps_weights_identical_on_both_ranks(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    saved, _ = load_checkpoint(tmp_path / "model.pt")
+    for key, value in saved.state_dict().items():  # rank 0 wrote its own weights
+        assert torch.equal(value, a[key]), key
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert [r["step"] for r in _log(tmp_path)] == [1, 2, 3]

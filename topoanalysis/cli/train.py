@@ -1,0 +1,60 @@
+"""``topoanalysis train``: train a (topographic) spiking ResNet with the STC loss.
+
+Multi-GPU / multi-node: launch under torchrun, e.g.
+``torchrun --nproc_per_node 8 -m topoanalysis.cli.main train ...``.
+"""
+
+from __future__ import annotations
+
+from ..models import list_models
+from ..training.trainer import DATASETS, OPTIMIZERS, TrainConfig, train
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="train a spiking ResNet with task + STC loss")
+    parser.add_argument("--out", required=True, help="output folder (checkpoints, train_log.jsonl)")
+    parser.add_argument("--dataset", choices=DATASETS, default="cifar10")
+    parser.add_argument("--data", default=None,
+                        help="cifar10: the JPEG zip (default ../shared/data/cifar10-jpeg.zip); cifar100: the "
+                             "cifar-100-python folder; imagefolder: ROOT with train/ and val/")
+    parser.add_argument("--arch", choices=list_models(), default="spiking_resnet18")
+    parser.add_argument("--stem", choices=("cifar", "imagenet"), default="cifar")
+    parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (default: %(default)s)")
+    parser.add_argument("--timesteps", type=int, default=4, help="T (default: %(default)s)")
+    parser.add_argument("--image-size", type=int, default=224, help="imagefolder input size (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=128, help="per process (default: %(default)s)")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adamw",
+                        help="adamw (paper: base LR 5e-4, cosine) or sgd (Nesterov, LR 0.1)")
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=None)
+    parser.add_argument("--warmup-steps", type=int, default=0)
+    parser.add_argument("--alpha", type=float, default=50.0, help="weight of L_L (default: %(default)s)")
+    parser.add_argument("--beta", type=float, default=50.0, help="weight of L_S (default: %(default)s)")
+    parser.add_argument("--clusters", type=int, default=10, help="clusters M per layer (default: %(default)s)")
+    parser.add_argument("--ccg-window", default="half_minus_one",
+                        help="CCG lag window W: half_minus_one (T/2-1), half (T/2) or an integer")
+    parser.add_argument("--positions", default=None, help="sheets .npz from `topoanalysis swap-positions`")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                        help="default: bf16 autocast on CUDA, fp32 on CPU")
+    parser.add_argument("--limit-per-class", type=int, default=None, help="use only N images per class")
+    parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=4, help="loader processes for imagefolder")
+    parser.add_argument("--resume", default=None, help="checkpoint_last.pt to continue from")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    window = int(args.ccg_window) if args.ccg_window.isdigit() else args.ccg_window
+    config = TrainConfig(
+        out_dir=args.out, dataset=args.dataset, data_path=args.data, arch=args.arch, stem=args.stem,
+        width=args.width, timesteps=args.timesteps, image_size_px=args.image_size, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps, alpha=args.alpha, beta=args.beta, clusters_per_layer=args.clusters,
+        ccg_window=window, positions=args.positions, seed=args.seed, device=args.device,
+        precision=args.precision, limit_per_class=args.limit_per_class, max_steps=args.max_steps,
+        workers=args.workers, resume=args.resume)
+    train(config)
+    return 0

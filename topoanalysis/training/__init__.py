@@ -1,0 +1,1 @@
+"""Training of topographic spiking networks: data, augmentation, the STC loss, distribution."""

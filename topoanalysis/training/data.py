@@ -1,0 +1,146 @@
+"""Training data: CIFAR-10 from its JPEG zip, CIFAR-100 pickles, ImageFolder trees.
+
+Small datasets (CIFAR) are decoded once into a uint8 array in memory and augmented on
+whole batches; ImageFolder trees (ImageNet layout) are read lazily, image by image.
+Everything yields ``uint8`` images ``[B, H, W, 3]`` and int64 labels; conversion to float,
+augmentation and normalisation happen on the device (:mod:`.augment`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..stimuli.floc import FLOC_ENV_VAR
+
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class ImageArrays:
+    """A decoded dataset split: ``images`` uint8 ``[N, H, W, 3]``, ``labels`` int64 ``[N]``."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def default_cifar10_zip() -> Path:
+    """``$TOPOANALYSIS_DATA/cifar10-jpeg.zip`` if set, else ``../shared/data/cifar10-jpeg.zip``."""
+    root = os.environ.get(FLOC_ENV_VAR)
+    if root:
+        return Path(root) / "cifar10-jpeg.zip"
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg.zip"
+
+
+def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train",
+                     limit_per_class: int | None = None) -> ImageArrays:
+    """Decode ``<split>/<class>/NNNN.jpg`` members of the CIFAR-10 JPEG zip into memory.
+
+    Members are read straight from the zip (never unpacked); classes are the sorted
+    folder names. ``limit_per_class`` keeps the first N files (sorted) of each class.
+    """
+    path = Path(path) if path is not None else default_cifar10_zip()
+    if not path.is_file():
+        raise FileNotFoundError(f"CIFAR-10 zip not found at {path}; pass --data PATH or set {FLOC_ENV_VAR} "
+                                "to the folder holding cifar10-jpeg.zip")
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split {split!r}; valid: train, test")
+    with zipfile.ZipFile(path) as archive:
+        members = sorted(n for n in archive.namelist()
+                         if n.startswith(f"{split}/") and n.lower().endswith(IMAGE_SUFFIXES))
+        by_class: dict[str, list[str]] = {}
+        for name in members:
+            parts = name.split("/")
+            if len(parts) == 3:
+                by_class.setdefault(parts[1], []).append(name)
+        if not by_class:
+            raise ValueError(f"{path} has no {split}/<class>/<image>.jpg members")
+        classes = tuple(sorted(by_class))
+        chosen = [(name, label) for label, cls in enumerate(classes)
+                  for name in by_class[cls][:limit_per_class]]
+        images = np.stack([_decode(archive.read(name), name) for name, _ in chosen])
+    labels = np.array([label for _, label in chosen], dtype=np.int64)
+    return ImageArrays(images, labels, classes, CIFAR10_MEAN, CIFAR10_STD, f"{path}:{split}")
+
+
+def _decode(data: bytes, name: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except OSError as exc:
+        raise OSError(f"cannot decode image {name}: {exc}") from None
+
+
+def load_cifar100_pickles(directory: str | os.PathLike, split: str = "train") -> ImageArrays:
+    """CIFAR-100 from the "python version" folder (files ``train``, ``test``, ``meta``)."""
+    directory = Path(directory)
+    file = directory / split
+    if not file.is_file():
+        raise FileNotFoundError(f"CIFAR-100 {split!r} pickle not found at {file}; pass the extracted "
+                                "cifar-100-python folder (holding train, test and meta)")
+    with open(file, "rb") as handle:
+        batch = pickle.load(handle, encoding="bytes")
+    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    labels = np.asarray(batch[b"fine_labels"], dtype=np.int64)
+    classes = tuple(str(i) for i in range(100))
+    meta = directory / "meta"
+    if meta.is_file():
+        with open(meta, "rb") as handle:
+            names = pickle.load(handle, encoding="bytes").get(b"fine_label_names")
+        if names:
+            classes = tuple(n.decode() for n in names)
+    return ImageArrays(np.ascontiguousarray(data), labels, classes, CIFAR100_MEAN, CIFAR100_STD,
+                       f"{directory}:{split}")
+
+
+class ImageFolder:
+    """``root/<class>/<image>`` files (ImageNet layout), decoded lazily to ``size_px`` squares.
+
+    Use with a ``torch.utils.data.DataLoader``; items are ``(uint8 [H, W, 3] array, label)``.
+    Images are resized (shorter side) and centre-cropped to ``size_px``; random crops and
+    flips are applied later on the device.
+    """
+
+    def __init__(self, root: str | os.PathLike, size_px: int) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"image folder not found: {self.root}")
+        self.classes = tuple(sorted(p.name for p in self.root.iterdir() if p.is_dir()))
+        self.samples = [(f, label) for label, cls in enumerate(self.classes)
+                        for f in sorted((self.root / cls).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not self.samples:
+            raise ValueError(f"{self.root} holds no <class>/<image>{'|'.join(IMAGE_SUFFIXES)} files")
+        self.size_px = size_px
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
+        file, label = self.samples[index]
+        with Image.open(file) as image:
+            image = image.convert("RGB")
+            scale = self.size_px / min(image.size)
+            resized = image.resize((max(self.size_px, round(image.width * scale)),
+                                    max(self.size_px, round(image.height * scale))), Image.BILINEAR)
+        left = (resized.width - self.size_px) // 2
+        top = (resized.height - self.size_px) // 2
+        crop = resized.crop((left, top, left + self.size_px, top + self.size_px))
+        return np.asarray(crop, dtype=np.uint8), label

@@ -1,0 +1,316 @@
+"""The bundled trainer: task loss + STC loss, BPTT through the surrogate gradient.
+
+One process, or several under ``torchrun`` (DDP; gloo on CPUs, NCCL on GPUs). Every
+epoch writes ``checkpoint_last.pt`` (project format plus optimizer/RNG state, so
+``--resume`` continues the step count and the log) and, at the end, ``model.pt``
+(weights only) whose model card states the measured test accuracy. Each step appends a
+line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
+from ..models.fresh import fresh_checkpoint
+from ..paths import atomic_path
+from ..sheets import load_sheets
+from . import distributed
+from .augment import random_crop_flip, to_float_images
+from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
+from .stc import STCLoss
+
+DATASETS = ("cifar10", "cifar100", "imagefolder")
+OPTIMIZERS = {"adamw": {"lr": 5e-4, "weight_decay": 0.01}, "sgd": {"lr": 0.1, "weight_decay": 5e-4}}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved in the checkpoint's provenance."""
+
+    out_dir: str
+    dataset: str = "cifar10"
+    data_path: str | None = None
+    arch: str = "spiking_resnet18"
+    stem: str = "cifar"
+    width: float = 1.0
+    timesteps: int = 4
+    epochs: int = 1
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float | None = None
+    weight_decay: float | None = None
+    warmup_steps: int = 0
+    alpha: float = 50.0
+    beta: float = 50.0
+    clusters_per_layer: int = 10
+    ccg_window: str = "half_minus_one"
+    positions: str | None = None
+    seed: int = 0
+    device: str | None = None
+    precision: str | None = None
+    limit_per_class: int | None = None
+    image_size_px: int = 224
+    workers: int = 4
+    max_steps: int | None = None
+    log_every: int = 1
+    resume: str | None = None
+    notes: dict = field(default_factory=dict)
+
+
+def _load_data(config: TrainConfig):
+    """(train, test): in-memory :class:`ImageArrays`, or lazy :class:`ImageFolder` trees."""
+    if config.dataset == "imagefolder":
+        if config.data_path is None:
+            raise ValueError("imagefolder needs --data ROOT holding train/<class>/ and val/<class>/")
+        root = Path(config.data_path)
+        return ImageFolder(root / "train", config.image_size_px), ImageFolder(root / "val", config.image_size_px)
+    if config.dataset == "cifar10":
+        return (load_cifar10_zip(config.data_path, "train", config.limit_per_class),
+                load_cifar10_zip(config.data_path, "test", config.limit_per_class))
+    if config.dataset == "cifar100":
+        if config.data_path is None:
+            raise ValueError("cifar100 needs --data DIR (the extracted cifar-100-python folder)")
+        return load_cifar100_pickles(config.data_path, "train"), load_cifar100_pickles(config.data_path, "test")
+    raise ValueError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
+
+
+def _normalise(x: torch.Tensor, mean, std) -> torch.Tensor:
+    mean_t = torch.as_tensor(mean, device=x.device).view(1, 3, 1, 1)
+    std_t = torch.as_tensor(std, device=x.device).view(1, 3, 1, 1)
+    return (x - mean_t) / std_t
+
+
+def _batches(data, indices: torch.Tensor, batch_size: int, workers: int, drop_last: bool):
+    """``(uint8 images [B, H, W, 3], labels [B])`` batches of ``data`` in ``indices`` order."""
+    if isinstance(data, ImageArrays):
+        stop = len(indices) - batch_size + 1 if drop_last else len(indices)
+        for start in range(0, max(stop, 0), batch_size):
+            idx = indices[start:start + batch_size].numpy()
+            yield torch.from_numpy(data.images[idx]), torch.from_numpy(data.labels[idx])
+        return
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(data, indices.tolist()), batch_size=batch_size,
+                                         num_workers=workers, drop_last=drop_last, collate_fn=_collate)
+    yield from loader
+
+
+def _collate(items):
+    images, labels = zip(*items)
+    return torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
+
+
+def _mean_std(data):
+    return (data.mean, data.std) if isinstance(data, ImageArrays) else (IMAGENET_MEAN, IMAGENET_STD)
+
+
+def learning_rate(step: int, total_steps: int, base_lr: float, warmup_steps: int) -> float:
+    """Linear warm-up, then cosine decay to zero at ``total_steps``."""
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.5 * base_lr * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def evaluate(model, data, *, device, batch_size: int, info, precision: str, workers: int = 0) -> float:
+    """Top-1 accuracy on ``data`` (sharded over ranks, counts summed)."""
+    model.eval()
+    index = torch.arange(len(data))
+    index = distributed.shard(index, info) if info.enabled else index
+    mean, std = _mean_std(data)
+    counts = torch.zeros(2, dtype=torch.float64, device=device)
+    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+        for images, labels in _batches(data, index, batch_size, workers, drop_last=False):
+            x = _normalise(to_float_images(images.to(device)), mean, std)
+            logits = model(x)
+            functional.reset_net(model)
+            counts[0] += (logits.argmax(1).cpu() == labels).sum().item()
+            counts[1] += len(labels)
+    counts = distributed.all_sum(counts, info)
+    return float(counts[0] / counts[1])
+
+
+def _initial(config: TrainConfig, train):
+    """Fresh model and spec (sheets from ``config.positions`` when given)."""
+    arch_kwargs = {"stem": config.stem, "width": config.width, "num_classes": len(train.classes),
+                   "timesteps": config.timesteps}
+    size = train.images.shape[1] if isinstance(train, ImageArrays) else train.size_px
+    model, spec = fresh_checkpoint(config.arch, seed=config.seed, input_size_px=size, arch_kwargs=arch_kwargs)
+    if config.positions:
+        sheets = load_sheets(config.positions)
+        missing = sorted(set(spec.sheets) - set(sheets))
+        if missing:
+            raise ValueError(f"{config.positions} has no sheets for {missing}; it holds {sorted(sheets)}")
+        mismatched = [n for n in spec.sheets if sheets[n].shape_chw != spec.sheets[n].shape_chw]
+        if mismatched:
+            raise ValueError(f"{config.positions}: sheets {mismatched} do not match this model's layer shapes; "
+                             "make the positions with the same architecture, width and input size")
+        spec = replace(spec, sheets={name: sheets[name] for name in spec.sheets},
+                       provenance={**spec.provenance, "sheets": f"from {Path(config.positions).name}"})
+    mean, std = _mean_std(train)
+    return model, replace(spec, mean=mean, std=std)
+
+
+def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float]:
+    """AdamW (the paper's recipe) or Nesterov SGD, with the option's defaults filled in."""
+    defaults = OPTIMIZERS[config.optimizer]
+    lr = config.lr if config.lr is not None else defaults["lr"]
+    decay = config.weight_decay if config.weight_decay is not None else defaults["weight_decay"]
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay), lr
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay), lr
+
+
+def train(config: TrainConfig):
+    """Run training as configured; returns ``(model, spec)`` (on every rank)."""
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    info = distributed.init_from_env(device.type)
+    if device.type == "cuda" and info.enabled:
+        device = torch.device("cuda", info.local_rank)
+    precision = config.precision or ("bf16" if device.type == "cuda" else "fp32")
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_data, test_data = _load_data(config)
+
+    model, spec = _initial(config, train_data)
+    state = None
+    if config.resume:
+        model, spec = load_checkpoint(config.resume)
+        state = load_train_state(config.resume)
+    model.to(device)
+    layers = list(spec.sheets)
+    topographic = config.alpha > 0 or config.beta > 0
+    stc = (STCLoss(spec.sheets, alpha=config.alpha, beta=config.beta,
+                   clusters_per_layer=config.clusters_per_layer, timesteps=config.timesteps,
+                   window=config.ccg_window, seed=config.seed).to(device) if topographic else None)
+    mean, std = spec.mean, spec.std
+    net = torch.nn.parallel.DistributedDataParallel(model) if info.enabled else model
+    optimizer, base_lr = _optimizer(config, model)
+    steps_per_epoch = len(train_data) // info.world_size // config.batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(f"batch size {config.batch_size} x {info.world_size} processes exceeds the "
+                         f"{len(train_data)} training images")
+    total_steps = steps_per_epoch * config.epochs  # the LR schedule's length
+    stop_step = total_steps if config.max_steps is None else min(total_steps, config.max_steps)
+    augment_gen = torch.Generator().manual_seed(config.seed * 1000 + info.rank)
+    stc_gen = torch.Generator().manual_seed(config.seed)  # same clusters on every rank
+    step, start_epoch, elapsed = 0, 0, 0.0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        step, start_epoch, elapsed = int(state["step"]), int(state["epoch"]), float(state["elapsed_s"])
+        augment_gen.set_state(state["augment_rng"][info.rank] if info.rank < len(state["augment_rng"])
+                              else state["augment_rng"][0])
+        stc_gen.set_state(state["stc_rng"])
+    log_path = out / "train_log.jsonl"
+    if info.is_main:
+        _truncate_log(log_path, step)
+    log = open(log_path, "a") if info.is_main else None
+    started = time.perf_counter() - elapsed
+    test_acc = float("nan")
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            if step >= stop_step:
+                break
+            order = torch.randperm(len(train_data), generator=torch.Generator().manual_seed(config.seed + epoch))
+            order = distributed.shard(order, info) if info.enabled else order
+            first = max(0, step - epoch * steps_per_epoch)  # > 0 only when resuming mid-epoch
+            bar = tqdm(_batches(train_data, order[first * config.batch_size:], config.batch_size, config.workers,
+                                drop_last=True),
+                       total=steps_per_epoch - first, desc=f"epoch {epoch + 1}/{config.epochs}",
+                       disable=not info.is_main, unit="step")
+            net.train()
+            for images, labels in bar:
+                if step >= stop_step:
+                    break
+                t0 = time.perf_counter()
+                x = to_float_images(images.to(device))
+                x = _normalise(random_crop_flip(x, generator=augment_gen, pad_px=max(1, x.shape[-1] // 8)), mean, std)
+                y = labels.to(device)
+                lr = learning_rate(step, total_steps, base_lr, config.warmup_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+                    if topographic:
+                        logits, features = net(x, return_features=layers)
+                    else:
+                        logits, features = net(x), {}
+                    task_loss = F.cross_entropy(logits.float(), y)
+                stc_loss, stats = (stc(features, generator=stc_gen) if topographic
+                                   else (torch.zeros((), device=device), {}))
+                loss = task_loss + stc_loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                functional.reset_net(model)
+                step += 1
+                if info.is_main and (step % config.log_every == 0 or step == stop_step):
+                    seconds = time.perf_counter() - t0
+                    record = {"step": step, "epoch": epoch + 1, "lr": lr, "task_loss": task_loss.item(),
+                              "stc_loss": stc_loss.item(),
+                              "train_acc": float((logits.argmax(1) == y).float().mean()),
+                              "img_per_s": round(len(y) * info.world_size / seconds, 1)}
+                    for name, values in stats.items():
+                        for key, value in values.items():
+                            record[f"{key}/{name}"] = float(value)
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{record['task_loss']:.3f}", stc=f"{record['stc_loss']:.3f}",
+                                    acc=f"{record['train_acc']:.2f}")
+            distributed.broadcast_buffers(model, info)  # each rank's last forward moved its BN statistics
+            test_acc = evaluate(model, test_data, device=device, batch_size=config.batch_size, info=info,
+                                precision=precision, workers=config.workers)
+            if info.is_main:
+                print(f"epoch {epoch + 1}: test accuracy {test_acc:.4f} (step {step})")
+                epochs_done = epoch + 1 if step >= (epoch + 1) * steps_per_epoch else epoch  # partial: resume in it
+                train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
+                               "elapsed_s": time.perf_counter() - started,
+                               "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
+                               "test_acc": test_acc}
+                card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+                                   time.perf_counter() - started)
+                save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card),
+                                train_state=train_state)
+        if info.is_main:
+            card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+                               time.perf_counter() - started)
+            spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
+            print(f"wrote {out / 'model.pt'}: test accuracy {test_acc:.4f}, sha256 {spec.content_sha256}")
+    finally:
+        if log is not None:
+            log.close()
+        distributed.close(info)
+    return model, spec
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Keep only the log lines up to ``step`` (a resumed run rewrites what followed)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in kept))
+
+
+def _provenance(config: TrainConfig, spec, info, device, precision, test_acc, step, epoch, seconds) -> dict:
+    hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                else f"{platform.machine()} CPU, {torch.get_num_threads()} threads")
+    settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "resume", "notes")}
+    return {**spec.provenance, "trained": "yes", "weights": f"torch.manual_seed({config.seed}) initialisation, trained",
+            "data": config.dataset, "epochs": round(epoch, 3), "steps": step,
+            "test_accuracy": round(test_acc, 4), "alpha": config.alpha, "beta": config.beta,
+            "wall_time_s": round(seconds, 1), "hardware": f"{info.world_size} x {hardware}",
+            "precision": precision, "recipe": json.dumps(settings, sort_keys=True), "topoanalysis": __version__,
+            "torch": str(torch.__version__), **config.notes}
