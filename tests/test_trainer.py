@@ -33,6 +33,7 @@ def test_training_writes_a_loadable_checkpoint_with_its_card_and_a_step_log(tmp_
     card = loaded_spec.provenance
     assert card["trained"] == "yes" and card["data"] == "cifar10" and 0.0 <= card["test_accuracy"] <= 1.0
     assert card["alpha"] == 1.0 and card["epochs"] == 1 and "wall_time_s" in card and "hardware" in card
+    assert card["train_images"] == 40 and card["test_images"] == 40 and "trained" in card["weights"]
     log = _log(tmp_path)
     assert [r["step"] for r in log] == [1, 2, 3, 4, 5]  # 40 images / batch 8
     for key in ("task_loss", "stc_loss", "train_acc", "img_per_s", "L_L/layer2.0", "L_S/layer4.1"):

@@ -280,12 +280,12 @@ def train(config: TrainConfig):
                                "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
                                "test_acc": test_acc}
                 card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
-                                   time.perf_counter() - started)
+                                   time.perf_counter() - started, (len(train_data), len(test_data)))
                 save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card),
                                 train_state=train_state)
         if info.is_main:
             card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
-                               time.perf_counter() - started)
+                               time.perf_counter() - started, (len(train_data), len(test_data)))
             spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
             print(f"wrote {out / 'model.pt'}: test accuracy {test_acc:.4f}, sha256 {spec.content_sha256}")
     finally:
@@ -304,12 +304,14 @@ def _truncate_log(path: Path, step: int) -> None:
         tmp.write_text("".join(line + "\n" for line in kept))
 
 
-def _provenance(config: TrainConfig, spec, info, device, precision, test_acc, step, epoch, seconds) -> dict:
+def _provenance(config: TrainConfig, spec, info, device, precision, test_acc, step, epoch, seconds,
+                sizes: tuple[int, int]) -> dict:
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
                 else f"{platform.machine()} CPU, {torch.get_num_threads()} threads")
     settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "resume", "notes")}
     return {**spec.provenance, "trained": "yes", "weights": f"torch.manual_seed({config.seed}) initialisation, trained",
-            "data": config.dataset, "epochs": round(epoch, 3), "steps": step,
+            "data": config.dataset, "train_images": sizes[0], "test_images": sizes[1],
+            "epochs": round(epoch, 3), "steps": step,
             "test_accuracy": round(test_acc, 4), "alpha": config.alpha, "beta": config.beta,
             "wall_time_s": round(seconds, 1), "hardware": f"{info.world_size} x {hardware}",
             "precision": precision, "recipe": json.dumps(settings, sort_keys=True), "topoanalysis": __version__,
