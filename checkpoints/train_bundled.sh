@@ -14,7 +14,10 @@ recipe=(--width 0.25 --timesteps 4 --epochs 3 --limit-per-class 4000 --batch-siz
 $ta train --out "$runs/baseline" --alpha 0 --beta 0 "${recipe[@]}"
 OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/baseline/model.pt" --out "$runs/swapped_sheets.npz" \
     --neighborhoods 2000 --steps 500 --seed 424 --write-ckpt checkpoints/sresnet18_cifar10_baseline.pt
+$ta train --out "$runs/topo_a05b05" --alpha 0.5 --beta 0.5 --positions "$runs/swapped_sheets.npz" "${recipe[@]}"
+cp "$runs/topo_a05b05/model.pt" checkpoints/tsresnet18_cifar10_a05b05.pt
 $ta train --out "$runs/topo_a10b10" --alpha 10 --beta 10 --positions "$runs/swapped_sheets.npz" "${recipe[@]}"
 cp "$runs/topo_a10b10/model.pt" checkpoints/tsresnet18_cifar10_a10b10.pt
+$ta info --ckpt checkpoints/tsresnet18_cifar10_a05b05.pt
 $ta info --ckpt checkpoints/tsresnet18_cifar10_a10b10.pt
 $ta info --ckpt checkpoints/sresnet18_cifar10_baseline.pt

@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
-DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "tsresnet18_cifar10_a10b10.pt"
+DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "tsresnet18_cifar10_a05b05.pt"
 REPORTS_DIR = REPO_ROOT / "reports"
 
 
