@@ -12,6 +12,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "tsresnet18_cifar10_a05b05.pt"
 REPORTS_DIR = REPO_ROOT / "reports"
+DATA_ENV_VAR = "TOPOANALYSIS_DATA"
+SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+"""The read-only data folder beside the checkout (fLoc, CIFAR-10 zip, neural data)."""
 
 
 def _umask() -> int:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from ..paths import atomic_path
 
 __all__ = [
     "AREA_SHEET_SIZE_MM",
@@ -248,18 +249,8 @@ def load_sheets(path: str | os.PathLike) -> dict[str, LayerPositions]:
 
 
 def _atomic_savez(path: str | os.PathLike, arrays: Mapping[str, Any]) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def _read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:

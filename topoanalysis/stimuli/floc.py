@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
 from .base import StimulusSet
 
 FLOC_DOMAINS = {
@@ -25,7 +26,7 @@ FLOC_DOMAINS = {
     "objects": ("car", "instrument"),
 }
 FLOC_CATEGORIES = tuple(c for cats in FLOC_DOMAINS.values() for c in cats) + ("scrambled",)
-FLOC_ENV_VAR = "TOPOANALYSIS_DATA"
+FLOC_ENV_VAR = DATA_ENV_VAR
 FLOC_URL = "https://github.com/VPNL/fLoc"
 
 _CATEGORY_TO_DOMAIN = {c: d for d, cats in FLOC_DOMAINS.items() for c in cats}
@@ -35,8 +36,7 @@ _FILE_RE = re.compile(r"^([a-z]+)-(\d+)\.jpg$")
 
 def default_floc_dirs() -> list[Path]:
     """Default places for fLoc: ``../shared/data/floc`` beside the repository and the cwd."""
-    repo_root = Path(__file__).resolve().parents[2]
-    dirs = [repo_root.parent / "shared" / "data" / "floc"]
+    dirs = [SHARED_DATA_DIR / "floc"]
     cwd_dir = (Path.cwd().parent / "shared" / "data" / "floc").resolve()
     if cwd_dir not in dirs:
         dirs.append(cwd_dir)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..stimuli.floc import FLOC_ENV_VAR
+from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -44,10 +44,10 @@ class ImageArrays:
 
 def default_cifar10_zip() -> Path:
     """``$TOPOANALYSIS_DATA/cifar10-jpeg.zip`` if set, else ``../shared/data/cifar10-jpeg.zip``."""
-    root = os.environ.get(FLOC_ENV_VAR)
+    root = os.environ.get(DATA_ENV_VAR)
     if root:
         return Path(root) / "cifar10-jpeg.zip"
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpeg.zip"
+    return SHARED_DATA_DIR / "cifar10-jpeg.zip"
 
 
 def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train",
@@ -59,7 +59,7 @@ def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train"
     """
     path = Path(path) if path is not None else default_cifar10_zip()
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR-10 zip not found at {path}; pass --data PATH or set {FLOC_ENV_VAR} "
+        raise FileNotFoundError(f"CIFAR-10 zip not found at {path}; pass --data PATH or set {DATA_ENV_VAR} "
                                 "to the folder holding cifar10-jpeg.zip")
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; valid: train, test")
