@@ -101,3 +101,71 @@ def test_swap_positions_lowers_the_loss_and_rewrites_the_checkpoint(tiny, tmp_pa
     assert "swap-optimised" in new_spec.provenance["sheets"]
     old, new = spec.sheets["layer2.0"].xy_mm, sheets["layer2.0"].xy_mm
     assert sorted(map(tuple, old.tolist())) == sorted(map(tuple, new.tolist()))  # a permutation
+
+
+V1_FIGURES = ("v1_maps.png", "v1_maps.pdf", "v1_summary.png", "v1_summary.pdf")
+
+
+def _check_v1_outputs(out, models):
+    names = {p.name for p in out.iterdir()}
+    assert set(V1_FIGURES) | {"v1_results.json", "smoothness.csv", "correlation_curves.csv"} <= names
+    assert {f"tuning_{m}.csv" for m in models} <= names
+    for figure in V1_FIGURES[::2]:
+        image = mpimg.imread(out / figure)
+        assert image.ndim == 3 and image.shape[0] > 200 and image[..., :3].std() > 0
+    assert (out / "v1_maps.pdf").read_bytes()[:4] == b"%PDF"
+    results = json.loads((out / "v1_results.json").read_text())
+    assert list(results["models"]) == list(models)
+    smoothness = pd.read_csv(out / "smoothness.csv")
+    assert set(smoothness["model"]) == set(models) and smoothness["smoothness"].between(0, 1).all()
+    assert not any(name.startswith(".") for name in names)  # no temporary files left behind
+    return results
+
+
+def test_v1_maps_on_the_tiny_checkpoint(tiny, tmp_path, capsys):
+    _, spec, path = tiny
+    out = tmp_path / "v1"
+    assert main(["v1-maps", "--ckpt", str(path), "--out", str(out), "--device", "cpu", "--n-samples", "3"]) == 0
+    results = _check_v1_outputs(out, [path.stem])
+    assert results["layer"] == "layer2.0" and results["parameters"]["n_samples"] == 3
+    assert results["orientation_method"] == "vector_sum"
+    assert "smoothness orientation" in capsys.readouterr().out
+
+
+def test_v1_maps_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
+    out = tmp_path / "v1"
+    assert main(["v1-maps", "--out", str(out), "--device", "cpu", "--n-samples", "4",
+                 "--orientation-method", "von_mises"]) == 0
+    results = _check_v1_outputs(out, ["tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"])
+    model = results["models"]["tsresnet18_cifar10_a05b05"]
+    assert model["summary"]["n_units"] == 32 * 16 * 16
+    assert {row["property"] for row in model["ringach"]} == {"circular_variance", "bandwidth_deg"}
+    assert results["parameters"]["applied_hypercolumn_width_mm"] == pytest.approx(3.5 * 3.5)
+
+
+def test_v1_maps_on_a_silent_layer_names_it(tiny, tmp_path, capsys):
+    import copy
+
+    import torch
+
+    from topoanalysis.models.checkpoints import save_checkpoint
+
+    model, spec, _ = tiny
+    silent = copy.deepcopy(model)
+    with torch.no_grad():
+        for module in silent.layer2[0].modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.bias.fill_(-100.0)
+    path = tmp_path / "silent.pt"
+    save_checkpoint(path, silent, spec)
+    out = tmp_path / "v1"
+    assert main(["v1-maps", "--ckpt", str(path), "--out", str(out), "--device", "cpu"]) == 2
+    assert "layer2.0 is silent" in capsys.readouterr().err
+    assert not out.exists() or not any(out.glob("*.png"))
+
+
+def test_v1_maps_unknown_layer_lists_the_valid_ones(tiny, capsys, tmp_path):
+    _, _, path = tiny
+    assert main(["v1-maps", "--ckpt", str(path), "--layer", "layer9.9", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown layer 'layer9.9'" in err and "layer2.0" in err

@@ -1,0 +1,216 @@
+"""Orientation-tuning distributions of macaque V1 (Ringach, Shapley & Hawken 2002).
+
+Ringach, Shapley & Hawken (2002), J Neurosci 22(13):5639, measured 308 V1 cells with
+drifting gratings. Their database, ``ringach_2002_db.mat``, is the reference behind
+Brain-Score's V1 orientation benchmarks (Marques et al. 2021). Here it is loaded as a
+table and model distributions of circular variance and orientation bandwidth are
+compared with it.
+
+Similarity score. Brain-Score's Marques 2020 benchmarks bin both distributions,
+compute a KS-based similarity of the binned distributions, and normalise it by a
+ceiling from split halves of the neural data. We do neither: we report the raw,
+unbinned ``1 - D``, with ``D`` the two-sample Kolmogorov-Smirnov statistic (the
+largest gap between the empirical CDFs). Values are comparable across our models but
+are not equal to Brain-Score's published scores.
+
+Conventions of the file. ``bw`` is the half-width at ``1/sqrt(2)`` of the peak, in
+degrees; untuned cells are coded as 180 deg (four cells). Model units with no
+measurable bandwidth must be coded as 180 deg too, not dropped or set to NaN, or the
+comparison is biased towards sharp tuning. The field ``po`` is *not* a preferred
+orientation: it is the ratio of the response at the orthogonal orientation to the
+response at the preferred one (Brain-Score packages it as
+``orthogonal_preferred_ratio``). It lies in [0, 1), piles up near 0, and its rank
+correlation with circular variance is 0.94; it is loaded as
+``orthogonal_preferred_ratio``. The file holds no preferred orientations.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.io
+
+from topoanalysis import paths
+
+RINGACH_FILENAME = "ringach2002/ringach_2002_db.mat"
+RINGACH_MEDIAN_MAXDC_SPS: float = 33.3868065
+"""Median peak mean firing rate (``maxdc``) of the 308 cells, spikes/s."""
+
+_FIELDS = {"orivar": "circular_variance", "bw": "bandwidth_deg", "po": "orthogonal_preferred_ratio",
+           "maxdc": "maxdc_sps", "mindc": "mindc_sps", "maxfirst": "maxfirst_sps", "spont": "spont_sps",
+           "animal": "animal", "unit": "unit", "expt": "expt", "chan": "chan"}
+_PROPERTIES = ("circular_variance", "bandwidth_deg")
+
+
+def find_ringach_file(path: str | os.PathLike | None = None) -> Path:
+    """Locate ``ringach_2002_db.mat``.
+
+    Parameters
+    ----------
+    path
+        The file itself, or a folder holding ``ringach_2002_db.mat`` or
+        ``ringach2002/ringach_2002_db.mat``. When None, look under
+        ``$TOPOANALYSIS_DATA`` and then under the shared data folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        Listing every place tried.
+
+    Examples
+    --------
+    >>> find_ringach_file().name  # doctest: +SKIP
+    'ringach_2002_db.mat'
+    """
+    if path is not None:
+        path = Path(path)
+        if path.is_file():
+            return path
+        tried = [path / Path(RINGACH_FILENAME).name, path / RINGACH_FILENAME] if path.is_dir() else [path]
+    else:
+        tried = []
+        if os.environ.get(paths.DATA_ENV_VAR):
+            tried.append(Path(os.environ[paths.DATA_ENV_VAR]) / RINGACH_FILENAME)
+        tried.append(Path(paths.SHARED_DATA_DIR) / RINGACH_FILENAME)
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"Ringach 2002 database not found; tried: {', '.join(map(str, tried))}. "
+                            f"Pass --ringach PATH or set {paths.DATA_ENV_VAR} to the folder holding "
+                            f"{RINGACH_FILENAME}.")
+
+
+def load_ringach2002(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """One row per cell of Ringach et al. (2002), with rates in spikes/s.
+
+    Columns: ``circular_variance``, ``bandwidth_deg`` (180 marks untuned cells),
+    ``orthogonal_preferred_ratio`` (the file's ``po``, see the module docstring),
+    ``maxdc_sps``, ``mindc_sps``, ``maxfirst_sps``, ``spont_sps``, ``animal``,
+    ``unit``, ``expt``, ``chan``.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no ``db`` struct or the struct lacks a field.
+
+    Examples
+    --------
+    >>> load_ringach2002().shape  # doctest: +SKIP
+    (308, 11)
+    """
+    file = find_ringach_file(path)
+    mat = scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False)
+    if "db" not in mat:
+        raise ValueError(f"{file} holds no 'db' struct (variables: {sorted(k for k in mat if not k.startswith('__'))})")
+    db = mat["db"]
+    present = set(getattr(db, "_fieldnames", None) or [])
+    missing = [f for f in _FIELDS if f not in present]
+    if missing:
+        raise ValueError(f"{file}: 'db' lacks field(s) {missing}")
+    columns = {name: np.atleast_1d(getattr(db, field)) for field, name in _FIELDS.items()}
+    lengths = {len(v) for v in columns.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"{file}: 'db' fields differ in length ({sorted(lengths)})")
+    df = pd.DataFrame(columns)
+    for name in ("unit", "expt", "chan"):
+        df[name] = df[name].astype(np.int64)
+    df["animal"] = df["animal"].astype(str)
+    float_cols = [c for c in df.columns if c not in ("animal", "unit", "expt", "chan")]
+    df[float_cols] = df[float_cols].astype(np.float64)
+    return df
+
+
+def _clean(values: np.ndarray | pd.Series | list, side: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise ValueError(f"{side} values are empty after dropping NaNs")
+    return values
+
+
+def _ks(a_sorted: np.ndarray, b_sorted: np.ndarray) -> float:
+    pooled = np.concatenate([a_sorted, b_sorted])
+    cdf_a = np.searchsorted(a_sorted, pooled, side="right") / a_sorted.size
+    cdf_b = np.searchsorted(b_sorted, pooled, side="right") / b_sorted.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def ks_similarity(model_values: np.ndarray | pd.Series | list,
+                  reference_values: np.ndarray | pd.Series | list) -> float:
+    """``1 - D``, with ``D`` the two-sample Kolmogorov-Smirnov statistic; NaNs dropped.
+
+    1 means identical empirical distributions, 0 means disjoint supports.
+
+    Raises
+    ------
+    ValueError
+        If either side is empty after dropping NaNs.
+
+    Examples
+    --------
+    >>> ks_similarity([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    1.0
+    >>> ks_similarity([1.0, 2.0], [5.0, 6.0])
+    0.0
+    """
+    a = np.sort(_clean(model_values, "model"))
+    b = np.sort(_clean(reference_values, "reference"))
+    return 1.0 - _ks(a, b)
+
+
+def compare_with_ringach(circular_variance: np.ndarray | pd.Series | list,
+                         bandwidth_deg: np.ndarray | pd.Series | list,
+                         reference: pd.DataFrame | None = None, *, n_bootstrap: int = 0,
+                         rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Compare model circular variances and bandwidths with Ringach et al. (2002).
+
+    Parameters
+    ----------
+    circular_variance, bandwidth_deg
+        One value per model unit; NaNs are dropped. Untuned units must carry a
+        bandwidth of 180 deg, as in Ringach's data.
+    reference
+        A table as returned by :func:`load_ringach2002` (loaded when None).
+    n_bootstrap
+        When positive, resample the model units this many times and add the 2.5 and
+        97.5 percentiles of the similarity as ``similarity_ci_low/high``. Resampling
+        adds noise, so bootstrap similarities lean low and the point estimate can sit
+        at the upper edge of this interval.
+    rng
+        Random generator for the bootstrap; required when ``n_bootstrap > 0``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per property: ``property, similarity, ks_statistic, model_median,
+        ringach_median, n_model, n_ringach`` (and the CI columns).
+
+    Examples
+    --------
+    >>> ref = pd.DataFrame({"circular_variance": [0.2, 0.5, 0.8], "bandwidth_deg": [15.0, 25.0, 180.0]})
+    >>> compare_with_ringach([0.2, 0.5, 0.8], [15.0, 25.0, 180.0], ref)["similarity"].tolist()
+    [1.0, 1.0]
+    """
+    if n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+    if n_bootstrap > 0 and rng is None:
+        raise ValueError("n_bootstrap > 0 needs rng (e.g. np.random.default_rng(0))")
+    if reference is None:
+        reference = load_ringach2002()
+    rows = []
+    for prop, values in zip(_PROPERTIES, (circular_variance, bandwidth_deg)):
+        model = np.sort(_clean(values, f"model {prop}"))
+        ref = np.sort(_clean(reference[prop].to_numpy(), f"Ringach {prop}"))
+        ks = _ks(model, ref)
+        row = {"property": prop, "similarity": 1.0 - ks, "ks_statistic": ks,
+               "model_median": float(np.median(model)), "ringach_median": float(np.median(ref)),
+               "n_model": int(model.size), "n_ringach": int(ref.size)}
+        if n_bootstrap > 0:
+            sims = np.array([1.0 - _ks(np.sort(model[rng.integers(0, model.size, model.size)]), ref)
+                             for _ in range(n_bootstrap)])
+            row["similarity_ci_low"], row["similarity_ci_high"] = np.percentile(sims, [2.5, 97.5])
+        rows.append(row)
+    return pd.DataFrame(rows)
