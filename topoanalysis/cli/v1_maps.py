@@ -188,7 +188,7 @@ def run(args) -> int:
     written = [write_csv(result.tuning, out / f"tuning_{name}.csv") for name, result in results.items()]
     for attribute in ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach"):
         table = _stacked(results, attribute)
-        if len(table):
+        if len(table.columns):  # an empty pinwheel table is still written, with its header
             written.append(write_csv(table, out / f"{attribute}.csv"))
     print("drawing figures")
     written += write_figures(results, out, reference)
