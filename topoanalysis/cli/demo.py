@@ -8,7 +8,6 @@ each cortical sheet (PNG and PDF) and a JSON summary of what was run.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from .. import __version__
 from ..metrics.activity import layer_activity
+from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR, atomic_path
 from ..plotting.sheets import sheet_activity_figure
 from ..recording import record, save_responses
@@ -49,14 +49,11 @@ def run(args) -> int:
     activity.insert(1, "area", [spec.layer_areas.get(name, "") for name in activity["layer"]])
 
     save_responses(ds, out / "responses_gratings.nc")
-    with atomic_path(out / "layer_activity.csv") as tmp:
-        activity.to_csv(tmp, index=False)
+    write_csv(activity, out / "layer_activity.csv")
     with atomic_path(out / "model_card.txt") as tmp:
         tmp.write_text(f"checkpoint {args.ckpt}\n{spec.model_card()}\n")
     fig = sheet_activity_figure(ds, layers, spec.layer_areas)
-    for suffix in (".png", ".pdf"):
-        with atomic_path(out / f"sheet_activity{suffix}") as tmp:
-            fig.savefig(tmp, dpi=150, format=suffix[1:])
+    save_figure(fig, out, "sheet_activity")
     plt.close(fig)
     summary = {"checkpoint": str(args.ckpt), "checkpoint_sha256": spec.content_sha256,
                "stimuli": {"name": stimuli.name, "n": len(stimuli), "image_size_px": spec.input_size_px,
@@ -65,8 +62,7 @@ def run(args) -> int:
                "device": ds.attrs["device"], "precision": args.precision,
                "seconds": round(time.perf_counter() - started, 2),
                "versions": {"topoanalysis": __version__, "torch": torch.__version__}}
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    write_json(summary, out / "summary.json")
     print(activity.to_string(index=False))
     if summary["silent_layers"]:
         print(f"warning: silent layers (no response to any grating): {', '.join(summary['silent_layers'])}")

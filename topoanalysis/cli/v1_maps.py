@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     add_device_args(parser)
     parser.add_argument("--baseline", default="auto", metavar="PATH",
                         help="non-topographic checkpoint to compare with; 'auto' (default): the bundled "
-                             f"baseline when --ckpt is the bundled default; 'none': no comparison")
+                             "baseline when --ckpt is the bundled default; 'none': no comparison")
     parser.add_argument("--layer", default=None,
                         help=f"layer to analyse (default: {DEFAULT_LAYER}, else the first V1 layer)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "v1_maps"), help="output folder (default: %(default)s)")

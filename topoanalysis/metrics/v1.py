@@ -8,6 +8,7 @@ choice (vector-sum orientation preference) where the two differ.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -175,8 +176,17 @@ def grating_tuning(responses: xr.DataArray, params: V1Params = V1Params()) -> pd
     return table
 
 
+def _mean_and_sem(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin mean and SEM over sample curves, ignoring NaN (empty) bins."""
+    count = np.isfinite(curves).sum(axis=0)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(curves, axis=0), np.nanstd(curves, axis=0, ddof=1) / np.sqrt(count)
+
+
 def _smoothness_tables(tuning: pd.DataFrame, xy_mm: np.ndarray, bin_edges_mm: np.ndarray,
                        params: V1Params, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Smoothness per map metric, and the mean difference-vs-distance curves behind it."""
     rows, curves = [], []
     for metric, (column, period) in MAP_METRICS.items():
         mask = tuning[f"{metric}_mask"].to_numpy()
@@ -187,19 +197,11 @@ def _smoothness_tables(tuning: pd.DataFrame, xy_mm: np.ndarray, bin_edges_mm: np
         result = smoothness(tuning[column].to_numpy()[mask], xy_mm[mask], bin_edges_mm, rng=rng,
                             n_samples=params.n_samples, sample_size=params.sample_size, period=period)
         rows.append({"metric": metric, **result.summary()})
-        for label, sampled in (("", result.curves), ("chance_", result.chance_curves)):
-            count = np.isfinite(sampled).sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.nansum(sampled, axis=0) / count
-                spread = np.sqrt(np.nansum((sampled - mean) ** 2, axis=0) / (count - 1)) / np.sqrt(count)
-            curves.append(pd.DataFrame({"metric": metric, "distance_mm": result.distance_mm,
-                                        "kind": label or "model", "mean_difference": mean, "sem": spread}))
-    long = pd.concat(curves, ignore_index=True)
-    wide = long[long["kind"] == "model"].drop(columns="kind").reset_index(drop=True)
-    chance = long[long["kind"] == "chance_"].reset_index(drop=True)
-    wide["chance_mean_difference"] = chance["mean_difference"].to_numpy()
-    wide["chance_sem"] = chance["sem"].to_numpy()
-    return pd.DataFrame(rows), wide
+        mean, sem = _mean_and_sem(result.curves)
+        chance_mean, chance_sem = _mean_and_sem(result.chance_curves)
+        curves.append(pd.DataFrame({"metric": metric, "distance_mm": result.distance_mm, "mean_difference": mean,
+                                    "sem": sem, "chance_mean_difference": chance_mean, "chance_sem": chance_sem}))
+    return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
 
 
 def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rng: np.random.Generator,
