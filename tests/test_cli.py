@@ -169,3 +169,77 @@ def test_v1_maps_unknown_layer_lists_the_valid_ones(tiny, capsys, tmp_path):
     assert main(["v1-maps", "--ckpt", str(path), "--layer", "layer9.9", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "unknown layer 'layer9.9'" in err and "layer2.0" in err
+
+
+IT_FIGURES = ("it_tmaps.png", "it_overlap.png", "it_summary.png")
+
+
+def _needs_floc():
+    from topoanalysis.stimuli import find_floc_dir
+
+    try:
+        find_floc_dir()
+    except FileNotFoundError:
+        pytest.skip("fLoc images not available at ../shared/data/floc")
+
+
+def _check_it_outputs(out, models):
+    names = {p.name for p in out.iterdir()}
+    assert {"it_results.json", "patches.csv", "overlap.csv", "smoothness.csv", "patch_outlines.json"} <= names
+    assert {f"tvalues_{m}.csv" for m in models} <= names
+    for figure in IT_FIGURES:
+        image = mpimg.imread(out / figure)
+        assert image.ndim == 3 and image[..., :3].std() > 0
+        assert (out / figure.replace(".png", ".pdf")).read_bytes()[:4] == b"%PDF"
+    results = json.loads((out / "it_results.json").read_text())
+    assert list(results["models"]) == list(models)
+    overlap = pd.read_csv(out / "overlap.csv")
+    assert len(overlap) == len(models) * 3 * 25
+    outlines = json.loads((out / "patch_outlines.json").read_text())["outlines"]
+    patches = pd.read_csv(out / "patches.csv")
+    for model in models:
+        assert len(outlines[model]) == (patches["model"] == model).sum()
+    return results
+
+
+def test_it_patches_on_the_tiny_checkpoint(tiny_floc, tmp_path, capsys):
+    _, _, path = tiny_floc
+    out = tmp_path / "it"
+    assert main(["it-patches", "--ckpt", str(path), "--out", str(out), "--device", "cpu", "--n-samples", "3"]) == 0
+    results = _check_it_outputs(out, [path.stem])
+    model = results["models"][path.stem]
+    assert results["layer"] == "layer4.1" and model["n_floc_images"] == 1440 and model["n_rsa92_images"] == 92
+    assert model["summary"]["overlap_window_mm"] > 7.0  # a sparse layer gets wider windows
+    assert "patches: faces" in capsys.readouterr().out
+
+
+def test_it_patches_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
+    _needs_floc()
+    out = tmp_path / "it"
+    assert main(["it-patches", "--out", str(out), "--device", "cpu", "--n-samples", "4"]) == 0
+    results = _check_it_outputs(out, ["tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"])
+    summary = results["models"]["tsresnet18_cifar10_a05b05"]["summary"]
+    assert summary["n_units"] == 128 * 4 * 4 and summary["n_patches_faces"] >= 1
+    generalization = pd.read_csv(out / "generalization.csv")
+    assert set(generalization["domain"]) == {"faces", "bodies"}
+
+
+def test_it_patches_without_stimuli_says_where_it_looked(tiny, tmp_path, capsys, monkeypatch):
+    import topoanalysis.stimuli.floc as floc
+
+    _, _, path = tiny
+    monkeypatch.setattr(floc, "SHARED_DATA_DIR", tmp_path / "nothing")
+    monkeypatch.delenv("TOPOANALYSIS_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["it-patches", "--ckpt", str(path), "--out", str(tmp_path / "it")]) == 2
+    err = capsys.readouterr().err
+    assert "fLoc" in err and str(tmp_path / "nothing") in err and "Traceback" not in err
+
+
+def test_it_patches_on_a_barely_responsive_layer_says_so(tiny, tmp_path, capsys):
+    _needs_floc()
+    _, _, path = tiny  # calibrated on gratings: its layer4.1 hardly responds to fLoc
+    assert main(["it-patches", "--ckpt", str(path), "--out", str(tmp_path / "it"), "--device", "cpu",
+                 "--rsa92", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "layer4.1" in err and ("silent" in err or "respond" in err)

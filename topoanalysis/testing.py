@@ -22,17 +22,24 @@ def tiny_gratings(n_orientations: int = 4, image_size_px: int = TINY_INPUT_PX) -
     return full.subset(keep.to_numpy().nonzero()[0])
 
 
-def tiny_checkpoint(seed: int = 0, *, calibrate: bool = True, arch: str = "tiny_spiking_resnet"):
+def tiny_checkpoint(seed: int = 0, *, calibrate: bool = True, arch: str = "tiny_spiking_resnet",
+                    calibrate_on: str = "gratings"):
     """``(model, spec)`` for a 4-channel-base spiking ResNet-18 at 16 px, T = 2.
 
-    With ``calibrate`` its batch norm is calibrated on gratings so every layer fires.
+    With ``calibrate`` its batch norm is calibrated on the gratings (or, with
+    ``calibrate_on="floc"``, on 200 fLoc images) so every layer fires for those stimuli.
     """
     images = None
     if calibrate:
-        images = preprocess(make_sine_gratings(TINY_INPUT_PX, 8.0).batch(slice(None, None, 5)),
-                            TINY_INPUT_PX, IMAGENET_MEAN, IMAGENET_STD)
+        if calibrate_on == "floc":
+            from .stimuli import load_floc
+
+            stimuli = load_floc(image_size_px=TINY_INPUT_PX, max_per_category=20).batch(slice(None))
+        else:
+            stimuli = make_sine_gratings(TINY_INPUT_PX, 8.0).batch(slice(None, None, 5))
+        images = preprocess(stimuli, TINY_INPUT_PX, IMAGENET_MEAN, IMAGENET_STD)
     return fresh_checkpoint(arch, seed=seed, input_size_px=TINY_INPUT_PX, calibration_images=images,
-                            provenance={"purpose": "tests"})
+                            provenance={"purpose": "tests", "calibrated_on": calibrate_on if calibrate else "none"})
 
 
 def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_index: np.ndarray | None = None,
@@ -63,3 +70,36 @@ def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_ind
     responses = (orientation * sf_gain * color_gain).astype(np.float32)
     return xr.Dataset({"responses": (("stimulus", "unit"), responses)}, coords=coords,
                       attrs={"stimulus_set": stimuli.name, "layers": [layer]})
+
+
+def planted_it_recording(xy_mm: np.ndarray, face_gain: np.ndarray, *, rng: np.random.Generator,
+                         n_per_category: int = 24, noise: float = 0.05, layer: str = "layer4.1",
+                         stimulus_set: str = "floc") -> xr.Dataset:
+    """A category "recording" whose units prefer faces by a planted, position-dependent gain.
+
+    Each unit responds ``0.2 + face_gain * [face image] + noise`` (clipped at 0). With
+    ``stimulus_set="floc"`` the stimuli carry fLoc ``category``/``domain`` labels (ten
+    categories, scrambled excluded); with ``"rsa92"`` they carry the 92-image set's boolean
+    ``face`` and ``body`` labels (24 faces, 24 bodies, 44 others).
+    """
+    face_gain = np.asarray(face_gain, dtype=np.float64)
+    if stimulus_set == "floc":
+        from .stimuli.floc import FLOC_CATEGORIES, FLOC_DOMAINS
+
+        domain_of = {c: d for d, cats in FLOC_DOMAINS.items() for c in cats}
+        categories = np.repeat([c for c in FLOC_CATEGORIES if c != "scrambled"], n_per_category)
+        labels = {"category": categories, "domain": np.array([domain_of[c] for c in categories])}
+        is_face = labels["domain"] == "faces"
+    else:
+        kinds = np.array(["face"] * 24 + ["body"] * 24 + ["other"] * 44)
+        labels = {"face": kinds == "face", "body": kinds == "body"}
+        is_face = labels["face"]
+    n_stimuli, n_units = len(is_face), len(face_gain)
+    responses = 0.2 + is_face[:, None] * face_gain[None, :] + rng.normal(0, noise, (n_stimuli, n_units))
+    coords = {"stimulus": [f"{stimulus_set}-{i}" for i in range(n_stimuli)],
+              **{name: ("stimulus", values) for name, values in labels.items()},
+              "layer": ("unit", np.full(n_units, layer)), "channel": ("unit", np.zeros(n_units, int)),
+              "row": ("unit", np.arange(n_units)), "col": ("unit", np.zeros(n_units, int)),
+              "x_mm": ("unit", np.asarray(xy_mm, float)[:, 0]), "y_mm": ("unit", np.asarray(xy_mm, float)[:, 1])}
+    return xr.Dataset({"responses": (("stimulus", "unit"), np.clip(responses, 0, None).astype(np.float32))},
+                      coords=coords, attrs={"stimulus_set": stimulus_set, "layers": [layer]})

@@ -26,12 +26,12 @@ from ..metrics.v1 import MASK_RULES, V1Params, v1_analysis
 from ..metrics.tuning import ORIENTATION_METHODS
 from ..models.checkpoints import load_checkpoint
 from ..outputs import save_figure, write_csv, write_json
-from ..paths import CHECKPOINT_DIR, DEFAULT_CHECKPOINT, REPORTS_DIR
+from ..paths import REPORTS_DIR
 from ..recording import record
 from ..stimuli import make_sine_gratings
-from .common import add_checkpoint_args, add_device_args
+from .common import (add_baseline_arg, add_checkpoint_args, add_device_args, checkpoints_to_compare,
+                     choose_layer, stacked_tables, write_stacked_tables)
 
-DEFAULT_BASELINE = CHECKPOINT_DIR / "sresnet18_cifar10_baseline.pt"
 DEFAULT_LAYER = "layer2.0"
 DEFAULT_SEED = 424
 
@@ -41,9 +41,7 @@ def add_parser(subparsers) -> None:
                                    "(paper Fig. 3)")
     add_checkpoint_args(parser)
     add_device_args(parser)
-    parser.add_argument("--baseline", default="auto", metavar="PATH",
-                        help="non-topographic checkpoint to compare with; 'auto' (default): the bundled "
-                             "baseline when --ckpt is the bundled default; 'none': no comparison")
+    add_baseline_arg(parser)
     parser.add_argument("--layer", default=None,
                         help=f"layer to analyse (default: {DEFAULT_LAYER}, else the first V1 layer)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "v1_maps"), help="output folder (default: %(default)s)")
@@ -76,33 +74,6 @@ def _params(args) -> V1Params:
                     sample_size=args.sample_size)
 
 
-def _checkpoints(args) -> dict[str, Path]:
-    paths = {Path(args.ckpt).stem: Path(args.ckpt)}
-    baseline = args.baseline
-    if baseline == "auto":
-        default = Path(args.ckpt).resolve() == DEFAULT_CHECKPOINT.resolve()
-        baseline = str(DEFAULT_BASELINE) if default and DEFAULT_BASELINE.is_file() else "none"
-    if baseline != "none":
-        if Path(baseline).stem in paths:
-            raise ValueError(f"--baseline {baseline} has the same name as --ckpt; rename one of them")
-        paths[Path(baseline).stem] = Path(baseline)
-    return paths
-
-
-def _layer(spec, requested: str | None) -> str:
-    valid = list(spec.sheets)
-    if requested is not None:
-        if requested not in valid:
-            raise ValueError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
-        return requested
-    if DEFAULT_LAYER in valid:
-        return DEFAULT_LAYER
-    v1_layers = spec.layers_in("V1")
-    if not v1_layers:
-        raise ValueError(f"the checkpoint maps no layer to V1; pass --layer (one of: {', '.join(valid)})")
-    return v1_layers[0]
-
-
 def _ringach(path: str | None) -> pd.DataFrame | None:
     try:
         return load_ringach2002(path)
@@ -117,7 +88,7 @@ def analyse_checkpoint(path: Path, args, params: V1Params, ringach: pd.DataFrame
     """Record the gratings on one checkpoint and analyse its V1 layer; returns (result, info)."""
     started = time.perf_counter()
     model, spec = load_checkpoint(path, arch=args.arch)
-    layer = _layer(spec, args.layer)
+    layer = choose_layer(spec, args.layer, DEFAULT_LAYER, "V1")
     stimuli = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     ds = record(model, stimuli, [layer], spec=spec, batch_size=args.batch_size, device=args.device,
                 precision=args.precision, progress=True)
@@ -130,15 +101,6 @@ def analyse_checkpoint(path: Path, args, params: V1Params, ringach: pd.DataFrame
             "device": ds.attrs["device"], "precision": args.precision,
             "seconds": {"forward": round(recorded - started, 3), "metrics": round(done - recorded, 3)}}
     return result, info
-
-
-def _stacked(results: dict, attribute: str) -> pd.DataFrame:
-    tables = [getattr(result, attribute).assign(model=name) for name, result in results.items()
-              if getattr(result, attribute) is not None]
-    if not tables:
-        return pd.DataFrame()
-    table = pd.concat(tables, ignore_index=True)
-    return table[["model"] + [c for c in table.columns if c != "model"]]
 
 
 def write_figures(results: dict, out: Path, reference: pd.DataFrame | None = None) -> list[Path]:
@@ -158,9 +120,9 @@ def write_figures(results: dict, out: Path, reference: pd.DataFrame | None = Non
                    "model_bandwidth_deg": {n: t["bandwidth_deg"].to_numpy() for n, t in responsive.items()},
                    "ringach_cv": reference["circular_variance"].to_numpy(),
                    "ringach_bandwidth_deg": reference["bandwidth_deg"].to_numpy(),
-                   "scores": _stacked(scored, "ringach")}
-    summary = v1_summary_figure(_stacked(results, "smoothness"), _stacked(results, "difference_curves"),
-                                _stacked(results, "correlation_curves"), ringach, layer=layer)
+                   "scores": stacked_tables(scored, "ringach")}
+    summary = v1_summary_figure(stacked_tables(results, "smoothness"), stacked_tables(results, "difference_curves"),
+                                stacked_tables(results, "correlation_curves"), ringach, layer=layer)
     paths = save_figure(maps, out, "v1_maps") + save_figure(summary, out, "v1_summary")
     plt.close(maps)
     plt.close(summary)
@@ -173,7 +135,7 @@ def run(args) -> int:
     matplotlib.use("Agg")
     out = Path(args.out)
     params = _params(args)
-    checkpoints = _checkpoints(args)
+    checkpoints = checkpoints_to_compare(args)
     reference = _ringach(args.ringach)
     results, infos = {}, {}
     for step, (name, path) in enumerate(checkpoints.items(), start=1):
@@ -186,10 +148,7 @@ def run(args) -> int:
               f"{infos[name]['seconds']['forward']:.1f} s forward + {infos[name]['seconds']['metrics']:.1f} s metrics")
     first = next(iter(results.values()))
     written = [write_csv(result.tuning, out / f"tuning_{name}.csv") for name, result in results.items()]
-    for attribute in ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach"):
-        table = _stacked(results, attribute)
-        if len(table.columns):  # an empty pinwheel table is still written, with its header
-            written.append(write_csv(table, out / f"{attribute}.csv"))
+    written += write_stacked_tables(results, ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach"), out)
     print("drawing figures")
     written += write_figures(results, out, reference)
     report = {

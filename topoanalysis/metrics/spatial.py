@@ -151,11 +151,31 @@ class SmoothnessResult:
     def chance_indices(self) -> np.ndarray:
         return smoothness_index(self.chance_curves)
 
+    def curve_table(self, **labels):
+        """One row per distance bin: mean |difference| and SEM over samples, and the same for chance.
+
+        ``labels`` (e.g. ``metric="orientation"``) become leading constant columns.
+        """
+        import pandas as pd
+
+        mean, sem = _mean_and_sem(self.curves)
+        chance, chance_sem = _mean_and_sem(self.chance_curves)
+        return pd.DataFrame({**labels, "distance_mm": self.distance_mm, "mean_difference": mean, "sem": sem,
+                             "chance_mean_difference": chance, "chance_sem": chance_sem})
+
     def summary(self) -> dict[str, float]:
         """Smoothness and chance: mean and SEM over samples."""
         return {"smoothness": _nanmean(self.indices), "sem": _nansem(self.indices),
                 "chance": _nanmean(self.chance_indices), "chance_sem": _nansem(self.chance_indices),
                 "n_units": self.n_units, "n_samples": len(self.curves)}
+
+
+def _mean_and_sem(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin mean and SEM over rows, ignoring NaN (empty) bins."""
+    count = np.isfinite(curves).sum(axis=0)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(curves, axis=0), np.nanstd(curves, axis=0, ddof=1) / np.sqrt(count)
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -223,11 +243,8 @@ class CorrelationResult:
         import pandas as pd
 
         count = np.isfinite(self.curves).sum(axis=0)
-        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(self.curves, axis=0)
-            sem = np.nanstd(self.curves, axis=0, ddof=1) / np.sqrt(count)
-            chance = np.nanmean(self.chance_curves, axis=0)
+        mean, sem = _mean_and_sem(self.curves)
+        chance, _ = _mean_and_sem(self.chance_curves)
         half_width = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), np.nan) * sem
         return pd.DataFrame({"distance_mm": self.distance_mm, "mean_r": mean, "sem": sem,
                              "ci_low": mean - half_width, "ci_high": mean + half_width,

@@ -8,7 +8,6 @@ choice (vector-sum orientation preference) where the two differ.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -176,14 +175,6 @@ def grating_tuning(responses: xr.DataArray, params: V1Params = V1Params()) -> pd
     return table
 
 
-def _mean_and_sem(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bin mean and SEM over sample curves, ignoring NaN (empty) bins."""
-    count = np.isfinite(curves).sum(axis=0)
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(curves, axis=0), np.nanstd(curves, axis=0, ddof=1) / np.sqrt(count)
-
-
 def _smoothness_tables(tuning: pd.DataFrame, xy_mm: np.ndarray, bin_edges_mm: np.ndarray,
                        params: V1Params, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Smoothness per map metric, and the mean difference-vs-distance curves behind it."""
@@ -197,10 +188,7 @@ def _smoothness_tables(tuning: pd.DataFrame, xy_mm: np.ndarray, bin_edges_mm: np
         result = smoothness(tuning[column].to_numpy()[mask], xy_mm[mask], bin_edges_mm, rng=rng,
                             n_samples=params.n_samples, sample_size=params.sample_size, period=period)
         rows.append({"metric": metric, **result.summary()})
-        mean, sem = _mean_and_sem(result.curves)
-        chance_mean, chance_sem = _mean_and_sem(result.chance_curves)
-        curves.append(pd.DataFrame({"metric": metric, "distance_mm": result.distance_mm, "mean_difference": mean,
-                                    "sem": sem, "chance_mean_difference": chance_mean, "chance_sem": chance_sem}))
+        curves.append(result.curve_table(metric=metric))
     return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
 
 

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .common import plot_curves, sem_band
+from .common import plot_smoothness_bars as plot_grouped_smoothness
 from .sheets import plot_sheet
 
 if TYPE_CHECKING:
@@ -33,13 +35,6 @@ def color_preference_cmap() -> Colormap:
     from matplotlib.colors import ListedColormap
 
     return ListedColormap(["0.55", "red"], name="bw_redcyan")
-
-
-def _models(df: pd.DataFrame | None) -> list[str]:
-    """Model names in order of first appearance."""
-    if df is None or len(df) == 0:
-        return []
-    return list(dict.fromkeys(df["model"]))
 
 
 def plot_preference_map(ax: Axes, tuning: pd.DataFrame, column: str, mask_column: str, *,
@@ -151,67 +146,11 @@ def v1_maps_figure(tunings: dict[str, pd.DataFrame],
 
 
 def plot_smoothness_bars(ax: Axes, smoothness: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Grouped bars of the smoothness index per metric (x groups) and model (bars).
+    """Grouped bars of the smoothness index per map metric and model, with SEM and chance.
 
-    Bars carry SEM error bars; each model's shuffled-position chance level is a short dashed
-    black line with its SEM. The y axis starts at ``min(0, lowest bar/chance minus its SEM)``.
-
-    Returns
-    -------
-    dict
-        ``{model: {"bars": BarContainer, "chance": LineCollection, "chance_err": ErrorbarContainer}}``.
+    Returns ``{model: {"bars", "chance", "chance_err"}}`` (see :func:`.common.plot_smoothness_bars`).
     """
-    metrics = [m for m in METRIC_ORDER if m in set(smoothness["metric"])]
-    models = _models(smoothness)
-    width = 0.8 / max(len(models), 1)
-    centers = np.arange(len(metrics), dtype=float)
-    drawn: dict[str, dict[str, Any]] = {}
-    lows = [0.0]
-    for i, model in enumerate(models):
-        rows = smoothness[smoothness["model"] == model].drop_duplicates("metric").set_index("metric")
-        present = [j for j, metric in enumerate(metrics) if metric in rows.index]
-        if not present:
-            continue
-        sub = rows.loc[[metrics[j] for j in present]]
-        x = centers[present] + (i - (len(models) - 1) / 2) * width
-        bars = ax.bar(x, sub["smoothness"].to_numpy(float), 0.9 * width,
-                      yerr=sub["sem"].to_numpy(float), capsize=3, color=f"C{i}", label=model)
-        chance = sub["chance"].to_numpy(float)
-        line = ax.hlines(chance, x - 0.4 * width, x + 0.4 * width, colors="black",
-                         linestyles="--", linewidth=1.2, zorder=3,
-                         label="chance" if not drawn else "_nolegend_")
-        err = ax.errorbar(x, chance, yerr=sub["chance_sem"].to_numpy(float), fmt="none",
-                          ecolor="black", elinewidth=0.8, capsize=2, zorder=3)
-        drawn[model] = {"bars": bars, "chance": line, "chance_err": err}
-        lows.extend(sub["smoothness"] - sub["sem"].fillna(0.0))
-        lows.extend(sub["chance"] - sub["chance_sem"].fillna(0.0))
-    ax.set_xticks(centers, [METRIC_LABELS[m] for m in metrics])
-    ax.set_ylabel("smoothness")
-    ax.set_ylim(bottom=min(0.0, float(np.nanmin(np.asarray(lows, dtype=float)))))
-    if drawn:
-        ax.legend(fontsize=7, frameon=False)
-    return drawn
-
-
-def _plot_curves(ax: Axes, df: pd.DataFrame, value: str, chance: str,
-                 band: Callable[[pd.DataFrame], tuple[np.ndarray, np.ndarray]]
-                 ) -> dict[str, dict[str, Any]]:
-    """One line per model over ``distance_mm`` with a shaded band and a dashed chance line."""
-    drawn: dict[str, dict[str, Any]] = {}
-    for i, model in enumerate(_models(df)):
-        sub = df[df["model"] == model].sort_values("distance_mm")
-        d = sub["distance_mm"].to_numpy(dtype=float)
-        (line,) = ax.plot(d, sub[value].to_numpy(dtype=float), color=f"C{i}", marker="o",
-                          markersize=2.5, label=model)
-        low, high = band(sub)
-        shade = ax.fill_between(d, low, high, color=f"C{i}", alpha=0.25, linewidth=0)
-        (chance_line,) = ax.plot(d, sub[chance].to_numpy(dtype=float), color=f"C{i}",
-                                 linestyle="--", linewidth=1.0, label=f"{model} (chance)")
-        drawn[model] = {"line": line, "band": shade, "chance": chance_line}
-    ax.set_xlabel("cortical distance (mm)")
-    if drawn:
-        ax.legend(fontsize=7, frameon=False)
-    return drawn
+    return plot_grouped_smoothness(ax, smoothness, "metric", METRIC_ORDER, METRIC_LABELS)
 
 
 def plot_difference_over_distance(ax: Axes, difference_curves: pd.DataFrame,
@@ -220,13 +159,7 @@ def plot_difference_over_distance(ax: Axes, difference_curves: pd.DataFrame,
     with a +/- SEM band and a dashed chance line. Returns ``{model: {"line", "band", "chance"}}``.
     """
     df = difference_curves[difference_curves["metric"] == metric]
-
-    def sem_band(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        mean = sub["mean_difference"].to_numpy(dtype=float)
-        sem = sub["sem"].to_numpy(dtype=float)
-        return mean - sem, mean + sem
-
-    drawn = _plot_curves(ax, df, "mean_difference", "chance_mean_difference", sem_band)
+    drawn = plot_curves(ax, df, "mean_difference", "chance_mean_difference", sem_band)
     name = METRIC_LABELS.get(metric, metric)
     ax.set_ylabel(f"|difference in {name}|" + (" (deg)" if metric == "orientation" else ""))
     ax.set_title(f"{name} difference vs distance", fontsize=9)
@@ -242,7 +175,7 @@ def plot_correlation_vs_distance(ax: Axes, correlation_curves: pd.DataFrame
     def ci_band(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float)
 
-    drawn = _plot_curves(ax, correlation_curves, "mean_r", "chance_mean_r", ci_band)
+    drawn = plot_curves(ax, correlation_curves, "mean_r", "chance_mean_r", ci_band)
     ax.set_ylabel("response correlation (r)")
     ax.set_title("response correlation vs distance", fontsize=9)
     return drawn

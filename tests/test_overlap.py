@@ -1,0 +1,63 @@
+"""Overlap of category maps: self-overlap is maximal, independent maps sit at chance."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from topoanalysis.metrics.overlap import overlap_matrix, overlap_table, window_fractions
+
+
+def blob_map(xy, centre, amplitude=10.0, width_mm=8.0):
+    return amplitude * np.exp(-((xy - centre) ** 2).sum(1) / (2 * width_mm**2))
+
+
+@pytest.fixture(scope="module")
+def sheet():
+    rng = np.random.default_rng(0)
+    return rng.uniform(0, 70, (6000, 2)), rng
+
+
+def test_self_overlap_is_maximal(sheet):
+    xy, rng = sheet
+    face = blob_map(xy, (20, 20)) + rng.normal(0, 1, len(xy))
+    t = np.stack([face, face], axis=1)
+    for method, top in (("colocalization", 1.0), ("fraction_spearman", 1.0), ("tmap_pearson", 1.0)):
+        assert overlap_matrix(t, xy, method)[0, 1] == pytest.approx(top), method
+
+
+def test_independent_maps_sit_at_chance_and_separate_maps_below(sheet):
+    xy, rng = sheet
+    values = {"colocalization": [], "fraction_spearman": [], "tmap_pearson": []}
+    for _ in range(5):
+        a, b = rng.normal(0, 3, (2, len(xy)))  # spatially independent, many units above t = 4
+        for method in values:
+            values[method].append(overlap_matrix(np.stack([a, b], 1), xy, method)[0, 1])
+    assert np.mean(values["colocalization"]) == pytest.approx(0.5, abs=0.06)
+    assert np.mean(values["fraction_spearman"]) == pytest.approx(0.0, abs=0.12)
+    assert np.mean(values["tmap_pearson"]) == pytest.approx(0.0, abs=0.03)
+    apart = np.stack([blob_map(xy, (15, 15)), blob_map(xy, (55, 55))], 1)
+    assert overlap_matrix(apart, xy, "tmap_pearson")[0, 1] < 0.0
+
+
+def test_window_fractions_brute_force():
+    xy = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 1.0], [8.0, 1.0], [9.0, 2.0], [10.0, 3.0], [1.0, 9.0],
+                   [2.0, 10.0], [3.0, 12.0]])
+    t = np.array([[5.0, 0.0], [5.0, 5.0], [0.0, 5.0], [5.0, 0.0], [0.0, 0.0], [np.nan, 0.0], [5.0, 5.0],
+                  [5.0, 5.0], [5.0, 5.0]])
+    fractions = window_fractions(t, xy, window_mm=7.0, min_units=3)
+    expected = {(2 / 3, 2 / 3), (1 / 3, 0.0), (1.0, 1.0)}
+    assert {tuple(np.round(row, 6)) for row in fractions} == {tuple(np.round(e, 6)) for e in expected}
+    with pytest.raises(ValueError, match="larger window"):
+        window_fractions(t, xy, window_mm=50.0, min_units=3)
+
+
+def test_overlap_table_is_full_and_labelled(sheet):
+    xy, rng = sheet
+    table = pd.DataFrame({f"t_{d}": rng.normal(0, 3, len(xy)) for d in ("faces", "bodies", "places")})
+    long = overlap_table(table, xy, ("faces", "bodies", "places"))
+    assert len(long) == 3 * 9 and set(long["method"]) == {"colocalization", "fraction_spearman", "tmap_pearson"}
+    diagonal = long[long["domain_a"] == long["domain_b"]]
+    assert np.allclose(diagonal["value"], 1.0)
+    assert set(long.loc[long["method"] == "colocalization", "chance"]) == {0.5}
+    with pytest.raises(ValueError, match="unknown overlap method"):
+        overlap_matrix(np.zeros((4, 2)), np.zeros((4, 2)), "jaccard")
