@@ -17,6 +17,38 @@ SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 """The read-only data folder beside the checkout (fLoc, CIFAR-10 zip, neural data)."""
 
 
+def find_data_file(relative: str, path: str | os.PathLike | None = None, *, what: str, flag: str) -> Path:
+    """Locate a data file: ``path``, else ``$TOPOANALYSIS_DATA/<relative>``, else the shared data folder.
+
+    ``path`` may be the file itself, a folder holding it, or a data root holding
+    ``relative``; an explicit ``path`` is never replaced by a fallback. The error names
+    every place tried, ``what`` was looked for and the ``flag`` that fixes it. Module
+    globals are read at call time, so tests can point them elsewhere.
+
+    Examples
+    --------
+    >>> find_data_file("ringach2002/ringach_2002_db.mat", "/no/where", what="Ringach 2002", flag="--ringach")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Ringach 2002 (ringach_2002_db.mat) not found; tried: /no/where. Fix: pass --ringach PATH \
+(the file or its folder) or set TOPOANALYSIS_DATA to a data folder that holds ringach2002/ringach_2002_db.mat.
+    """
+    name = Path(relative).name
+    if path is not None:
+        given = Path(path).expanduser()
+        tried = [given / name, given / relative] if given.is_dir() else [given]
+    else:
+        tried = [Path(os.environ[DATA_ENV_VAR]).expanduser() / relative] if os.environ.get(DATA_ENV_VAR) else []
+        tried.append(Path(SHARED_DATA_DIR) / relative)
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    unset = "" if path is not None or os.environ.get(DATA_ENV_VAR) else f" (${DATA_ENV_VAR} is not set)"
+    raise FileNotFoundError(f"{what} ({name}) not found; tried: {', '.join(map(str, tried))}{unset}. Fix: pass "
+                            f"{flag} PATH (the file or its folder) or set {DATA_ENV_VAR} to a data folder that "
+                            f"holds {relative}.")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -65,22 +65,7 @@ def find_ringach_file(path: str | os.PathLike | None = None) -> Path:
     >>> find_ringach_file().name  # doctest: +SKIP
     'ringach_2002_db.mat'
     """
-    if path is not None:
-        path = Path(path)
-        if path.is_file():
-            return path
-        tried = [path / Path(RINGACH_FILENAME).name, path / RINGACH_FILENAME] if path.is_dir() else [path]
-    else:
-        tried = []
-        if os.environ.get(paths.DATA_ENV_VAR):
-            tried.append(Path(os.environ[paths.DATA_ENV_VAR]) / RINGACH_FILENAME)
-        tried.append(Path(paths.SHARED_DATA_DIR) / RINGACH_FILENAME)
-    for candidate in tried:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"Ringach 2002 database not found; tried: {', '.join(map(str, tried))}. "
-                            f"Pass --ringach PATH or set {paths.DATA_ENV_VAR} to the folder holding "
-                            f"{RINGACH_FILENAME}.")
+    return paths.find_data_file(RINGACH_FILENAME, path, what="Ringach 2002 database", flag="--ringach")
 
 
 def load_ringach2002(path: str | os.PathLike | None = None) -> pd.DataFrame:

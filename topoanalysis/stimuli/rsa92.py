@@ -51,29 +51,7 @@ def find_rsa92_file(path: str | os.PathLike | None = None) -> Path:
     >>> find_rsa92_file("../shared/data/rsa92").name  # doctest: +SKIP
     'Kriegeskorte_Neuron2008_supplementalData.mat'
     """
-    name = Path(RSA92_FILENAME).name
-    if path is not None:
-        given = Path(path).expanduser()
-        candidates = [given] if not given.is_dir() else [given / name, given / RSA92_FILENAME]
-        places = [f"path argument {c}" for c in candidates]
-    else:
-        candidates, places = [], ["no path argument"]
-        env_root = os.environ.get(paths.DATA_ENV_VAR, "")
-        if env_root:
-            candidates.append(Path(env_root).expanduser() / RSA92_FILENAME)
-            places.append(f"${paths.DATA_ENV_VAR}/{RSA92_FILENAME} = {candidates[-1]}")
-        else:
-            places.append(f"${paths.DATA_ENV_VAR} (not set)")
-        candidates.append(Path(paths.SHARED_DATA_DIR) / RSA92_FILENAME)
-        places.append(f"default {candidates[-1]}")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"92-image RSA data ({name}) not found. Looked in: " + "; ".join(places)
-        + f". Fix: pass --rsa92 PATH (the file or its folder) or set {paths.DATA_ENV_VAR} "
-        f"to a data folder that holds {RSA92_FILENAME}."
-    )
+    return paths.find_data_file(RSA92_FILENAME, path, what="92-image RSA data", flag="--rsa92")
 
 
 def _load_mat(file: Path, keys: list[str]) -> dict:
