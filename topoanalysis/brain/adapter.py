@@ -1,0 +1,198 @@
+"""A loaded checkpoint as a Brain-Score ``BrainModel`` (``brainscore_vision.model_interface``).
+
+Brain-Score's own ``PytorchWrapper`` + ``ModelCommitment`` do not fit a spiking network
+on this stack: their hooks see ``[T, B, ...]`` multi-step outputs, and their assembly
+packaging passes coordinates to ``NeuroidAssembly(values, coords=..., dims=...)``, which
+drops them on xarray >= 2024 (ENVIRONMENT.md). The ``TopoBrainModel`` returned by :func:`brain_model` implements the
+same interface directly: it commits each region to a layer (from the checkpoint's
+layer -> area map), presents the stimuli at the checkpoint's visual degrees, records the
+layer with :func:`topoanalysis.recording.record` (firing rates over the T timesteps),
+and returns a ``NeuroidAssembly`` built through indexes, with each unit's position on its
+cortical sheet as ``tissue_x`` / ``tissue_y`` (mm) next to ``channel``, ``channel_x``,
+``channel_y``.
+
+Call :func:`configure_brainscore` before importing ``brainscore_vision``: it turns off
+Brain-Score's run-time ``pip install`` and keeps its caches under a project folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..paths import REPO_ROOT
+from ..recording import record
+from ..stimuli.base import StimulusSet
+
+BRAINSCORE_CACHE_ENV = "TOPOANALYSIS_BRAINSCORE_HOME"
+REGIONS = ("V1", "V2", "V4", "IT")
+
+
+def configure_brainscore(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Set Brain-Score's environment: no run-time installs, caches under ``cache_dir``.
+
+    ``cache_dir`` defaults to ``$TOPOANALYSIS_BRAINSCORE_HOME`` or ``.cache/brainscore`` in
+    the repository. Sets ``BS_INSTALL_DEPENDENCIES=no`` and, unless already set,
+    ``BRAINIO_HOME``, ``BRAINSCORE_HOME`` and ``RESULTCACHING_HOME`` below it.
+    """
+    root = Path(cache_dir or os.environ.get(BRAINSCORE_CACHE_ENV) or REPO_ROOT / ".cache" / "brainscore")
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["BS_INSTALL_DEPENDENCIES"] = "no"
+    for name, sub in (("BRAINIO_HOME", "brainio"), ("BRAINSCORE_HOME", "brainscore"),
+                      ("RESULTCACHING_HOME", "result_caching")):
+        os.environ.setdefault(name, str(root / sub))
+    return root
+
+
+def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time_bins=None):
+    """A ``NeuroidAssembly`` whose coords survive on new xarray (built via ``set_index``).
+
+    ``values`` is ``(presentation, neuroid)`` or, with ``time_bins`` (a list of
+    ``(start_ms, end_ms)``), ``(presentation, neuroid, time_bin)``. Each dimension needs
+    at least two coords: with one, xarray makes a plain index that Brain-Score's
+    constructor drops, and its regression packaging fails.
+    """
+    for dim, names in (("presentation", presentation), ("neuroid", neuroid)):
+        if len(names) < 2:
+            raise ValueError(f"{dim} needs at least two coords (e.g. stimulus_id and stimulus_path, or neuroid_id "
+                             f"and region); got {list(names)}")
+    configure_brainscore()
+    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
+
+    coords = {name: ("presentation", np.asarray(v)) for name, v in presentation.items()}
+    coords.update({name: ("neuroid", np.asarray(v)) for name, v in neuroid.items()})
+    dims = ["presentation", "neuroid"]
+    index = {"presentation": list(presentation), "neuroid": list(neuroid)}
+    if time_bins is not None:
+        starts, ends = zip(*time_bins)
+        coords.update(time_bin_start=("time_bin", np.asarray(starts)), time_bin_end=("time_bin", np.asarray(ends)))
+        dims.append("time_bin")
+        index["time_bin"] = ["time_bin_start", "time_bin_end"]
+    return NeuroidAssembly(xr.DataArray(values, coords=coords, dims=dims).set_index(index))
+
+
+def default_region_layer_map(spec) -> dict[str, str]:
+    """Each Brain-Score region -> one layer from the checkpoint's layer -> area map.
+
+    V1, V2 and V4 take the first layer of their area (V1: ``layer2.0``, the paper's V1
+    layer), IT the last (``layer4.1``, TDANN's VTC layer). Regions without a layer are left out.
+    """
+    mapping = {}
+    for region in REGIONS:
+        layers = spec.layers_in(region)
+        if layers:
+            mapping[region] = layers[-1] if region == "IT" else layers[0]
+    return mapping
+
+
+def _load_images(paths, size_px: int) -> np.ndarray:
+    from PIL import Image
+
+    images = np.empty((len(paths), size_px, size_px, 3), np.uint8)
+    for i, path in enumerate(paths):
+        with Image.open(path) as image:
+            images[i] = np.asarray(image.convert("RGB").resize((size_px, size_px), Image.BICUBIC))
+    return images
+
+
+def _time_bin(value) -> tuple[int, int]:
+    """``(start_ms, end_ms)`` from a tuple or the 0-d array Brain-Score passes for a single bin."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    start, end = value
+    return int(start), int(end)
+
+
+@functools.cache
+def _brain_model_class():
+    """The adapter class, defined on first use so importing this module does not import Brain-Score."""
+    configure_brainscore()
+    from brainscore_vision.model_interface import BrainModel
+
+    class TopoBrainModel(BrainModel):
+        """A checkpoint behind Brain-Score's ``BrainModel`` interface (passive fixation, neural recordings).
+
+        Parameters
+        ----------
+        model, spec
+            From :func:`topoanalysis.models.checkpoints.load_checkpoint`.
+        identifier : str
+            The model's name in Brain-Score results.
+        region_layer_map : dict, optional
+            Region -> layer; default :func:`default_region_layer_map`.
+        batch_size, device, precision
+            Passed to :func:`topoanalysis.recording.record`.
+        """
+
+        def __init__(self, model, spec, *, identifier: str, region_layer_map: dict[str, str] | None = None,
+                     batch_size: int = 64, device=None, precision: str = "fp32") -> None:
+            self._model, self._spec, self._identifier = model, spec, identifier
+            self.region_layer_map = dict(region_layer_map or default_region_layer_map(spec))
+            unknown = {layer for layer in self.region_layer_map.values() if layer not in spec.sheets}
+            if unknown:
+                raise ValueError(f"region_layer_map names layers without a sheet: {sorted(unknown)}; valid: "
+                                 f"{', '.join(spec.sheets)}")
+            self._record_options = dict(batch_size=batch_size, device=device, precision=precision)
+            self._region: str | None = None
+            self._time_bins = [(70, 170)]
+
+        @property
+        def identifier(self) -> str:
+            return self._identifier
+
+        def visual_degrees(self) -> float:
+            return float(self._spec.visual_degrees)
+
+        def start_task(self, task: str, fitting_stimuli=None) -> None:
+            if task != "passive":
+                raise NotImplementedError(f"task {task!r} is not supported: this model records neural responses "
+                                          "under passive fixation only")
+
+        def start_recording(self, recording_target: str, time_bins) -> None:
+            if recording_target not in self.region_layer_map:
+                raise ValueError(f"no layer is committed to region {recording_target!r}; committed regions: "
+                                 f"{', '.join(self.region_layer_map)}")
+            self._region = recording_target
+            self._time_bins = [_time_bin(time_bin) for time_bin in time_bins]
+
+        def look_at(self, stimuli, number_of_trials: int = 1, require_variance: bool = False):
+            """Responses of the committed layer to a Brain-Score ``StimulusSet``.
+
+            The network is deterministic, so repeated trials are identical and one response
+            per stimulus is returned. Rates are averaged over all T timesteps and reported in
+            every requested time bin (a static model, like Brain-Score's ``TemporalIgnore``).
+            """
+            if self._region is None:
+                raise RuntimeError("call start_recording(region, time_bins) before look_at")
+            layer = self.region_layer_map[self._region]
+            ids = list(stimuli["stimulus_id"])
+            paths = [str(stimuli.get_stimulus(stimulus_id)) for stimulus_id in ids]
+            size = self._spec.input_size_px
+            images = StimulusSet(getattr(stimuli, "identifier", None) or "brainscore", _load_images(paths, size),
+                                 stimuli[["stimulus_id"]].reset_index(drop=True).astype(str), self.visual_degrees())
+            ds = record(self._model, images, [layer], spec=self._spec, **self._record_options)
+            rates = ds["responses"].values
+            presentation = {"stimulus_id": np.asarray(ids, dtype=str), "stimulus_path": np.asarray(paths)}
+            for column in stimuli.columns:
+                if column not in presentation and stimuli[column].map(np.isscalar).all():
+                    presentation[column] = stimuli[column].to_numpy()
+            n_units = rates.shape[1]
+            neuroid = {"neuroid_id": np.array([f"{self.identifier}.{layer}.{i}" for i in range(n_units)]),
+                       "region": np.full(n_units, self._region), "layer": np.full(n_units, layer),
+                       "channel": ds["channel"].values, "channel_x": ds["col"].values, "channel_y": ds["row"].values,
+                       "tissue_x": ds["x_mm"].values, "tissue_y": ds["y_mm"].values}
+            values = np.repeat(rates[:, :, None], len(self._time_bins), axis=2)
+            return neuroid_assembly(values, presentation, neuroid, self._time_bins)
+
+    return TopoBrainModel
+
+
+def brain_model(model, spec, *, identifier: str, region_layer_map: dict[str, str] | None = None,
+                batch_size: int = 64, device=None, precision: str = "fp32"):
+    """``model`` (with its ``spec``) as a ``brainscore_vision`` ``BrainModel``; see ``TopoBrainModel``."""
+    return _brain_model_class()(model, spec, identifier=identifier, region_layer_map=region_layer_map,
+                                batch_size=batch_size, device=device, precision=precision)

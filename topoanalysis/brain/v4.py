@@ -1,0 +1,332 @@
+"""Macaque V4 responses to natural images (Cowley, Stan, Pillow & Smith 2023) as a benchmark.
+
+The data (GPL-3.0) live in ``v4_cowley2023/`` under the shared data folder (see
+:func:`topoanalysis.paths.find_data_file`): per session ``responses_<session>.npy``
+(``(n_neurons, n_images)`` repeat-averaged spike counts in 100 ms bins) and
+``images_<session>.zip`` (112 x 112 RGB JPEGs ``image0001.jpg`` ... in column order),
+plus ``responses_raw_210325.npy`` (``(neurons, images, repeats)``, NaN-padded) for the
+noise ceiling. Model features are scored with Brain-Score's own ``"pls"`` metric.
+
+Examples
+--------
+>>> stimuli, responses = load_v4_session("210325", image_size_px=32)  # doctest: +SKIP
+>>> stimuli.images.shape, responses.shape  # doctest: +SKIP
+((640, 32, 32, 3), (640, 50))
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..paths import find_data_file
+from ..stimuli.base import StimulusSet
+
+V4_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025",
+               "210224", "210225", "210305", "210322", "210325", "210621")
+"""Sessions present; 190923, 201025, 210225, 210325 were the paper's test sessions, 210224 validation."""
+CEILING_SESSION = "210325"
+"""The one session with single-repeat responses, hence the only one with a noise ceiling."""
+DATA_FOLDER = "v4_cowley2023"
+DEFAULT_DEGREES = 8.0
+_FLAG = "--v4-data"
+_IMAGE_RE = re.compile(r"(?:^|/)image(\d+)\.jpg$")
+
+
+def _check_session(session: str | int) -> str:
+    session = str(session)
+    if session not in V4_SESSIONS:
+        raise ValueError(f"unknown V4 session {session!r}; valid sessions are {list(V4_SESSIONS)}")
+    return session
+
+
+def _responses_file(session: str, path) -> Path:
+    return find_data_file(f"{DATA_FOLDER}/responses_{session}.npy", path,
+                          what=f"Cowley 2023 V4 responses of session {session}", flag=_FLAG)
+
+
+def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *,
+                    image_size_px: int | None = None,
+                    degrees: float = DEFAULT_DEGREES) -> tuple[StimulusSet, np.ndarray]:
+    """Load one session's images (decoded straight from its zip) and repeat-averaged responses.
+
+    Parameters
+    ----------
+    session : str or int
+        One of :data:`V4_SESSIONS`.
+    path : str or os.PathLike, optional
+        The responses file, its folder, or a data root holding ``v4_cowley2023/``; the
+        image zip is looked up beside the responses file.
+    image_size_px : int, optional
+        Resize every image to this square size (PIL bicubic); default keeps 112 px.
+    degrees : float, default 8.0
+        Visual degrees spanned by the image width. The data's readme does not state the
+        presentation size, so 8 degrees (Brain-Score's convention) is an assumption [I].
+
+    Returns
+    -------
+    stimuli : StimulusSet
+        Named ``"v4_<session>"``; labels ``stimulus_id`` (``"v4-210325-0001"``),
+        ``session`` and ``image_index`` (0-based column of the responses file).
+    responses : numpy.ndarray
+        ``float64`` ``(n_images, n_neurons)``, spike counts per 100 ms averaged over repeats.
+
+    Examples
+    --------
+    >>> stimuli, responses = load_v4_session("210325")  # doctest: +SKIP
+    >>> len(stimuli), responses.shape  # doctest: +SKIP
+    (640, (640, 50))
+    """
+    from PIL import Image
+
+    session = _check_session(session)
+    if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
+        raise ValueError(f"image_size_px must be a positive integer, got {image_size_px!r}")
+    responses_path = _responses_file(session, path)
+    responses = np.load(responses_path).astype(np.float64)
+    if responses.ndim != 2:
+        raise ValueError(f"{responses_path}: expected (n_neurons, n_images), got shape {responses.shape}")
+    n_images = responses.shape[1]
+    zip_path = find_data_file(f"{DATA_FOLDER}/images_{session}.zip", responses_path.parent,
+                              what=f"Cowley 2023 V4 images of session {session}", flag=_FLAG)
+    arrays = []
+    with zipfile.ZipFile(zip_path) as archive:
+        members = {int(m.group(1)): name for name in archive.namelist() if (m := _IMAGE_RE.search(name))}
+        if sorted(members) != list(range(1, n_images + 1)):
+            raise ValueError(f"{zip_path}: expected image0001.jpg ... image{n_images:04d}.jpg to match the "
+                             f"{n_images} response columns, found {len(members)} numbered images")
+        for number in range(1, n_images + 1):
+            try:
+                with Image.open(io.BytesIO(archive.read(members[number]))) as im:
+                    im = im.convert("RGB")
+                    if image_size_px is not None:
+                        im = im.resize((int(image_size_px),) * 2, Image.Resampling.BICUBIC)
+                    arrays.append(np.asarray(im, dtype=np.uint8))
+            except OSError as err:
+                raise OSError(f"could not decode {members[number]} in {zip_path}: {err}") from err
+    if len({a.shape for a in arrays}) > 1:
+        raise ValueError(f"images in {zip_path} differ in size; pass image_size_px to resize them")
+    labels = pd.DataFrame({"stimulus_id": [f"v4-{session}-{i:04d}" for i in range(1, n_images + 1)],
+                           "session": session, "image_index": np.arange(n_images)})
+    return StimulusSet(f"v4_{session}", np.stack(arrays), labels, float(degrees)), responses.T.copy()
+
+
+def load_v4_repeats(path: str | os.PathLike | None = None) -> np.ndarray:
+    """Single-repeat responses of :data:`CEILING_SESSION`: ``(neurons, images, repeats)``, NaN-padded.
+
+    Examples
+    --------
+    >>> load_v4_repeats().shape  # doctest: +SKIP
+    (50, 640, 10)
+    """
+    file = find_data_file(f"{DATA_FOLDER}/responses_raw_{CEILING_SESSION}.npy", path,
+                          what="Cowley 2023 V4 single-repeat responses", flag=_FLAG)
+    return np.load(file).astype(np.float64)
+
+
+def _rowwise_pearson(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Pearson r per row over the columns where ``weight`` is True (NaN if degenerate)."""
+    n = weight.sum(1)
+    a, b = np.where(weight, a, 0.0), np.where(weight, b, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        da = np.where(weight, a - (a * weight).sum(1, keepdims=True) / n[:, None], 0.0)
+        db = np.where(weight, b - (b * weight).sum(1, keepdims=True) / n[:, None], 0.0)
+        r = (da * db).sum(1) / np.sqrt((da ** 2).sum(1) * (db ** 2).sum(1))
+    return np.where(n >= 3, r, np.nan)
+
+
+def split_half_ceiling(raw: np.ndarray, *, rng: np.random.Generator, n_splits: int = 100) -> pd.DataFrame:
+    """Split-half reliability per neuron, Spearman-Brown corrected, averaged over random splits.
+
+    In each split, every image's available (non-NaN) repeats are shuffled and divided into
+    halves of ``floor(k/2)`` and ``ceil(k/2)`` repeats (all repeats are used, so halves differ
+    by one when ``k`` is odd); one random order per image is shared by all neurons, as the
+    neurons were recorded together. The half means are correlated across images (Pearson;
+    images with fewer than two repeats are left out) and corrected to the full set of
+    repeats with ``2r / (1 + r)``; the corrected values are averaged over splits. Negative
+    ``r`` stays negative; a neuron with constant half means gets NaN.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        ``(n_neurons, n_images, n_repeats)`` responses, NaN for missing repeats.
+    rng : numpy.random.Generator
+        Source of the random splits.
+    n_splits : int, default 100
+        Number of random splits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``neuron`` (row index into ``raw``) and ``reliability``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> raw = rng.normal(size=(1, 200, 1)) + rng.normal(size=(1, 200, 8))
+    >>> round(float(split_half_ceiling(raw, rng=rng, n_splits=10).reliability[0]), 1)
+    0.9
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.ndim != 3:
+        raise ValueError(f"raw must be (n_neurons, n_images, n_repeats), got shape {raw.shape}")
+    if n_splits < 1:
+        raise ValueError(f"n_splits must be >= 1, got {n_splits}")
+    valid = ~np.isnan(raw)
+    filled = np.where(valid, raw, 0.0)
+    counts = valid.sum(-1)
+    first = counts // 2
+    usable = first >= 1
+    corrected = np.empty((n_splits, raw.shape[0]))
+    for split in range(n_splits):
+        keys = np.where(valid, rng.random(raw.shape[1:])[None], np.inf)
+        rank = keys.argsort(-1).argsort(-1)  # missing repeats rank last
+        in_a = rank < first[..., None]
+        in_b = valid & ~in_a
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_a = (filled * in_a).sum(-1) / first
+            mean_b = (filled * in_b).sum(-1) / (counts - first)
+            r = _rowwise_pearson(mean_a, mean_b, usable)
+            corrected[split] = 2 * r / (1 + r)
+    return pd.DataFrame({"neuron": np.arange(raw.shape[0]), "reliability": corrected.mean(0)})
+
+
+def ceiling_value(table: pd.DataFrame) -> float:
+    """Median ``reliability`` over neurons (NaN neurons ignored), Brain-Score's ceiling convention.
+
+    Examples
+    --------
+    >>> ceiling_value(pd.DataFrame({"neuron": [0, 1, 2], "reliability": [0.2, 0.5, 0.9]}))
+    0.5
+    """
+    return float(np.nanmedian(table["reliability"].to_numpy(dtype=float)))
+
+
+def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_ids: Sequence[str], *,
+                     rng: np.random.Generator | int, n_splits: int = 10,
+                     n_components: int = 25) -> dict:
+    """Cross-validated PLS predictivity with Brain-Score's ``load_metric("pls")``.
+
+    Brain-Score fits ``PLSRegression(n_components, scale=False)`` on 90 % of the stimuli
+    (``ShuffleSplit``, ``n_splits`` splits; no stratification since the images have no
+    object labels), takes Pearson r per neuron on the held-out 10 %, the median over
+    neurons per split, and the mean over splits. ``n_components`` is lowered to the rank
+    of the centred features when that is smaller (sklearn refuses more components than
+    feature columns, and surplus components of rank-deficient features only fit noise).
+
+    Parameters
+    ----------
+    model_features : numpy.ndarray
+        ``(n_images, ...)`` model activations; trailing axes are flattened.
+    neural : numpy.ndarray
+        ``(n_images, n_neurons)`` responses in the same image order.
+    stimulus_ids : sequence of str
+        Unique id per image.
+    rng : numpy.random.Generator or int
+        An int is used as the splits' ``random_state``; a generator draws one.
+    n_splits : int, default 10
+        Number of train/test splits.
+    n_components : int, default 25
+        PLS components (Brain-Score's default), capped at the feature rank.
+
+    Returns
+    -------
+    dict
+        ``raw`` (mean over splits of the median-over-neurons r), ``per_neuron`` (r per
+        neuron averaged over splits, in column order), ``n_neurons``, ``n_images``,
+        ``n_components``, ``random_state`` and ``metric``.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(100, 30))
+    >>> out = pls_predictivity(x, x[:, :5], [str(i) for i in range(100)], rng=0)  # doctest: +SKIP
+    >>> out["raw"] > 0.99  # doctest: +SKIP
+    True
+    """
+    os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
+    from .adapter import neuroid_assembly
+
+    features = np.asarray(model_features, dtype=np.float64)
+    features = features.reshape(len(features), -1)
+    neural = np.asarray(neural, dtype=np.float64)
+    ids = np.asarray([str(s) for s in stimulus_ids])
+    if neural.ndim != 2 or not len(features) == len(neural) == len(ids):
+        raise ValueError(f"need features (n_images, ...), neural (n_images, n_neurons) and n_images ids; got "
+                         f"{features.shape}, {neural.shape} and {len(ids)} ids")
+    if len(set(ids)) != len(ids):
+        raise ValueError("stimulus_ids must be unique")
+    if not (np.isfinite(features).all() and np.isfinite(neural).all()):
+        raise ValueError("model_features and neural must be finite")
+    rank = int(np.linalg.matrix_rank(features - features.mean(0)))
+    if rank < 1:
+        raise ValueError("model_features are constant across images; PLS needs at least one varying feature")
+    components = min(int(n_components), rank)
+    seed = int(rng.integers(2 ** 31 - 1)) if isinstance(rng, np.random.Generator) else int(rng)
+
+    n_images, n_neurons = neural.shape
+    presentation = {"stimulus_id": ids, "object_name": np.full(n_images, "none")}
+    source = neuroid_assembly(features, presentation, {"neuroid_id": np.arange(features.shape[1]),
+                                                       "region": np.full(features.shape[1], "model")})
+    target = neuroid_assembly(neural, presentation, {"neuroid_id": np.arange(n_neurons),
+                                                     "region": np.full(n_neurons, "V4")})
+    from brainscore_vision import load_metric
+    from brainscore_vision.metrics.regression_correlation.metric import pls_regression
+
+    metric = load_metric("pls", crossvalidation_kwargs=dict(splits=int(n_splits), random_state=seed,
+                                                             stratification_coord=None))
+    if components != 25:  # the registered "pls" always builds PLSRegression(n_components=25)
+        metric.regression = pls_regression(regression_kwargs=dict(n_components=components))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        score = metric(source, target)
+    per_split = score.raw
+    per_neuron = np.full(n_neurons, np.nan)
+    per_neuron[per_split["neuroid_id"].values] = per_split.mean("split").values
+    return {"raw": float(score), "per_neuron": per_neuron, "n_neurons": n_neurons, "n_images": n_images,
+            "n_components": components, "random_state": seed, "metric": "brainscore_vision pls"}
+
+
+def v4_benchmark(model_features_by_session: dict[str, np.ndarray], *, rng: np.random.Generator,
+                 path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """PLS predictivity of model features per session; ceiling and ceiled score for :data:`CEILING_SESSION`.
+
+    Features are ``(n_images, ...)`` in the session's image order (as returned by
+    :func:`load_v4_session`). The ceiled score is ``raw / ceiling`` with the median
+    split-half reliability of :func:`split_half_ceiling` (both in units of r).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per session: ``session``, ``n_images``, ``n_neurons``, ``n_components``,
+        ``raw``, ``ceiling`` and ``ceiled`` (NaN where there is no ceiling).
+
+    Examples
+    --------
+    >>> stimuli, _ = load_v4_session("210325", image_size_px=32)  # doctest: +SKIP
+    >>> v4_benchmark({"210325": my_features(stimuli)}, rng=np.random.default_rng(0))  # doctest: +SKIP
+    """
+    rows = []
+    for session, features in model_features_by_session.items():
+        session = _check_session(session)
+        responses_path = _responses_file(session, path)
+        responses = np.load(responses_path).astype(np.float64).T
+        ids = [f"v4-{session}-{i:04d}" for i in range(1, len(responses) + 1)]
+        if len(features) != len(responses):
+            raise ValueError(f"session {session}: {len(features)} feature rows but {len(responses)} images")
+        result = pls_predictivity(features, responses, ids, rng=rng)
+        ceiling = np.nan
+        if session == CEILING_SESSION:
+            ceiling = ceiling_value(split_half_ceiling(load_v4_repeats(responses_path.parent), rng=rng))
+        rows.append({"session": session, "n_images": result["n_images"], "n_neurons": result["n_neurons"],
+                     "n_components": result["n_components"], "raw": result["raw"], "ceiling": ceiling,
+                     "ceiled": result["raw"] / ceiling})
+    return pd.DataFrame(rows, columns=["session", "n_images", "n_neurons", "n_components", "raw", "ceiling",
+                                       "ceiled"])
