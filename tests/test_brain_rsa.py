@@ -77,6 +77,7 @@ def test_upper_triangle_and_rsa_score_validation():
         rsa_score(np.zeros((92, 92)), np.zeros((91, 91)))
     a = _random_rdm(np.random.default_rng(2), 10)
     assert rsa_score(a, -a) == pytest.approx(-1.0)
+    assert rsa_score(a, np.exp(3 * a)) == pytest.approx(1.0)  # rank-based, not Pearson
     assert np.isnan(rsa_score(a, np.zeros((10, 10))))
 
 
@@ -87,8 +88,8 @@ def test_rsa_score_on_real_monkey_it(monkey_it):
     rng = np.random.default_rng(3)
     perm = rng.permutation(92)
     assert abs(rsa_score(m, m[np.ix_(perm, perm)])) < 0.1
-    noisy = m + 0.3 * np.std(upper_triangle(m)) * _random_rdm(rng, 92)
-    assert 0.3 < rsa_score(m, noisy) < 0.99
+    noisy = m + np.std(upper_triangle(m)) * _random_rdm(rng, 92)
+    assert 0.4 < rsa_score(m, noisy) < 0.9
 
 
 def test_noise_ceiling_known_answers():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from topoanalysis.cli.main import main
-from topoanalysis.paths import DEFAULT_CHECKPOINT
+from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
 from topoanalysis.recording import load_responses
 
 DEMO_FILES = {"responses_gratings.nc", "layer_activity.csv", "model_card.txt", "sheet_activity.png",
@@ -243,3 +243,28 @@ def test_it_patches_on_a_barely_responsive_layer_says_so(tiny, tmp_path, capsys)
                  "--rsa92", "none"]) == 2
     err = capsys.readouterr().err
     assert "layer4.1" in err and ("silent" in err or "respond" in err)
+
+
+def test_brain_offline_suite_on_the_bundled_checkpoint(tmp_path):
+    if not (SHARED_DATA_DIR / "v4_cowley2023").is_dir():
+        pytest.skip("neural data not available at ../shared/data")
+    out = tmp_path / "brain"
+    assert main(["brain", "--out", str(out), "--device", "cpu", "--layers", "layer3.1", "layer4.1"]) == 0
+    scores = pd.read_csv(out / "brain_scores.csv")
+    models = ["tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"]
+    assert list(dict.fromkeys(scores["model"])) == models and len(scores) == 2 * 6 * 2
+    table = pd.read_csv(out / "brain_table.csv")
+    assert set(table["region"]) == {"V1", "V4", "IT"}
+    v4 = table[(table["benchmark"] == "V4-Cowley2023")]
+    assert (v4["committed_layer"] == "layer3.1").all() and v4["committed_score"].notna().all()
+    assert mpimg.imread(out / "brain_layer_sweep.png").ndim == 3
+    results = json.loads((out / "brain_results.json").read_text())
+    assert set(results["models"]) == set(models)
+
+
+def test_brain_official_benchmark_offline_says_so(tiny, tmp_path, capsys):
+    _, _, path = tiny
+    assert main(["brain", "--ckpt", str(path), "--benchmark", "MajajHong2015public.IT-pls", "--out",
+                 str(tmp_path / "b"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot run the Brain-Score benchmark 'MajajHong2015public.IT-pls'" in err and "Traceback" not in err

@@ -32,22 +32,15 @@ _KRIEGESKORTE = "Kriegeskorte et al. 2008, Neuron 60:1126"
 _CICHY = "Cichy et al. 2014, Nat Neurosci 17:455 (Algonauts 2019 release)"
 
 RSA_BENCHMARKS: dict[str, dict] = {
-    "IT-RSA-Kiani2007": {
-        "region": "IT", "species": "monkey", "n_subjects": 1, "ceiling": False,
-        "reference": f"Kiani et al. 2007, J Neurophysiol 97:4296 (674 neurons; RDM from {_KRIEGESKORTE})",
-    },
-    "IT-RSA-Kriegeskorte2008": {
-        "region": "IT", "species": "human", "n_subjects": 4, "ceiling": True,
-        "reference": f"{_KRIEGESKORTE} (hIT, 4 subjects, sessions averaged)",
-    },
-    "IT-RSA-Algonauts2019": {"region": "IT", "species": "human", "n_subjects": 15, "ceiling": True,
-                             "reference": _CICHY},
-    "EVC-RSA-Algonauts2019": {"region": "EVC", "species": "human", "n_subjects": 15, "ceiling": True,
-                              "reference": _CICHY},
+    "IT-RSA-Kiani2007": {"region": "IT", "data": "monkey_it", "n_subjects": 1, "reference":
+                         f"Kiani et al. 2007, J Neurophysiol 97:4296 (674 neurons; RDM from {_KRIEGESKORTE})"},
+    "IT-RSA-Kriegeskorte2008": {"region": "IT", "data": "human_it", "n_subjects": 4,
+                                "reference": f"{_KRIEGESKORTE} (hIT, 4 subjects, sessions averaged)"},
+    "IT-RSA-Algonauts2019": {"region": "IT", "data": "algonauts", "n_subjects": 15, "reference": _CICHY},
+    "EVC-RSA-Algonauts2019": {"region": "EVC", "data": "algonauts", "n_subjects": 15, "reference": _CICHY},
 }
-"""Offline RSA benchmarks run by :func:`rsa_benchmark`. ``ceiling`` says whether the
-reference has a subject split from which a Nili et al. 2014 noise ceiling is estimated;
-``n_subjects`` is the number of RDMs behind the reference (1: one pooled group RDM)."""
+"""Offline RSA benchmarks run by :func:`rsa_benchmark`. ``n_subjects`` is the number of
+RDMs behind the reference; 1 (a pooled group RDM) means no noise ceiling."""
 
 
 def rdm(features: np.ndarray) -> np.ndarray:
@@ -292,9 +285,9 @@ def rsa_benchmark(name: str, model_rdm: np.ndarray, path: str | os.PathLike | No
     the mean of the subjects' RDMs. The Nili ceiling bounds a *mean per-subject* rho,
     not a rho with the group mean (which averages noise away and can exceed it), so
     ``score`` divides ``subject_mean`` (mean over subjects of rho(model, subject)) by
-    the upper bound. The upper bound is used because it is conservative: the best
-    possible model reaches about 1 (the group mean RDM reaches exactly 1), and a
-    model between the bounds is not inflated above it. Without a subject split
+    the upper bound. The upper bound is used because it is conservative: the group
+    mean RDM scores exactly 1, and a model within the noise (between the bounds) gets
+    lower/upper to 1 rather than being inflated above 1 as with the lower bound. Without a subject split
     (Kiani 2007) no ceiling exists: ``score`` is ``raw``, the ceiling fields are None.
 
     Parameters
@@ -327,10 +320,10 @@ def rsa_benchmark(name: str, model_rdm: np.ndarray, path: str | os.PathLike | No
     out = {"benchmark": name, "region": spec["region"], "subject_mean": None, "ceiling_lower": None,
            "ceiling_upper": None, "ceiling": None, "n_subjects": spec["n_subjects"],
            "reference": spec["reference"]}
-    if not spec["ceiling"]:
+    if spec["data"] == "monkey_it":
         out["raw"] = out["score"] = rsa_score(model, load_rsa92_rdms(path)["monkey_it"])
         return out
-    if name == "IT-RSA-Kriegeskorte2008":
+    if spec["data"] == "human_it":
         subjects = load_human_it_subject_rdms(path)
     else:
         subjects = load_algonauts_rdms(spec["region"], path)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import demo, info, init_checkpoint, it_patches, record, swap_positions, train, v1_maps
+from . import brain, demo, info, init_checkpoint, it_patches, record, swap_positions, train, v1_maps
 
-COMMANDS = (demo, info, init_checkpoint, record, swap_positions, train, v1_maps, it_patches)
+COMMANDS = (demo, info, init_checkpoint, record, swap_positions, train, v1_maps, it_patches, brain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,12 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI in-process; returns the exit status (0 ok, 2 bad input)."""
+    """Run the CLI in-process; returns the exit status (0 ok, 2 bad input or data out of reach)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, ConnectionError) as exc:
         if args.debug:
             raise
         print(f"topoanalysis {args.command}: error: {exc}", file=sys.stderr)

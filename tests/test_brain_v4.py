@@ -1,0 +1,121 @@
+"""The Cowley 2023 V4 benchmark: loading, split-half ceiling and Brain-Score PLS predictivity."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from topoanalysis.brain.v4 import (CEILING_SESSION, V4_SESSIONS, ceiling_value, load_v4_repeats,
+                                   load_v4_session, pls_predictivity, split_half_ceiling)
+from topoanalysis.paths import SHARED_DATA_DIR
+
+DATA = SHARED_DATA_DIR / "v4_cowley2023"
+needs_data = pytest.mark.skipif(not (DATA / f"responses_{CEILING_SESSION}.npy").is_file(),
+                                reason=f"V4 data not available at {DATA}")
+
+
+@pytest.fixture(scope="module")
+def brainscore():
+    """Import brainscore_vision once for the module (the first import is slow)."""
+    os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
+    return pytest.importorskip("brainscore_vision")
+
+
+def _noisy_repeats(rng, signal_sd, noise_sd, n_neurons=20, n_images=1000, n_repeats=8):
+    signal = rng.normal(0.0, signal_sd, size=(n_neurons, n_images, 1))
+    return signal + rng.normal(0.0, noise_sd, size=(n_neurons, n_images, n_repeats))
+
+
+@needs_data
+def test_load_session_real():
+    stimuli, responses = load_v4_session(CEILING_SESSION)
+    assert len(stimuli) == 640 and responses.shape == (640, 50) and responses.dtype == np.float64
+    assert stimuli.images.dtype == np.uint8 and stimuli.images.shape == (640, 112, 112, 3)
+    assert stimuli.labels.stimulus_id.iloc[0] == "v4-210325-0001"
+    assert stimuli.labels.image_index.tolist() == list(range(640))
+    assert (stimuli.labels.session == CEILING_SESSION).all() and stimuli.degrees > 0
+    np.testing.assert_allclose(responses, np.nanmean(load_v4_repeats(), axis=2).T)
+    small, same = load_v4_session(int(CEILING_SESSION), image_size_px=32)
+    assert small.images.shape == (640, 32, 32, 3)
+    np.testing.assert_array_equal(same, responses)
+
+
+def test_load_session_errors(tmp_path):
+    with pytest.raises(ValueError, match="210325"):
+        load_v4_session("999999", tmp_path)
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        load_v4_session(CEILING_SESSION, missing)
+    with pytest.raises(ValueError, match="image_size_px"):
+        load_v4_session(CEILING_SESSION, missing, image_size_px=0)
+    assert len(V4_SESSIONS) == 12 and CEILING_SESSION in V4_SESSIONS
+
+
+def test_split_half_ceiling_matches_spearman_brown():
+    rng = np.random.default_rng(0)
+    signal_var, noise_var, n_repeats = 1.0, 4.0, 8
+    expected = signal_var / (signal_var + noise_var / n_repeats)
+    raw = _noisy_repeats(rng, signal_var ** 0.5, noise_var ** 0.5, n_repeats=n_repeats)
+    table = split_half_ceiling(raw, rng=rng, n_splits=50)
+    assert table.columns.tolist() == ["neuron", "reliability"] and len(table) == 20
+    assert abs(table.reliability.mean() - expected) < 0.03
+    assert np.all(np.abs(table.reliability - expected) < 0.1)
+    assert abs(ceiling_value(table) - expected) < 0.04
+
+    noise = split_half_ceiling(_noisy_repeats(rng, 0.0, 1.0), rng=rng, n_splits=50)
+    assert abs(noise.reliability.mean()) < 0.03 and np.all(np.abs(noise.reliability) < 0.2)
+
+
+def test_split_half_ceiling_handles_nan_repeats():
+    rng = np.random.default_rng(1)
+    raw = np.concatenate([_noisy_repeats(rng, 1.0, 2.0, n_repeats=8), np.full((20, 1000, 2), np.nan)], axis=2)
+    drop = rng.random(raw.shape) < 0.1  # missing repeats anywhere, not only at the end
+    raw[drop] = np.nan
+    raw[:, :5, 1:] = np.nan  # images with a single repeat are left out
+    table = split_half_ceiling(raw, rng=rng, n_splits=30)
+    n_eff = 8 * 0.9
+    assert np.isfinite(table.reliability).all()
+    assert abs(table.reliability.mean() - 1.0 / (1.0 + 4.0 / n_eff)) < 0.03
+    again = split_half_ceiling(raw, rng=np.random.default_rng(5), n_splits=5)
+    assert again.equals(split_half_ceiling(raw, rng=np.random.default_rng(5), n_splits=5))
+    with pytest.raises(ValueError):
+        split_half_ceiling(raw[0], rng=rng)
+
+
+@needs_data
+def test_split_half_ceiling_real():
+    table = split_half_ceiling(load_v4_repeats(), rng=np.random.default_rng(0), n_splits=20)
+    assert len(table) == 50 and 0.0 < ceiling_value(table) < 1.0
+
+
+def _linear_population(rng, n_stimuli=300, n_features=40, n_neurons=30):
+    features = rng.normal(size=(n_stimuli, n_features))
+    neural = features @ rng.normal(size=(n_features, n_neurons)) + 0.1 * rng.normal(size=(n_stimuli, n_neurons))
+    return features, neural, [f"s{i:04d}" for i in range(n_stimuli)]
+
+
+def test_pls_predictivity_linear_population(brainscore):
+    rng = np.random.default_rng(0)
+    features, neural, ids = _linear_population(rng)
+    out = pls_predictivity(features, neural, ids, rng=3)
+    assert out["raw"] > 0.9 and out["metric"] == "brainscore_vision pls"
+    assert out["n_neurons"] == 30 and out["n_images"] == 300 and out["n_components"] == 25
+    assert out["per_neuron"].shape == (30,) and np.all(out["per_neuron"] > 0.8)
+    again = pls_predictivity(features, neural, ids, rng=3)
+    assert again["raw"] == out["raw"]
+    np.testing.assert_array_equal(again["per_neuron"], out["per_neuron"])
+    shuffled = pls_predictivity(features[rng.permutation(300)], neural, ids, rng=3)
+    assert shuffled["raw"] < 0.2
+
+
+def test_pls_predictivity_few_features_and_errors(brainscore):
+    rng = np.random.default_rng(1)
+    features, neural, ids = _linear_population(rng, n_features=6, n_neurons=5)
+    out = pls_predictivity(features.reshape(300, 2, 3), neural, ids, rng=np.random.default_rng(0), n_splits=3)
+    assert out["n_components"] == 6 and out["raw"] > 0.9
+    with pytest.raises(ValueError, match="unique"):
+        pls_predictivity(features, neural, ["a"] * 300, rng=0)
+    with pytest.raises(ValueError, match="constant"):
+        pls_predictivity(np.ones((300, 4)), neural, ids, rng=0)

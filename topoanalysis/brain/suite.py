@@ -1,0 +1,160 @@
+"""The offline brain benchmarks, run over every layer of a checkpoint (a layer sweep).
+
+Each benchmark scores each recorded layer; the region's committed layer (from the
+checkpoint's layer -> area map, as the Brain-Score adapter commits it) is marked, and
+:func:`region_table` gives the paper's Table 1 view: per region, the committed layer's
+score and the best layer's.
+
+Benchmarks (all on real data in ``../shared/data``):
+
+* ``V1-Ringach2002``: circular variance and orientation bandwidth of the layer's
+  responsive units vs 308 macaque V1 cells; score = mean of the two ``1 - KS`` similarities.
+* ``V4-Cowley2023``: cross-validated PLS (Brain-Score's metric) from the layer to 50
+  macaque V4 neurons of session 210325; score = r^2 / split-half ceiling (Brain-Score's
+  ``explained_variance``).
+* ``IT-RSA-Kiani2007``, ``IT-RSA-Kriegeskorte2008``, ``IT-RSA-Algonauts2019``,
+  ``EVC-RSA-Algonauts2019``: Spearman RSA of the layer's RDM on the 92 images, divided
+  by the Nili upper noise bound where subjects allow one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.ringach import compare_with_ringach, load_ringach2002
+from ..metrics.v1 import V1Params, grating_tuning
+from ..recording import layer_responses, record
+from ..stimuli import load_rsa92, make_sine_gratings
+from .adapter import default_region_layer_map
+from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark
+from .v4 import CEILING_SESSION, ceiling_value, load_v4_repeats, load_v4_session, pls_predictivity, split_half_ceiling
+
+OFFLINE_BENCHMARKS = {"V1-Ringach2002": "V1", "V4-Cowley2023": "V4",
+                      **{name: ("V1" if spec["region"] == "EVC" else spec["region"])
+                         for name, spec in RSA_BENCHMARKS.items()}}
+"""Benchmark -> the model region it tests (EVC is compared with V1 layers)."""
+
+
+def _record_all(model, spec, stimuli, layers, options):
+    return record(model, stimuli, layers, spec=spec, **options)
+
+
+def _ringach_rows(model, spec, layers, options, data) -> list[dict]:
+    ds = _record_all(model, spec, make_sine_gratings(spec.input_size_px, spec.visual_degrees), layers, options)
+    reference = load_ringach2002(data.get("ringach"))
+    rows = []
+    for layer in layers:
+        responses = layer_responses(ds, layer)
+        if not np.any(responses.values):
+            rows.append({"layer": layer, "raw": np.nan, "note": "silent layer"})
+            continue
+        tuning = grating_tuning(responses, V1Params())
+        responsive = tuning["responsive"].to_numpy()
+        if responsive.sum() < 2:
+            rows.append({"layer": layer, "raw": np.nan, "note": "fewer than 2 responsive units"})
+            continue
+        table = compare_with_ringach(tuning["circular_variance"].to_numpy()[responsive],
+                                     tuning["bandwidth_deg"].to_numpy()[responsive], reference)
+        rows.append({"layer": layer, "raw": float(table["similarity"].mean()), "ceiling": np.nan,
+                     "score": float(table["similarity"].mean())})
+    return [{"benchmark": "V1-Ringach2002", **row} for row in rows]
+
+
+def _v4_rows(model, spec, layers, options, data, rng) -> list[dict]:
+    stimuli, neural = load_v4_session(CEILING_SESSION, data.get("v4"), image_size_px=spec.input_size_px)
+    ceiling = ceiling_value(split_half_ceiling(load_v4_repeats(data.get("v4")), rng=rng))
+    ds = _record_all(model, spec, stimuli, layers, options)
+    ids = stimuli.labels["stimulus_id"].to_numpy()
+    rows = []
+    for layer in layers:
+        features = layer_responses(ds, layer).values
+        informative = features.std(axis=0) > 0
+        if informative.sum() < 2:
+            rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": np.nan, "ceiling": ceiling,
+                         "score": np.nan, "note": "silent layer"})
+            continue
+        raw = pls_predictivity(features[:, informative], neural, ids, rng=rng)["raw"]
+        rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": raw, "ceiling": ceiling,
+                     "score": raw**2 / ceiling})
+    return rows
+
+
+def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
+    ds = _record_all(model, spec, load_rsa92(data.get("rsa92"), image_size_px=spec.input_size_px), layers, options)
+    rows = []
+    for layer in layers:
+        features = layer_responses(ds, layer).values
+        try:
+            model_rdm = rdm(features)
+        except ValueError as exc:
+            rows += [{"benchmark": name, "layer": layer, "raw": np.nan, "note": str(exc)} for name in names]
+            continue
+        for name in names:
+            result = rsa_benchmark(name, model_rdm, data.get("rsa92"))
+            rows.append({"benchmark": name, "layer": layer, "raw": result["raw"], "ceiling": result["ceiling"],
+                         "score": result["score"]})
+    return rows
+
+
+def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, benchmarks=None, data=None,
+                      batch_size: int = 64, device=None, precision: str = "fp32", progress: bool = False,
+                      log=print) -> pd.DataFrame:
+    """Score every layer on every offline benchmark; one row per (benchmark, layer).
+
+    Parameters
+    ----------
+    layers : sequence of str, optional
+        Layers to sweep (default: every layer with a sheet).
+    benchmarks : sequence of str, optional
+        Names from :data:`OFFLINE_BENCHMARKS` (default: all).
+    data : dict, optional
+        Paths overriding the default data locations: keys ``ringach``, ``v4``, ``rsa92``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``benchmark, region, layer, raw, ceiling, score, committed, note``.
+    """
+    layers = list(layers or spec.sheets)
+    names = list(benchmarks or OFFLINE_BENCHMARKS)
+    unknown = [name for name in names if name not in OFFLINE_BENCHMARKS]
+    if unknown:
+        raise ValueError(f"unknown offline benchmark(s) {unknown}; valid: {', '.join(OFFLINE_BENCHMARKS)}")
+    data = dict(data or {})
+    options = dict(batch_size=batch_size, device=device, precision=precision, progress=progress)
+    rows: list[dict] = []
+    if "V1-Ringach2002" in names:
+        log("V1-Ringach2002: gratings")
+        rows += _ringach_rows(model, spec, layers, options, data)
+    if "V4-Cowley2023" in names:
+        log("V4-Cowley2023: 640 natural images, PLS per layer")
+        rows += _v4_rows(model, spec, layers, options, data, rng)
+    rsa_names = [name for name in names if name in RSA_BENCHMARKS]
+    if rsa_names:
+        log(f"{', '.join(rsa_names)}: the 92 images")
+        rows += _rsa_rows(model, spec, layers, options, data, rsa_names)
+    table = pd.DataFrame(rows)
+    for column in ("ceiling", "score", "note"):
+        if column not in table:
+            table[column] = np.nan if column != "note" else ""
+    table["note"] = table["note"].fillna("")
+    table.insert(1, "region", table["benchmark"].map(OFFLINE_BENCHMARKS))
+    committed = default_region_layer_map(spec)
+    table["committed"] = [committed.get(region) == layer for region, layer in zip(table["region"], table["layer"])]
+    return table[["benchmark", "region", "layer", "raw", "ceiling", "score", "committed", "note"]]
+
+
+def region_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per benchmark: the committed layer's score and the best layer with its score."""
+    rows = []
+    for name, group in scores.groupby("benchmark", sort=False):
+        committed = group[group["committed"]]
+        finite = group[np.isfinite(group["score"].astype(float))]
+        best = finite.loc[finite["score"].astype(float).idxmax()] if len(finite) else None
+        rows.append({"benchmark": name, "region": group["region"].iloc[0],
+                     "committed_layer": committed["layer"].iloc[0] if len(committed) else "",
+                     "committed_score": float(committed["score"].iloc[0]) if len(committed) else np.nan,
+                     "best_layer": best["layer"] if best is not None else "",
+                     "best_score": float(best["score"]) if best is not None else np.nan})
+    return pd.DataFrame(rows)
