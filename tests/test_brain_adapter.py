@@ -113,3 +113,34 @@ def test_hand_built_neural_benchmark_runs_end_to_end_offline(tiny_floc, v4_stimu
     raw = float(score.attrs["raw"])
     assert -0.2 < raw < 1.0 and np.isfinite(float(score))
     assert float(score) == pytest.approx(raw**2 / 0.6)
+
+
+def test_passes_brainscore_generic_model_checks(tiny, brainscore, tmp_path):
+    """The checks of brainscore_vision.model_helpers.generic_plugin_tests, restated: that module needs
+    pytest-check and its probe images are not in the wheel, so three images are written here."""
+    from PIL import Image
+
+    BrainModel, StimulusSet = brainscore
+    model, spec, _ = tiny
+    candidate = brain_model(model, spec, identifier="tiny", device="cpu")
+    assert candidate.identifier is not None and 0 < candidate.visual_degrees() < 9000
+    for region in (BrainModel.RecordingTarget.V1, BrainModel.RecordingTarget.V2, BrainModel.RecordingTarget.V4,
+                   BrainModel.RecordingTarget.IT):
+        candidate.start_recording(recording_target=region, time_bins=[(100, 200)])
+    for task in (BrainModel.Task.label, BrainModel.Task.probabilities, BrainModel.Task.odd_one_out):
+        with pytest.raises(NotImplementedError):  # neural recordings only, no behavioural tasks
+            candidate.start_task(task=task)
+    rng = np.random.default_rng(0)
+    paths = {}
+    for i in (1, 2, 3):
+        paths[f"stimid{i}"] = tmp_path / f"rgb{i}.png"
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"stimid{i}"])
+    stimuli = StimulusSet(pd.DataFrame({"stimulus_id": list(paths), "object_name": "rgb",
+                                        "image_label": ["label1", "label1", "label2"]}))
+    stimuli.stimulus_paths, stimuli.identifier = paths, "generic-checks"
+    candidate.start_recording(recording_target=BrainModel.RecordingTarget.V1, time_bins=[(50, 100)])
+    predictions = candidate.look_at(stimuli=stimuli, number_of_trials=1)
+    assert set(predictions["stimulus_id"].values) == {"stimid1", "stimid2", "stimid3"}
+    assert all(predictions["object_name"] == "rgb")
+    assert len(set(predictions["neuroid_id"].values)) == len(predictions["neuroid"]) == 8 * 8 * 8
+    assert set(predictions.dims) == {"presentation", "neuroid", "time_bin"}
