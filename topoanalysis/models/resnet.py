@@ -171,6 +171,16 @@ class SpikingResNet18(nn.Module):
                 features[name] = h
         return features
 
+    def _classify(self, last_block: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.avgpool(last_block).flatten(2))
+
+    def timestep_logits(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
+        """Classifier output at every timestep, ``[T, B, num_classes]`` (``forward`` averages it over T).
+
+        ``x`` is ``[B, 3, H, W]`` (repeated over T) or a time-varying ``[T, B, 3, H, W]``.
+        """
+        return self._classify(self.forward_features(x, ("layer4.1",), timesteps)["layer4.1"])
+
     def forward(self, x: torch.Tensor, timesteps: int | None = None,
                 return_features: Sequence[str] = ()):
         """Class logits ``[B, num_classes]``: the classifier output averaged over time.
@@ -181,7 +191,7 @@ class SpikingResNet18(nn.Module):
         """
         wanted = tuple(dict.fromkeys(("layer4.1", *return_features)))
         features = self.forward_features(x, wanted, timesteps)
-        logits = self.fc(self.avgpool(features["layer4.1"]).flatten(2)).mean(0)
+        logits = self._classify(features["layer4.1"]).mean(0)
         if not return_features:
             return logits
         return logits, {name: features[name] for name in return_features}
