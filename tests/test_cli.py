@@ -268,3 +268,39 @@ def test_brain_official_benchmark_offline_says_so(tiny, tmp_path, capsys):
                  str(tmp_path / "b"), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert "cannot run the Brain-Score benchmark 'MajajHong2015public.IT-pls'" in err and "Traceback" not in err
+
+
+def _needs_cifar():
+    from topoanalysis.training.data import default_cifar10_zip
+
+    if not default_cifar10_zip().is_file():
+        pytest.skip("CIFAR-10 zip not available at ../shared/data")
+
+
+def test_temporal_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
+    _needs_cifar()
+    out = tmp_path / "temporal"
+    assert main(["temporal", "--out", str(out), "--device", "cpu", "--n-per-class", "2", "--timesteps", "2", "4",
+                 "--fisher-images", "4"]) == 0
+    shift = pd.read_csv(out / "entropy_shift.csv")
+    assert len(shift) == 2 * 8 and set(shift["timesteps"]) == {2, 4}
+    accuracy = pd.read_csv(out / "accuracy_vs_timesteps.csv")
+    assert len(accuracy) == 4 and accuracy["n_images"].eq(20).all()
+    fisher = pd.read_csv(out / "fisher.csv")
+    assert set(fisher["timestep"]) == {1, 2, 3, 4}
+    assert mpimg.imread(out / "temporal.png").ndim == 3
+
+
+def test_temporal_names_missing_or_mismatched_data(tiny, tmp_path, capsys):
+    from PIL import Image
+
+    _, _, path = tiny
+    assert main(["temporal", "--ckpt", str(path), "--out", str(tmp_path / "t"), "--device", "cpu",
+                 "--data", "imagefolder"]) == 2
+    assert "--data-path" in capsys.readouterr().err
+    for cls in ("cat", "dog"):
+        (tmp_path / "val" / cls).mkdir(parents=True)
+        Image.new("RGB", (20, 20)).save(tmp_path / "val" / cls / "0.png")
+    assert main(["temporal", "--ckpt", str(path), "--out", str(tmp_path / "t"), "--device", "cpu",
+                 "--data", "imagefolder", "--data-path", str(tmp_path)]) == 2
+    assert "classifies 10 classes" in capsys.readouterr().err

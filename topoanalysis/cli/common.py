@@ -88,3 +88,36 @@ def write_stacked_tables(results: dict, attributes, out: Path) -> list[Path]:
         if len(table.columns):
             written.append(write_csv(table, out / f"{attribute}.csv"))
     return written
+
+
+def add_evaluation_data_args(parser: argparse.ArgumentParser, n_per_class: int) -> None:
+    parser.add_argument("--data", choices=("cifar10", "imagefolder"), default="cifar10",
+                        help="test images: the CIFAR-10 test split (bundled models) or an ImageFolder's val split")
+    parser.add_argument("--data-path", default=None, metavar="PATH",
+                        help="cifar10-jpeg.zip (default: $TOPOANALYSIS_DATA or ../shared/data) or the ImageFolder root")
+    parser.add_argument("--n-per-class", type=int, default=n_per_class,
+                        help="test images per class (default: %(default)s)")
+
+
+def evaluation_data(args: argparse.Namespace, spec, model):
+    """Labelled test images for the checkpoint's classifier, checking the class count matches."""
+    import numpy as np
+
+    from ..training.data import ImageArrays, ImageFolder, load_cifar10_zip
+
+    if args.data == "cifar10":
+        data = load_cifar10_zip(args.data_path, "test", limit_per_class=args.n_per_class)
+    else:
+        if args.data_path is None:
+            raise ValueError("--data imagefolder needs --data-path ROOT (with ROOT/val/<class>/...)")
+        folder = ImageFolder(Path(args.data_path) / "val", spec.input_size_px)
+        chosen = [i for label in range(len(folder.classes))
+                  for i in [j for j, (_, y) in enumerate(folder.samples) if y == label][:args.n_per_class]]
+        items = [folder[i] for i in chosen]
+        data = ImageArrays(np.stack([image for image, _ in items]), np.array([y for _, y in items], dtype=np.int64),
+                           folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
+    n_classes = getattr(getattr(model, "fc", None), "out_features", None)
+    if n_classes is not None and n_classes != len(data.classes):
+        raise ValueError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)}; "
+                         "pass the data it was trained on (--data, --data-path)")
+    return data

@@ -1,0 +1,87 @@
+"""Spike entropy, accuracy vs T and Fisher information."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+
+from topoanalysis.dynamics import (accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics,
+                                   parameter_group)
+from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
+from topoanalysis.recording import preprocess
+
+
+def test_binary_entropy_known_values():
+    np.testing.assert_allclose(binary_entropy_bits(np.array([0.5, 0.0, 1.0, 0.25])),
+                               [1.0, 0.0, 0.0, -(0.25 * np.log2(0.25) + 0.75 * np.log2(0.75))])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        binary_entropy_bits(np.array([1.5]))
+
+
+def test_spike_statistics_per_timestep_and_window():
+    spikes = np.zeros((4, 2, 2))
+    spikes[:, 0, 0] = 1  # unit 0 fires at step 0 for every stimulus, never at step 1
+    spikes[:2, 1, 1] = 1  # unit 1 fires at step 1 for half the stimuli
+    table = spike_statistics(spikes).set_index("timestep")
+    assert table.loc[0, "entropy_bits"] == 0.0 and table.loc[0, "firing_rate"] == 0.5
+    assert table.loc[1, "entropy_bits"] == pytest.approx(0.5)  # (H(0) + H(0.5)) / 2
+    window = binary_entropy_bits(np.array([0.5, 0.25])).mean()
+    assert table.loc[-1, "entropy_bits"] == pytest.approx(window)
+    assert table.loc[0, "fraction_silent"] == 0.5
+    with pytest.raises(ValueError, match="reduce='none'"):
+        spike_statistics(np.zeros((4, 3)))
+
+
+def test_entropy_shift_is_topo_minus_baseline():
+    rows = lambda h: pd.DataFrame({"timesteps": [4, 4, 4], "layer": ["a", "a", "b"], "timestep": [0, -1, -1],
+                                   "entropy_bits": h})
+    shift = entropy_shift(rows([0.9, 0.5, 0.25]), rows([0.1, 0.25, 0.5])).set_index("layer")
+    assert shift.loc["a", "entropy_shift_bits"] == 0.25 and shift.loc["b", "entropy_shift_bits"] == -0.25
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8), rng.integers(0, 10, 12)
+
+
+def test_layer_spike_statistics_on_the_tiny_model(tiny, images):
+    model, spec, _ = tiny
+    stimuli = as_stimulus_set(images[0], "noise", spec.visual_degrees)
+    table = layer_spike_statistics(model, spec, stimuli, timesteps=3, layers=["layer1.0", "layer4.1"], device="cpu")
+    assert len(table) == 2 * (3 + 1) and set(table["timesteps"]) == {3}
+    assert table["entropy_bits"].between(0, 1).all() and table["firing_rate"].between(0, 1).all()
+
+
+def test_accuracy_vs_timesteps_runs_each_t(tiny, images):
+    model, spec, _ = tiny
+    table = accuracy_vs_timesteps(model, spec, *images, [1, 2, 4], device="cpu")
+    assert table["timesteps"].tolist() == [1, 2, 4] and table["accuracy"].between(0, 100).all()
+    again = accuracy_vs_timesteps(model, spec, *images, [1, 2, 4], device="cpu")
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_fisher_information_equals_per_image_gradients(tiny, images):
+    model, spec, _ = tiny
+    x_uint8, labels = images[0][:2], images[1][:2]
+    table = fisher_information(model, spec, x_uint8, labels, device="cpu")
+    assert set(table["timestep"]) == {1, 2} and (table["fisher"] >= 0).all()
+    assert set(table["group"]) == {"stem", "classifier", *[f"layer{s}.{b}" for s in range(1, 5) for b in (0, 1)]}
+    x = preprocess(as_stimulus_set(x_uint8, "x", 8.0).batch(slice(None)), spec.input_size_px, spec.mean, spec.std)
+    expected = 0.0
+    for i in range(2):
+        logits = model.timestep_logits(x[i:i + 1], timesteps=2)[:1].mean(0)  # t = 1
+        loss = F.cross_entropy(logits, torch.as_tensor(labels[i:i + 1]))
+        grads = torch.autograd.grad(loss, [p for name, p in model.named_parameters() if name.startswith("layer2.0.")])
+        expected += sum(float((g.double() ** 2).sum()) for g in grads)
+        functional.reset_net(model)
+    got = table[(table["timestep"] == 1) & (table["group"] == "layer2.0")]["fisher"].item()
+    assert got == pytest.approx(expected / 2, rel=1e-6)
+    assert table[table["group"] == "layer2.0"]["area"].iloc[0] == spec.layer_areas["layer2.0"]
+
+
+def test_parameter_groups():
+    assert parameter_group("layer3.1.conv2.weight") == "layer3.1"
+    assert parameter_group("fc.bias") == "classifier" and parameter_group("conv1.weight") == "stem"

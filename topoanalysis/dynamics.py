@@ -1,0 +1,127 @@
+"""Temporal dynamics of a spiking checkpoint: spikes per layer, accuracy vs T, Fisher information.
+
+* :func:`layer_spike_statistics` - firing rate and entropy of every layer, per timestep
+  and over the window, at any inference T (:mod:`topoanalysis.metrics.temporal`).
+* :func:`accuracy_vs_timesteps` - top-1 accuracy when the network runs for T steps.
+* :func:`fisher_information` - METHODS 1.4 Eq. 8: for t = 1..T, the classifier output is
+  the mean of the logits over the first t steps and ``I_t = 1/N sum_n ||grad_theta
+  log f(y_n | x_n)||^2``, summed over the parameters of each residual block (the
+  connection into that block's area). ``batch_size = 1`` is Eq. 8 exactly (per-image
+  gradients); larger batches square the batch-mean gradient, as Kim et al. 2023's code
+  does [I].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from spikingjelly.activation_based import functional
+from tqdm.auto import tqdm
+
+from .metrics.temporal import spike_statistics
+from .models.resnet import BLOCK_LAYERS
+from .recording import default_device, preprocess, record
+from .stimuli.base import StimulusSet
+
+
+def as_stimulus_set(images_uint8: np.ndarray, name: str, degrees: float) -> StimulusSet:
+    """Wrap ``uint8 [N, H, W, 3]`` images (e.g. a CIFAR-10 split) as a :class:`StimulusSet`."""
+    labels = pd.DataFrame({"stimulus_id": [f"{name}-{i}" for i in range(len(images_uint8))]})
+    return StimulusSet(name, np.ascontiguousarray(images_uint8), labels, degrees)
+
+
+def layer_spike_statistics(model, spec, stimuli: StimulusSet, *, timesteps: int | None = None,
+                           layers: Sequence[str] | None = None, batch_size: int = 64, device=None) -> pd.DataFrame:
+    """Firing rate and entropy of each layer at inference T = ``timesteps`` (default: the checkpoint's).
+
+    Layers are recorded one at a time with every timestep kept, so memory stays at one
+    layer's ``stimuli x T x units``. Returns ``spike_statistics`` rows with ``layer`` and
+    ``timesteps`` columns.
+    """
+    steps = int(timesteps or spec.timesteps)
+    tables = []
+    for layer in layers or list(spec.sheets):
+        ds = record(model, stimuli, [layer], spec=spec, timesteps=steps, reduce="none", batch_size=batch_size,
+                    device=device)
+        spikes = ds["responses"].transpose("stimulus", "time", "unit").values
+        if np.any((spikes != 0) & (spikes != 1)):
+            raise ValueError(f"layer {layer} does not emit binary spikes (values other than 0 and 1): spike-train "
+                             "entropy needs a spiking checkpoint, not its ReLU twin")
+        tables.append(spike_statistics(spikes).assign(layer=layer, timesteps=steps))
+    table = pd.concat(tables, ignore_index=True)
+    return table[["timesteps", "layer", "timestep", "firing_rate", "entropy_bits", "fraction_silent"]]
+
+
+def _batches(images_uint8: np.ndarray, labels: np.ndarray, spec, batch_size: int, device):
+    stimuli = as_stimulus_set(images_uint8, "data", spec.visual_degrees)
+    for start in range(0, len(labels), batch_size):
+        index = slice(start, start + batch_size)
+        x = preprocess(stimuli.batch(index, device=device), spec.input_size_px, spec.mean, spec.std)
+        yield x, torch.as_tensor(labels[index], device=device)
+
+
+def accuracy_vs_timesteps(model, spec, images_uint8: np.ndarray, labels: np.ndarray, timesteps: Sequence[int], *,
+                          batch_size: int = 128, device=None) -> pd.DataFrame:
+    """Top-1 accuracy (%) of ``model`` run for each T in ``timesteps``."""
+    device = default_device() if device is None else torch.device(device)
+    model = model.to(device).eval()
+    rows = []
+    for steps in timesteps:
+        correct = 0
+        with torch.no_grad():
+            for x, y in _batches(images_uint8, labels, spec, batch_size, device):
+                correct += int((model(x, timesteps=int(steps)).argmax(1) == y).sum())
+                functional.reset_net(model)
+        rows.append({"timesteps": int(steps), "accuracy": 100.0 * correct / len(labels), "n_images": len(labels)})
+    return pd.DataFrame(rows)
+
+
+def parameter_group(name: str) -> str:
+    """The residual block (``layer2.0`` ...), ``stem`` or ``classifier`` a parameter belongs to."""
+    for block in BLOCK_LAYERS:
+        if name.startswith(block + "."):
+            return block
+    return "classifier" if name.startswith("fc.") else "stem"
+
+
+def fisher_information(model, spec, images_uint8: np.ndarray, labels: np.ndarray, *, timesteps: int | None = None,
+                       batch_size: int = 1, device=None, progress: bool = False) -> pd.DataFrame:
+    """Fisher information per timestep t = 1..T and parameter group (METHODS 1.4, Eq. 8).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``timestep`` (1..T), ``group`` (stem, layer1.0 ... layer4.1, classifier), ``area``
+        (from the checkpoint's layer -> area map, "" for stem and classifier), ``fisher``
+        (the group's trace: sum over its parameters of the mean squared gradient).
+    """
+    device = default_device() if device is None else torch.device(device)
+    steps = int(timesteps or spec.timesteps)
+    model = model.to(device).eval()
+    params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    groups = [parameter_group(name) for name, _ in params]
+    names = list(dict.fromkeys(groups))
+    totals = torch.zeros(steps, len(names), dtype=torch.float64)
+    group_index = torch.tensor([names.index(g) for g in groups])
+    n_batches = 0
+    for x, y in tqdm(list(_batches(images_uint8, labels, spec, batch_size, device)), desc="fisher",
+                     disable=not progress):
+        logits = model.timestep_logits(x, timesteps=steps)  # [T, B, K]
+        cumulative = logits.cumsum(0) / torch.arange(1, steps + 1, device=device).view(-1, 1, 1)
+        for t in range(steps):
+            loss = F.cross_entropy(cumulative[t], y)  # -log f(y | x) with outputs up to step t
+            grads = torch.autograd.grad(loss, [p for _, p in params], retain_graph=t < steps - 1, allow_unused=True)
+            squares = torch.stack([(g.double() ** 2).sum() if g is not None else torch.zeros((), dtype=torch.float64,
+                                                                                          device=device)
+                                   for g in grads]).cpu()
+            totals[t].index_add_(0, group_index, squares)
+        functional.reset_net(model)
+        n_batches += 1
+    totals /= max(n_batches, 1)
+    areas = {group: spec.layer_areas.get(group, "") for group in names}
+    return pd.DataFrame([{"timestep": t + 1, "group": group, "area": areas[group], "fisher": float(totals[t, j])}
+                         for t in range(steps) for j, group in enumerate(names)])
