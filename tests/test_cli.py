@@ -304,3 +304,14 @@ def test_temporal_names_missing_or_mismatched_data(tiny, tmp_path, capsys):
     assert main(["temporal", "--ckpt", str(path), "--out", str(tmp_path / "t"), "--device", "cpu",
                  "--data", "imagefolder", "--data-path", str(tmp_path)]) == 2
     assert "classifies 10 classes" in capsys.readouterr().err
+
+
+def test_robustness_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
+    _needs_cifar()
+    out = tmp_path / "robustness"
+    assert main(["robustness", "--out", str(out), "--device", "cpu", "--n-per-class", "2", "--epsilons", "0", "4",
+                 "--sigmas", "0", "0.1", "--mask-fractions", "0", "0.25", "--pgd-steps", "2"]) == 0
+    table = pd.read_csv(out / "robustness_table.csv")
+    assert {"tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"} <= set(table.columns)
+    assert table["attack"].tolist() == ["clean", "gaussian_noise", "pixel_mask", "fgsm", "pgd"]
+    assert mpimg.imread(out / "robustness.png").ndim == 3

@@ -105,12 +105,16 @@ def evaluation_data(args: argparse.Namespace, spec, model):
 
     from ..training.data import ImageArrays, ImageFolder, load_cifar10_zip
 
+    if args.n_per_class < 1:
+        raise ValueError(f"--n-per-class must be >= 1, got {args.n_per_class}")
     if args.data == "cifar10":
         data = load_cifar10_zip(args.data_path, "test", limit_per_class=args.n_per_class)
     else:
         if args.data_path is None:
-            raise ValueError("--data imagefolder needs --data-path ROOT (with ROOT/val/<class>/...)")
-        folder = ImageFolder(Path(args.data_path) / "val", spec.input_size_px)
+            raise ValueError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "
+                             "one holding val/<class>/<image>)")
+        root = Path(args.data_path)
+        folder = ImageFolder(root / "val" if (root / "val").is_dir() else root, spec.input_size_px)
         chosen = [i for label in range(len(folder.classes))
                   for i in [j for j, (_, y) in enumerate(folder.samples) if y == label][:args.n_per_class]]
         items = [folder[i] for i in chosen]
@@ -118,6 +122,8 @@ def evaluation_data(args: argparse.Namespace, spec, model):
                            folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
     n_classes = getattr(getattr(model, "fc", None), "out_features", None)
     if n_classes is not None and n_classes != len(data.classes):
-        raise ValueError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)}; "
-                         "pass the data it was trained on (--data, --data-path)")
+        raise ValueError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
+                         f"({', '.join(data.classes[:5])}{' ...' if len(data.classes) > 5 else ''}); pass the data "
+                         "it was trained on: --data cifar10 for CIFAR-10 checkpoints, --data imagefolder --data-path "
+                         "ROOT for others")
     return data
