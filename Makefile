@@ -17,7 +17,7 @@ $(STAMP): requirements.lock requirements-test.lock requirements-build.lock pypro
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/topoanalysis demo --out reports/demo
+	$(BIN)/topoanalysis report --out reports/bundled
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,0 +1,69 @@
+"""The report on two tiny checkpoints: every figure rendered from results, the cache reused."""
+
+import shutil
+
+import pytest
+
+from topoanalysis.models.checkpoints import save_checkpoint
+from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.report import ANALYSES, ReportParams, build_report
+from topoanalysis.testing import tiny_checkpoint
+
+pytestmark = pytest.mark.skipif(not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file(),
+                                reason="the shared data (CIFAR-10, fLoc, neural data) is not available")
+QUICK = ReportParams(n_per_class=2, timesteps=(1, 2), fisher_images=4, pgd_steps=2, device="cpu")
+FIGURES = {"temporal", "gratings", "v1_maps", "v1_summary", "it_tmaps", "it_summary", "it_overlap",
+           "accuracy_vs_smoothness", "brain_layer_sweep", "robustness"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    paths = []
+    for name, seed in (("tiny_topo", 0), ("tiny_base", 1)):
+        model, spec = tiny_checkpoint(seed, calibrate_on="floc")
+        paths.append(folder / f"{name}.pt")
+        save_checkpoint(paths[-1], model, spec)
+    lines = []
+    html = build_report(*paths, folder / "out", params=QUICK, cache_dir=folder / "cache", log=lines.append)
+    return folder, paths, html, lines
+
+
+def test_every_figure_and_table_is_rendered(report):
+    folder, _, html, lines = report
+    figures = folder / "out" / "figures"
+    for stem in FIGURES:
+        assert (figures / f"{stem}.png").stat().st_size > 1000 and (figures / f"{stem}.pdf").is_file(), stem
+    assert (folder / "out" / "table1_brain.csv").is_file() and (folder / "out" / "table_robustness.csv").is_file()
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == len(FIGURES)
+    assert "tiny_topo" in text and "tiny_base" in text and "sha256" in text
+    assert not any("cached" in line for line in lines)  # a cold run
+
+
+def test_rerun_hits_the_cache_and_one_change_recomputes_one_analysis(report):
+    folder, paths, _, _ = report
+    lines = []
+    build_report(*paths, folder / "out", params=QUICK, cache_dir=folder / "cache", log=lines.append)
+    assert sum("cached" in line for line in lines) == len(ANALYSES)
+    lines = []
+    changed = ReportParams(**{**QUICK.__dict__, "timesteps": (1, 3)})
+    build_report(*paths, folder / "out2", params=changed, cache_dir=folder / "cache", log=lines.append)
+    recomputed = [line.split(":")[0] for line in lines if "topoanalysis" in line]
+    assert recomputed == ["temporal"]
+
+
+def test_report_html_loads_every_figure_in_a_browser(report):
+    from test_report_html import figures_loaded
+
+    _, _, html, _ = report
+    loaded, total = figures_loaded(html)
+    assert total == len(FIGURES) and loaded == total
+
+
+def test_same_names_are_refused(report, tmp_path):
+    _, paths, _, _ = report
+    copy = tmp_path / paths[0].name
+    shutil.copy2(paths[0], copy)
+    with pytest.raises(ValueError, match="same name"):
+        build_report(paths[0], copy, tmp_path / "out", params=QUICK, cache_dir=tmp_path / "cache")

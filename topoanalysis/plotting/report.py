@@ -1,0 +1,49 @@
+"""Report figures that combine several analyses, or show what the network was shown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def grating_examples_figure(spec, n_orientations: int = 4):
+    """A few sine gratings at the checkpoint's input size: orientations x (low, high SF) x colours."""
+    import matplotlib.pyplot as plt
+
+    from ..stimuli import make_sine_gratings
+
+    gratings = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
+    labels = gratings.labels
+    orientations = sorted(labels["orientation_deg"].unique())[:: max(1, 8 // n_orientations)]
+    sf_indices = [int(labels["sf_index"].min()), int(labels["sf_index"].max())]
+    rows = [(sf, color) for sf in sf_indices for color in (0, 1)]
+    fig, axes = plt.subplots(len(rows), len(orientations), figsize=(1.4 * len(orientations), 1.5 * len(rows)),
+                             squeeze=False, layout="constrained")
+    for (sf, color), row in zip(rows, axes):
+        for orientation, ax in zip(orientations, row):
+            match = labels[(labels["orientation_deg"] == orientation) & (labels["sf_index"] == sf)
+                           & (labels["color_index"] == color) & (labels["phase_rad"] == labels["phase_rad"].min())]
+            index = int(match.index[0])
+            ax.imshow(gratings.images[index], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{orientation:g} deg, {labels['sf_cpd'][index]:.2f} cpd", fontsize=6)
+    fig.suptitle(f"gratings at {spec.input_size_px} px, {spec.visual_degrees:g} deg", fontsize=9)
+    return fig
+
+
+def accuracy_vs_smoothness_figure(v1_results: dict, robustness_table: pd.DataFrame):
+    """Clean accuracy (robustness test images) vs orientation smoothness, one point per model."""
+    import matplotlib.pyplot as plt
+
+    clean = robustness_table[robustness_table["attack"] == "clean"].iloc[0]
+    fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
+    for i, (model, info) in enumerate(v1_results["models"].items()):
+        smooth = info["summary"]["smoothness_orientation"]
+        accuracy = 100.0 * float(clean[model]) if model in clean else np.nan
+        ax.scatter([smooth], [accuracy], color=f"C{i}", s=40, label=model)
+    ax.set_xlabel("V1 orientation smoothness")
+    ax.set_ylabel(f"clean top-1 accuracy (%, n = {int(clean['n_images'])})")
+    ax.legend(fontsize=6, frameon=False)
+    ax.set_title("accuracy vs smoothness", fontsize=9)
+    return fig
