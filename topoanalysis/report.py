@@ -200,7 +200,7 @@ def _sections(figures: dict[str, Path], folders: dict[str, Path], table1: pd.Dat
             "temporal", "Entropy shift, accuracy vs T, Fisher information, firing rates",
             f"Binary spike-train entropy per layer (H_topo - H_baseline) for T = {temporal['timesteps']}; top-1 "
             f"accuracy vs inference T; {temporal['fisher']}; firing probability per layer.")]),
-        Section("Figure 3: V1 (layer " + v1["layer"] + ")", [
+        Section(f"Figure 3: V1 ({v1['layer']})", [
             fig("gratings", "Grating examples", "Sine gratings as the network sees them (TDANN's grid of 8 "
                 "orientations x 8 spatial frequencies x 5 phases x 2 colours, scaled to the input size)."),
             fig("v1_maps", "Orientation, SF and colour preference maps",
@@ -210,7 +210,7 @@ def _sections(figures: dict[str, Path], folders: dict[str, Path], table1: pd.Dat
                 f"Smoothness over {p['n_samples']} samples of {p['sample_size']} units, hypercolumn "
                 f"{p['applied_hypercolumn_width_mm']:.2f} mm, SEM bars, shuffled-position chance; response "
                 f"correlation vs distance with 95 % CIs; {v1['ringach_similarity']}.")]),
-        Section("Figure 4: IT (layer " + it["layer"] + ")", [
+        Section(f"Figure 4: IT ({it['layer']})", [
             fig("it_tmaps", "Category t-maps and patches", f"{it['t_value']}; patches from Gaussian smoothing "
                 f"(sigma {it['parameters']['patch']['sigma_mm']} mm, threshold {it['parameters']['patch']['threshold']})."),
             fig("it_summary", "Selectivity vs distance, smoothness, generalisation",
