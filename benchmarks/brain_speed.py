@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from topoanalysis.brain.rsa import RSA_BENCHMARKS
 from topoanalysis.brain.suite import run_offline_suite
 from topoanalysis.models.checkpoints import load_checkpoint
-from topoanalysis.paths import DEFAULT_CHECKPOINT, atomic_path
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 FAMILIES = {"V1-Ringach2002": ["V1-Ringach2002"], "V4-Cowley2023": ["V4-Cowley2023"], "RSA (4)": list(RSA_BENCHMARKS)}
 
 
@@ -45,14 +43,10 @@ def main() -> None:
         rows.append({"benchmarks": family, "layers": int(scores["layer"].nunique()), "seconds": round(seconds, 1)})
         print(json.dumps(rows[-1]))
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    result = {"benchmark": "brain_speed", "device": args.device, "device_name": platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "checkpoint": DEFAULT_CHECKPOINT.name, "targets": {"total_s": 300, "peak_memory_gb": 8},
-              "rows": rows, "total_s": round(total, 1), "peak_memory_gb": round(peak_gb, 2)}
-    print(json.dumps({"total_s": result["total_s"], "peak_memory_gb": result["peak_memory_gb"]}))
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"brain_speed_{torch.device(args.device).type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({"total_s": round(total, 1), "peak_memory_gb": round(peak_gb, 2)}))
+    fields = {"checkpoint": DEFAULT_CHECKPOINT.name, "targets": {"total_s": 300, "peak_memory_gb": 8}, "rows": rows,
+              "total_s": round(total, 1), "peak_memory_gb": round(peak_gb, 2)}
+    save_result("brain_speed", args.device, fields)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -33,11 +32,11 @@ from topoanalysis.metrics.overlap import OVERLAP_METHODS, overlap_table
 from topoanalysis.metrics.patches import find_patches
 from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 from topoanalysis.models.fresh import fresh_checkpoint
-from topoanalysis.paths import atomic_path
 from topoanalysis.recording import layer_responses, preprocess, record
 from topoanalysis.stimuli import load_floc
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 LAYER = "layer4.1"
 
 
@@ -99,13 +98,8 @@ def main() -> None:
     device = torch.device(args.device)
     rows = [command_row(args.device),
             resnet224_row(device, args.precision, args.compile, args.batch_size, args.max_per_category or None)]
-    result = {"benchmark": "it_speed", "device": args.device,
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "targets": {"patches_plus_overlap_25088_units_cpu_s": 5}, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"it_speed_{device.type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    fields = {"targets": {"patches_plus_overlap_25088_units_cpu_s": 5}, "rows": rows}
+    save_result("it_speed", device, fields)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,11 +27,12 @@ from spikingjelly.activation_based import functional
 
 from topoanalysis.models import BLOCK_LAYERS, create_model
 from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint
-from topoanalysis.paths import DEFAULT_CHECKPOINT, atomic_path
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.recording import preprocess, record
 from topoanalysis.stimuli import make_sine_gratings
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 
 
 def _sync(device: torch.device) -> None:
@@ -101,14 +100,8 @@ def main() -> None:
         for precision in ("fp32", "bf16"):
             rows.append(measure("ResNet-18 x1, ImageNet stem", create_model("spiking_resnet18"), 224, 2048, 128,
                                 device, precision, args.repeats))
-    result = {"benchmark": "record_speed", "device": args.device,
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-              "date": time.strftime("%Y-%m-%d"), "target": "record overhead <= 15 % of bare forward time",
-              "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"record_speed_{device.type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    fields = {"target": "record overhead <= 15 % of bare forward time", "rows": rows}
+    save_result("record_speed", device, fields)
 
 
 if __name__ == "__main__":

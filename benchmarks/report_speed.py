@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import torch
 
 from topoanalysis.cli.common import DEFAULT_BASELINE
-from topoanalysis.paths import DEFAULT_CHECKPOINT, atomic_path
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.report import ReportParams, build_report
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 
 
 def main() -> None:
@@ -40,13 +39,9 @@ def main() -> None:
             rows.append({"run": run, "seconds": round(time.perf_counter() - start, 1),
                          "analyses_reused": sum("cached" in line for line in lines)})
             print(json.dumps(rows[-1]))
-    result = {"benchmark": "report_speed", "device": args.device, "device_name": platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "checkpoints": [DEFAULT_CHECKPOINT.name, DEFAULT_BASELINE.name], "parameters": params.__dict__,
+    fields = {"checkpoints": [DEFAULT_CHECKPOINT.name, DEFAULT_BASELINE.name], "parameters": params.__dict__,
               "targets": {"cold_s": 600, "cached_s": 30}, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"report_speed_{torch.device(args.device).type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    save_result("report_speed", args.device, fields)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
-from pathlib import Path
 
 import torch
 
 from topoanalysis.models.checkpoints import load_checkpoint
-from topoanalysis.paths import DEFAULT_CHECKPOINT, atomic_path
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.robustness import accuracy_under_attack
 from topoanalysis.training.data import load_cifar10_zip
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 EPSILON = 4 / 255
 CONFIGS = (("clean", "fgsm", 0.0), ("FGSM eps 4/255", "fgsm", EPSILON), ("PGD-10 eps 4/255", "pgd", EPSILON))
 
@@ -64,15 +63,10 @@ def main() -> None:
                      "seconds": round(seconds, 3), "images_per_s": round(len(data) / seconds, 2),
                      "accuracy": round(accuracy, 4)})
         print(json.dumps(rows[-1]))
-    result = {"benchmark": "robustness_speed", "device": args.device,
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "checkpoint": DEFAULT_CHECKPOINT.name, "checkpoint_sha256": spec.content_sha256,
+    fields = {"checkpoint": DEFAULT_CHECKPOINT.name, "checkpoint_sha256": spec.content_sha256,
               "model": f"{spec.arch} {json.dumps(spec.arch_kwargs, sort_keys=True)}, {spec.input_size_px} px, "
                        f"T = {spec.timesteps}", "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"robustness_speed_{device.type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    save_result("robustness_speed", device, fields)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from topoanalysis.models.fresh import fresh_checkpoint
-from topoanalysis.paths import atomic_path
 from topoanalysis.training.stc import STCLoss
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 
 
 def _sync(device):
@@ -88,13 +86,8 @@ def main() -> None:
         rows = [measure(0.25, 64, device, args.steps, "fp32"), measure(1.0, 32, device, max(3, args.steps // 2), "fp32")]
     else:
         rows = [measure(1.0, 128, device, args.steps, "bf16"), measure(1.0, 128, device, args.steps, "fp32")]
-    result = {"benchmark": "train_speed", "device": args.device,
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
-              "target": "STC loss adds <= 10 % to step time (M = 10 clusters, 8 layers)", "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"train_speed_{device.type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    fields = {"target": "STC loss adds <= 10 % to step time (M = 10 clusters, 8 layers)", "rows": rows}
+    save_result("train_speed", device, fields)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -31,11 +30,11 @@ import torch
 from topoanalysis.cli.main import main as cli
 from topoanalysis.metrics.v1 import V1Params, v1_analysis
 from topoanalysis.models.fresh import fresh_checkpoint
-from topoanalysis.paths import atomic_path
 from topoanalysis.recording import preprocess, record
 from topoanalysis.stimuli import make_sine_gratings
 
-RESULTS = Path(__file__).parent / "results"
+from _results import save_result
+
 LAYER = "layer2.0"
 
 
@@ -101,14 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     rows = [command_row(args.device)] + resnet224_rows(device, args.precision, args.compile, args.batch_size)
-    result = {"benchmark": "v1_speed", "device": args.device,
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-              "date": time.strftime("%Y-%m-%d"),
-              "targets": {"metrics_25088_units_cpu_s": 10, "whole_224px_analysis_h200_s": 10}, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    with atomic_path(RESULTS / f"v1_speed_{device.type}.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    fields = {"targets": {"metrics_25088_units_cpu_s": 10, "whole_224px_analysis_h200_s": 10}, "rows": rows}
+    save_result("v1_speed", device, fields)
 
 
 if __name__ == "__main__":
