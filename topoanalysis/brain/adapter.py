@@ -26,7 +26,7 @@ import xarray as xr
 
 from ..paths import REPO_ROOT
 from ..recording import record
-from ..stimuli.base import StimulusSet
+from ..stimuli.base import StimulusSet, rgb_array
 
 BRAINSCORE_CACHE_ENV = "TOPOANALYSIS_BRAINSCORE_HOME"
 REGIONS = ("V1", "V2", "V4", "IT")
@@ -95,7 +95,7 @@ def _load_images(paths, size_px: int) -> np.ndarray:
     images = np.empty((len(paths), size_px, size_px, 3), np.uint8)
     for i, path in enumerate(paths):
         with Image.open(path) as image:
-            images[i] = np.asarray(image.convert("RGB").resize((size_px, size_px), Image.BICUBIC))
+            images[i] = rgb_array(image, size_px)
     return images
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..paths import find_data_file
-from ..stimuli.base import StimulusSet
+from ..stimuli.base import StimulusSet, rgb_array
 
 V4_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025",
                "210224", "210225", "210305", "210322", "210325", "210621")
@@ -106,10 +106,7 @@ def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *
         for number in range(1, n_images + 1):
             try:
                 with Image.open(io.BytesIO(archive.read(members[number]))) as im:
-                    im = im.convert("RGB")
-                    if image_size_px is not None:
-                        im = im.resize((int(image_size_px),) * 2, Image.Resampling.BICUBIC)
-                    arrays.append(np.asarray(im, dtype=np.uint8))
+                    arrays.append(rgb_array(im, image_size_px))
             except OSError as err:
                 raise OSError(f"could not decode {members[number]} in {zip_path}: {err}") from err
     if len({a.shape for a in arrays}) > 1:

@@ -79,3 +79,16 @@ class StimulusSet:
         indices = np.asarray(indices)
         labels = self.labels.iloc[indices].reset_index(drop=True)
         return StimulusSet(self.name, self.images[indices], labels, self.degrees)
+
+
+def rgb_array(image, size_px: int | None = None) -> np.ndarray:
+    """A PIL image as ``uint8 (H, W, 3)`` RGB, resized to ``size_px`` squares (bicubic) if given.
+
+    The one conversion every loader uses, so all stimulus sets are resized the same way.
+    """
+    from PIL import Image
+
+    image = image.convert("RGB")
+    if size_px is not None:
+        image = image.resize((int(size_px),) * 2, Image.Resampling.BICUBIC)
+    return np.asarray(image, dtype=np.uint8)

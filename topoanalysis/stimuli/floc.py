@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
-from .base import StimulusSet
+from .base import StimulusSet, rgb_array
 
 FLOC_DOMAINS = {
     "faces": ("adult", "child"),
@@ -209,10 +209,7 @@ def load_floc(
         for number, file in files[:max_per_category]:
             try:
                 with Image.open(file) as im:
-                    im = im.convert("RGB")
-                    if image_size_px is not None:
-                        im = im.resize((int(image_size_px),) * 2, Image.Resampling.BICUBIC)
-                    arrays.append(np.asarray(im, dtype=np.uint8))
+                    arrays.append(rgb_array(im, image_size_px))
             except OSError as err:
                 raise OSError(f"could not read fLoc image {file}: {err}") from err
             domain = _CATEGORY_TO_DOMAIN[category]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
-from .base import StimulusSet
+from .base import StimulusSet, rgb_array
 
 RSA92_FILENAME = "rsa92/Kriegeskorte_Neuron2008_supplementalData.mat"
 
@@ -139,8 +139,7 @@ def load_rsa92(
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
             raise ValueError(f"{file}: image {i} is {image.dtype} {image.shape}, not uint8 (H, W, 3)")
         if image_size_px is not None:
-            im = Image.fromarray(image).resize((int(image_size_px),) * 2, Image.Resampling.BICUBIC)
-            image = np.asarray(im, dtype=np.uint8)
+            image = rgb_array(Image.fromarray(image), image_size_px)
         arrays.append(image)
     if len({a.shape for a in arrays}) > 1:
         raise ValueError(f"{file}: images differ in size; pass image_size_px")
