@@ -19,6 +19,8 @@ from topoanalysis.training.stc import (
     spatial_loss,
     stc_cluster_losses,
 )
+from topoanalysis.training.stc import _units_in_memory_order
+from topoanalysis.training.stc_fused import fused_cluster_losses
 
 T, B = 4, 16
 
@@ -233,3 +235,65 @@ def test_buffers_move_and_cluster_width():
     assert stc._clusters_0.shape[1] == 40 and stc.state_dict() == {}
     stc = stc.to(torch.float64)  # float buffers follow dtype moves; indices stay int64
     assert stc._clusters_0.dtype == torch.int64
+
+
+def _fused_vs_reference(s: torch.Tensor, xy: torch.Tensor, w: int, weights: torch.Tensor):
+    """Losses and input gradients of the fused path and of the reference composition."""
+    out = []
+    for fn in (fused_cluster_losses, stc_cluster_losses):
+        x = s.clone().requires_grad_(True)
+        long, short = fn(x, xy, window=w)
+        (weights[0] * long + weights[1] * short).sum().backward()
+        out.append((long.detach(), short.detach(), x.grad))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("q,w,n_t", [(9, 1, 4), (30, 0, 4), (30, 2, 5), (60, 5, 6), (200, 1, 4)])
+def test_fused_cluster_losses_match_reference(dtype, q, w, n_t):
+    g = torch.Generator().manual_seed(q + w)
+    s = (torch.rand(n_t, 24, 5, q, generator=g) < 0.3).to(dtype)
+    s[:, :, 1, :3] = 0.0  # silent units
+    s[:, :, 2] = 0.0  # a silent cluster: both losses 0.5, zero gradient
+    s[:, :, 3, 5] = 1.0  # a unit that always fires: constant rate
+    xy = torch.rand(5, q, 2, generator=g, dtype=dtype) * 5
+    weights = torch.rand(2, 5, generator=g, dtype=dtype)
+    (fl, fs, fg), (rl, rs, rg) = _fused_vs_reference(s, xy, w, weights)
+    tol = 1e-12 if dtype == torch.float64 else 2e-6
+    torch.testing.assert_close(fl, rl, atol=tol, rtol=0)
+    torch.testing.assert_close(fs, rs, atol=tol, rtol=0)
+    torch.testing.assert_close(fg, rg, atol=tol * 1e-2, rtol=1e-6 if dtype == torch.float64 else 1e-4)
+    assert fl[2].item() == fs[2].item() == 0.5 and torch.all(fg[:, :, 2] == 0)
+
+
+def test_fused_cluster_losses_graded_inputs_and_large_batch():
+    """Non-binary inputs (ReLU rates) take the fp32 path; B x T > 256 rows splits the exact
+    bf16 products into chunks; both still equal the reference."""
+    g = torch.Generator().manual_seed(11)
+    xy = torch.rand(3, 40, 2, generator=g, dtype=torch.float64) * 5
+    weights = torch.rand(2, 3, generator=g, dtype=torch.float64)
+    graded = torch.rand(1, 32, 3, 40, generator=g).double()
+    (fl, fs, fg), (rl, rs, rg) = _fused_vs_reference(graded, xy, 0, weights)
+    torch.testing.assert_close((fl, fs, fg), (rl, rs, rg), atol=1e-12, rtol=1e-9)
+    spikes = (torch.rand(4, 150, 3, 40, generator=g) < 0.5).float()  # 600 rows: three chunks
+    (fl, fs, fg), (rl, rs, rg) = _fused_vs_reference(spikes, xy.float(), 1, weights.float())
+    torch.testing.assert_close((fl, fs), (rl, rs), atol=2e-6, rtol=0)
+    torch.testing.assert_close(fg, rg, atol=1e-8, rtol=1e-4)
+
+
+def test_channels_last_features_give_the_same_loss_and_gradient():
+    """A channels_last network's features are gathered in their memory order (no copy); the
+    loss and the gradient must not change."""
+    sheets = {"a": _sheet("a", 0)}
+    stc = STCLoss(sheets, alpha=1.0, beta=1.0, clusters_per_layer=3, timesteps=T, n_candidate_clusters=30)
+    base = (torch.rand(T * B, 4, 6, 6, generator=torch.Generator().manual_seed(9)) < 0.3).float()
+    out = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        x = base.clone(memory_format=fmt).requires_grad_(True)
+        total, _ = stc({"a": x.view(T, B, 4, 6, 6)}, generator=torch.Generator().manual_seed(2))
+        total.backward()
+        out.append((total.detach(), x.grad.contiguous()))
+    nhwc = base.contiguous(memory_format=torch.channels_last).view(T, B, 4, 6, 6)
+    assert _units_in_memory_order(nhwc)[1] and not _units_in_memory_order(base.view(T, B, 4, 6, 6))[1]
+    torch.testing.assert_close(out[0][0], out[1][0], atol=1e-6, rtol=0)
+    torch.testing.assert_close(out[0][1], out[1][1], atol=1e-7, rtol=1e-5)

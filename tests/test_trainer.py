@@ -100,3 +100,16 @@ def test_two_process_gloo_ddp_keeps_weights_identical_on_both_ranks(tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     assert [r["step"] for r in _log(tmp_path)] == [1, 2, 3]
+
+
+def test_cli_notes_reach_the_card_and_log_every_thins_the_log(tmp_path, capsys):
+    from topoanalysis.cli.main import main
+
+    args = ["train", "--out", str(tmp_path), "--width", "0.0625", "--timesteps", "2", "--batch-size", "8",
+            "--limit-per-class", "4", "--alpha", "0", "--beta", "0", "--device", "cpu", "--log-every", "2"]
+    assert main(args + ["--note", "positions=from a donor network", "--note", "run = 7"]) == 0
+    card = load_checkpoint(tmp_path / "model.pt")[1].provenance
+    assert card["positions"] == "from a donor network" and card["run"] == "7"
+    assert [r["step"] for r in _log(tmp_path)] == [2, 4, 5]  # every 2nd step and the last
+    assert main(args + ["--note", "no equals sign"]) == 2
+    assert "--note needs KEY=TEXT" in capsys.readouterr().err

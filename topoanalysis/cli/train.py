@@ -43,11 +43,20 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--workers", type=int, default=4, help="loader processes for imagefolder")
     parser.add_argument("--resume", default=None, help="checkpoint_last.pt to continue from")
+    parser.add_argument("--log-every", type=int, default=1, help="log every N steps (default: %(default)s)")
+    parser.add_argument("--note", action="append", default=[], metavar="KEY=TEXT",
+                        help="add KEY: TEXT to the model card (repeatable), e.g. where the positions came from")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     window = int(args.ccg_window) if args.ccg_window.isdigit() else args.ccg_window
+    bad = [note for note in args.note if "=" not in note or not note.split("=", 1)[0].strip()]
+    if bad:
+        raise ValueError(f"--note needs KEY=TEXT, got {bad[0]!r}")
+    if args.log_every < 1:
+        raise ValueError(f"--log-every must be >= 1, got {args.log_every}")
+    notes = dict(note.split("=", 1) for note in args.note)
     config = TrainConfig(
         out_dir=args.out, dataset=args.dataset, data_path=args.data, arch=args.arch, stem=args.stem,
         width=args.width, timesteps=args.timesteps, image_size_px=args.image_size, epochs=args.epochs,
@@ -55,6 +64,7 @@ def run(args) -> int:
         warmup_steps=args.warmup_steps, alpha=args.alpha, beta=args.beta, clusters_per_layer=args.clusters,
         ccg_window=window, positions=args.positions, seed=args.seed, device=args.device,
         precision=args.precision, limit_per_class=args.limit_per_class, max_steps=args.max_steps,
-        workers=args.workers, resume=args.resume)
+        workers=args.workers, resume=args.resume, log_every=args.log_every,
+        notes={key.strip(): text.strip() for key, text in notes.items()})
     train(config)
     return 0

@@ -11,6 +11,10 @@ sheet positions, with ``d_ij = 1 / (||x_i - x_j|| + 1)`` over the pairs ``i > j`
 
 With ``beta = 0`` and any activations (e.g. a ReLU network with ``T = 1``), this is TDANN's
 relative spatial loss SL_Rel (METHODS 2.1).
+
+The functions here are the readable reference, each tested against brute force;
+:class:`STCLoss` computes the same values through :mod:`.stc_fused` (fewer passes, exact
+bfloat16 products for 0/1 spikes), which tests check against them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from torch import Tensor
 
 from ..sheets.neighborhoods import sample_neighborhoods
 from ..sheets.positions import LayerPositions
+from .stc_fused import fused_cluster_losses
 
 __all__ = ["inverse_distance", "rate_correlation", "ccg_correlation", "ccg_window",
            "spatial_loss", "stc_cluster_losses", "STCLoss"]
@@ -200,6 +205,18 @@ def stc_cluster_losses(spikes: Tensor, xy_mm: Tensor, *, window: int, eps: float
     return long, spatial_loss(ccg_correlation(spikes, window, eps), xy_mm)
 
 
+def _units_in_memory_order(x: Tensor) -> tuple[Tensor, bool]:
+    """``[T, B, N]`` view of features without a copy, and whether its units are in HWC order.
+
+    A channels_last network's ``[T, B, C, H, W]`` features are stored as ``[T, B, H, W, C]``:
+    gathering from that view (with the unit indices mapped) keeps the loss's gradient in the
+    network's memory format; flattening in CHW order would copy the layer and its gradient.
+    """
+    if x.dim() == 5 and not x.is_contiguous() and x.permute(0, 1, 3, 4, 2).is_contiguous():
+        return x.permute(0, 1, 3, 4, 2).flatten(2), True
+    return torch.flatten(x, 2), False
+
+
 class STCLoss(torch.nn.Module):
     """TDSNN STC loss over several layers (METHODS Eq. 7).
 
@@ -266,6 +283,8 @@ class STCLoss(torch.nn.Module):
             self.register_buffer(f"_clusters_{k}", torch.from_numpy(clusters), persistent=False)
             self.register_buffer(f"_xy_{k}", torch.tensor(pos.xy_mm, dtype=torch.float32),
                                  persistent=False)
+            unit_at = torch.arange(pos.n_units).view(pos.shape_chw).permute(1, 2, 0).flatten()
+            self.register_buffer(f"_hwc_{k}", torch.argsort(unit_at), persistent=False)  # unit -> HWC slot
 
     def extra_repr(self) -> str:
         return (f"layers={self.layers}, alpha={self.alpha}, beta={self.beta}, "
@@ -296,7 +315,7 @@ class STCLoss(torch.nn.Module):
                 raise ValueError(f"STCLoss: layer {layer!r} features must be [T={self.timesteps}, "
                                  f"B, ...], got shape {tuple(x.shape)}")
             with torch.autocast(device_type=x.device.type, enabled=False):
-                flat = torch.flatten(x.float(), 2)
+                flat, channels_last = _units_in_memory_order(x.float())
                 if flat.shape[-1] != self.n_units[layer]:
                     raise ValueError(f"STCLoss: layer {layer!r} has {flat.shape[-1]} units but its "
                                      f"sheet has {self.n_units[layer]}")
@@ -304,8 +323,10 @@ class STCLoss(torch.nn.Module):
                 rows = torch.randint(clusters.shape[0], (self.clusters_per_layer,),
                                      generator=generator, device="cpu")
                 idx = clusters[rows.to(clusters.device)]  # [M, Q]
-                long, short = stc_cluster_losses(
-                    flat[:, :, idx.to(flat.device)], xy[idx].to(flat.device), window=self.window,
+                where = getattr(self, f"_hwc_{k}")[idx] if channels_last else idx
+                spikes = torch.index_select(flat, 2, where.to(flat.device).flatten())  # [T, B, M * Q]
+                long, short = fused_cluster_losses(
+                    spikes.unflatten(2, idx.shape), xy[idx].to(flat.device), window=self.window,
                     eps=self.eps, compute_short=self.beta != 0)
                 term = (self.alpha * long + self.beta * short).mean()
             total = term if total is None else total + term
