@@ -8,8 +8,9 @@
 # CPU recipe: width 0.25, T = 4, 15 epochs over all 50,000 training images, bf16 autocast
 # (AMX), about 2.5 h (baseline) and 3.5 h (each topographic model) on 2 cores.
 # On a GPU use --width 1 and more epochs (the trainer picks bf16 on CUDA by itself).
-# Rerunnable: a finished step is skipped, an interrupted run resumes from its
-# checkpoint_last.pt (copy a committed checkpoints/resume/NAME.pt to RUNS/NAME/ first).
+# Rerunnable: a finished step is skipped, an interrupted run resumes from its checkpoint_last.pt.
+# A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
+# its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
 # Usage: bash checkpoints/train_bundled.sh [RUNS_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,16 +20,26 @@ common=(--width 0.25 --timesteps 4 --batch-size 64 --optimizer adamw --lr 2e-3 -
         --precision bf16 --log-every 20)
 recipe=("${common[@]}" --epochs 15 --seed 0)
 
-train() {  # train NAME ARGS...: skip when done, resume when interrupted
+saved=checkpoints/resume
+train() {  # train NAME ARGS...: skip when done, resume when interrupted (here or in a committed checkpoint)
     local name=$1; shift
     local out="$runs/$name" resume=()
     if [[ -f "$out/model.pt" ]]; then echo "$name: done ($out/model.pt)"; return; fi
+    if [[ ! -f "$out/checkpoint_last.pt" && -f "$saved/$name.pt" ]]; then
+        mkdir -p "$out"
+        cp "$saved/$name.pt" "$out/checkpoint_last.pt"
+        if [[ -f "$saved/$name.jsonl" ]]; then cp "$saved/$name.jsonl" "$out/train_log.jsonl"; fi
+    fi
     if [[ -f "$out/checkpoint_last.pt" ]]; then resume=(--resume "$out/checkpoint_last.pt"); fi
     $ta train --out "$out" "$@" "${resume[@]}"
 }
 
+if [[ ! -f "$runs/donor/model.pt" && -f "$saved/donor_model.pt" ]]; then
+    mkdir -p "$runs/donor" && cp "$saved/donor_model.pt" "$runs/donor/model.pt"
+fi
 train donor --alpha 0 --beta 0 "${common[@]}" --epochs 2 --seed 1
 sheets="$runs/donor_sheets.npz"
+if [[ ! -f "$sheets" && -f "$saved/donor_sheets.npz" ]]; then cp "$saved/donor_sheets.npz" "$sheets"; fi
 if [[ ! -f "$sheets" ]]; then
     OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/donor/model.pt" --out "$sheets" \
         --neighborhoods 2000 --steps 500 --seed 424

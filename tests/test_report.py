@@ -2,8 +2,10 @@
 
 import shutil
 
+import pandas as pd
 import pytest
 
+from topoanalysis.findings import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
 from topoanalysis.models.checkpoints import save_checkpoint
 from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.report import ANALYSES, ReportParams, build_report
@@ -35,7 +37,14 @@ def test_every_figure_and_table_is_rendered(report):
     for stem in FIGURES:
         assert (figures / f"{stem}.png").stat().st_size > 1000 and (figures / f"{stem}.pdf").is_file(), stem
     assert (folder / "out" / "table1_brain.csv").is_file() and (folder / "out" / "table_robustness.csv").is_file()
+    findings = pd.read_csv(folder / "out" / "findings.csv")
+    assert len(findings) == 9 and set(findings["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE}
+    accuracy = findings[findings["claim"] == "Topography costs no accuracy"].iloc[0]
+    assert accuracy["verdict"] == NOT_TESTABLE  # tiny untrained checkpoints: their cards record no accuracy
     text = html.read_text()
+    # the page opens with the findings and headline numbers; provenance comes last
+    assert text.index('id="findings"') < text.index('id="headline"') < text.index('id="contents"') \
+        < text.index('id="provenance"')
     assert text.count("data:image/png;base64,") == len(FIGURES)
     assert "tiny_topo" in text and "tiny_base" in text and "sha256" in text
     assert not any("cached" in line for line in lines)  # a cold run

@@ -62,6 +62,8 @@ def test_render_embeds_figures_tables_and_escapes(sections):
     assert '<a class="pdf" href="maps.pdf">PDF</a>' in page
     assert "ab" * 32 in page and "tsresnet18.pt" in page and "topoanalysis report --out x" in page
     assert "figuresLoaded" in page
+    # results first, provenance (paths, hashes, versions) last
+    assert page.index('id="fig1_maps"') < page.index('id="provenance"') < page.index("tsresnet18.pt")
 
 
 def test_page_makes_no_network_requests(sections):

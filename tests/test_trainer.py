@@ -113,3 +113,33 @@ def test_cli_notes_reach_the_card_and_log_every_thins_the_log(tmp_path, capsys):
     assert [r["step"] for r in _log(tmp_path)] == [2, 4, 5]  # every 2nd step and the last
     assert main(args + ["--note", "no equals sign"]) == 2
     assert "--note needs KEY=TEXT" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_after_a_whole_step_saves_and_resumes_bit_identically(tmp_path, monkeypatch):
+    import signal
+
+    from topoanalysis.training import trainer
+
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    model_a, _ = train(_config(straight, epochs=2))
+    calls = {"n": 0}
+    crop = trainer.random_crop_flip
+
+    def interrupting_crop(*args, **kwargs):  # the 4th step's augmentation receives a Ctrl-C
+        calls["n"] += 1
+        if calls["n"] == 4:
+            signal.raise_signal(signal.SIGINT)
+        return crop(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "random_crop_flip", interrupting_crop)
+    with pytest.raises(trainer.TrainingInterrupted, match="after step 4.*--resume"):
+        train(_config(stopped, epochs=2))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert not (stopped / "model.pt").exists()
+    state = load_train_state(stopped / "checkpoint_last.pt")
+    assert state["step"] == 4 and state["epoch"] == 0
+    monkeypatch.setattr(trainer, "random_crop_flip", crop)
+    model_b, _ = train(_config(stopped, epochs=2, resume=str(stopped / "checkpoint_last.pt")))
+    assert [r["step"] for r in _log(stopped)] == list(range(1, 11))
+    for key, value in model_a.state_dict().items():
+        assert torch.equal(value, model_b.state_dict()[key]), key

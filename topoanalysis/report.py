@@ -24,6 +24,8 @@ import pandas as pd
 
 from . import __version__
 from .brain.adapter import default_region_layer_map
+from .findings import (MAX_DROP_POINTS, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Z, binomial_se, findings_table,
+                       paper_findings, plus_minus)
 from .models.checkpoints import load_checkpoint
 from .paths import REPORTS_DIR, SHARED_DATA_DIR
 from .report_html import Figure, Section, Table, write_report
@@ -161,8 +163,9 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
 
     v1 = _load_json(folders["v1"], "v1_results.json")
     robustness = pd.read_csv(folders["robustness"] / "robustness_table.csv")
+    accuracy = {ckpt.stem: card_accuracy(spec), baseline.stem: card_accuracy(base_spec)}
     made = {"gratings": grating_examples_figure(spec),
-            "accuracy_vs_smoothness": accuracy_vs_smoothness_figure(v1, robustness)}
+            "accuracy_vs_smoothness": accuracy_vs_smoothness_figure(v1, _accuracies(accuracy, robustness))}
     for stem, figure in made.items():
         save_figure(figure, figures_dir, stem)
         plt.close(figure)
@@ -171,7 +174,16 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     brain = pd.read_csv(folders["brain"] / "brain_table.csv")
     table1 = brain.pivot_table(index=["region", "benchmark"], columns="model", values="committed_score",
                                sort=False).reset_index()
-    for stem, frame in (("table1_brain", table1), ("table_robustness", robustness)):
+    it = _load_json(folders["it"], "it_results.json")
+    findings = findings_table(paper_findings(
+        v1=v1, correlation_curves=pd.read_csv(folders["v1"] / "correlation_curves.csv"), it=it,
+        overlap=pd.read_csv(folders["it"] / "overlap.csv"), accuracy=accuracy,
+        entropy_shift=pd.read_csv(folders["temporal"] / "entropy_shift.csv"), robustness=robustness, brain=brain,
+        topographic=ckpt.stem, baseline=baseline.stem, topographic_alpha=spec.provenance.get("alpha"),
+        timesteps=spec.timesteps))
+    headline = _headline(v1, it, accuracy)
+    for stem, frame in (("findings", findings), ("headline", headline), ("table1_brain", table1),
+                        ("table_robustness", robustness)):
         frame.to_csv(out / f"{stem}.csv", index=False)
     sections = _sections(copied, folders, table1, robustness, v1)
     metadata = {"checkpoint": {"path": str(ckpt), "sha256": spec.content_sha256},
@@ -181,9 +193,62 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
                 "analyses": {name: str(folder) for name, folder in folders.items()},
                 "seconds": round(time.perf_counter() - started, 1)}
     html = write_report(out / "index.html", f"Topographic analysis: {ckpt.stem} vs {baseline.stem}", sections,
-                        metadata)
-    log(f"wrote {html} ({len(copied)} figures, 2 tables) in {metadata['seconds']} s")
+                        metadata, lead=_findings_section(findings, headline))
+    log(f"wrote {html} ({len(copied)} figures, 4 tables) in {metadata['seconds']} s")
+    for row in findings.itertuples():
+        log(f"  {row.verdict:>28}: {row.claim}")
     return html
+
+
+def card_accuracy(spec) -> tuple[float, int] | None:
+    """``(top-1 accuracy, test images)`` that a model card records, or ``None``."""
+    card = spec.provenance
+    try:
+        accuracy, n = float(card["test_accuracy"]), int(card["test_images"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (accuracy, n) if 0.0 <= accuracy <= 1.0 and n > 0 else None
+
+
+def _accuracies(cards: dict, robustness: pd.DataFrame) -> dict[str, tuple[float, int, str]]:
+    """Per model ``(accuracy, n, source)``: the card's full-test-set figure, else the robustness clean images."""
+    clean = robustness[robustness["attack"] == "clean"].iloc[0]
+    return {name: (*card, "model card") if card is not None
+            else (float(clean[name]), int(clean["n_images"]), "robustness clean images")
+            for name, card in cards.items()}
+
+
+def _headline(v1: dict, it: dict, accuracy: dict) -> pd.DataFrame:
+    """One row per model: accuracy with its SE, V1 and IT face smoothness with SEM, shuffled chance."""
+    rows = []
+    for name in v1["models"]:
+        smooth = {r["metric"]: r for r in v1["models"][name]["smoothness"]}
+        faces = {r["domain"]: r for r in it["models"][name]["smoothness"]}["faces"]
+        card = accuracy.get(name)
+        acc = "n/a" if card is None else (plus_minus(100 * card[0], 100 * binomial_se(*card), 1)
+                                          + f" ({card[1]:,})")
+        rows.append({"model": name, "test accuracy % (n)": acc,
+                     "V1 orientation smoothness": plus_minus(smooth["orientation"]["smoothness"],
+                                                             smooth["orientation"]["sem"]),
+                     "V1 SF smoothness": plus_minus(smooth["sf"]["smoothness"], smooth["sf"]["sem"]),
+                     "IT face smoothness": plus_minus(faces["smoothness"], faces["sem"]),
+                     "chance (V1 orientation / IT faces)": f"{smooth['orientation']['chance']:.3f} / "
+                                                           f"{faces['chance']:.3f}"})
+    return pd.DataFrame(rows)
+
+
+def _findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
+    counts = findings["verdict"].value_counts()
+    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE))
+    columns = ["claim", "verdict", "topographic", "baseline", "chance", "reason", "measure", "paper"]
+    return Section("Findings: the paper's claims on this pair", [
+        Table("findings", f"Claims of the TDSNN paper ({summary})", findings[columns],
+              f"Generated from the results below, never typed by hand. Rules fixed in advance: 'higher' means by more "
+              f"than {Z:g} combined standard errors; 'no accuracy drop' means at most {MAX_DROP_POINTS:g} points on "
+              "the full test set; 'chance' is the same measure with unit positions shuffled."),
+        Table("headline", "Headline numbers", headline,
+              "Mean \u00b1 SEM (smoothness: over unit samples) or \u00b1 binomial SE (accuracy, from the model card's "
+              "full test set).")])
 
 
 def _sections(figures: dict[str, Path], folders: dict[str, Path], table1: pd.DataFrame, robustness: pd.DataFrame,
@@ -220,7 +285,8 @@ def _sections(figures: dict[str, Path], folders: dict[str, Path], table1: pd.Dat
             fig("it_overlap", "Overlap of category maps",
                 "; ".join(f"{m} ({c})" for m, c in it["overlap_methods"].items())),
             fig("accuracy_vs_smoothness", "Accuracy vs V1 smoothness",
-                "Clean top-1 accuracy on the robustness test images vs orientation-map smoothness.")]),
+                "Top-1 accuracy (model card: the full test set; \u00b1 binomial SE) vs orientation-map smoothness "
+                "(\u00b1 SEM).")]),
         Section("Table 1: brain benchmarks", [
             Table("table1_brain", "Brain benchmark scores (committed layers)", table1,
                   "Offline benchmarks on real data; score = ceiled where a ceiling exists (see the brain command)."),

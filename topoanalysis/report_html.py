@@ -31,7 +31,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_\-.:]*\Z")
 
 _CSS = """
-body { font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.4; color: #222; }
+body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.4; color: #222; }
+section.table { overflow-x: auto; }
+#findings td:first-child { min-width: 11rem; } #findings td:nth-child(6) { min-width: 14rem; }
+td[data-text="reproduced"] { background: #d9f2d9; font-weight: bold; }
+td[data-text="not reproduced"] { background: #f7d9d9; font-weight: bold; }
+td[data-text="not testable with this model"] { background: #eeeeee; }
 h1 { border-bottom: 2px solid #444; } h2 { border-bottom: 1px solid #bbb; margin-top: 2.5rem; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
@@ -128,8 +133,9 @@ def _table_html(frame: pd.DataFrame) -> str:
         cells = [f'<th scope="row">{_esc(_label(index))}</th>'] if show_index else []
         for value in row:
             numeric = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
-            cells.append(f'<td class="num">{_esc(format_cell(value))}</td>' if numeric
-                         else f"<td>{_esc(format_cell(value))}</td>")
+            text = _esc(format_cell(value))
+            cells.append(f'<td class="num">{text}</td>' if numeric
+                         else f'<td data-text="{text}">{text}</td>' if len(text) <= 40 else f"<td>{text}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (f"<table>\n<thead><tr>{''.join(head)}</tr></thead>\n<tbody>\n" + "\n".join(rows)
             + "\n</tbody>\n</table>")
@@ -201,7 +207,8 @@ def _check_keys(sections: Sequence[Section]) -> None:
             seen.add(item.key)
 
 
-def render_report(title: str, sections: Sequence[Section], metadata: Mapping[str, object]) -> str:
+def render_report(title: str, sections: Sequence[Section], metadata: Mapping[str, object], *,
+                  lead: Section | None = None) -> str:
     """Build the complete HTML page as a string.
 
     Parameters
@@ -211,8 +218,10 @@ def render_report(title: str, sections: Sequence[Section], metadata: Mapping[str
     sections : sequence of Section
         Figures and tables, in order; item keys must be unique HTML ids.
     metadata : mapping
-        Provenance shown in a definition list (checkpoints and hashes, versions, date,
-        command line, parameters); mappings and lists are shown as indented JSON.
+        Provenance shown at the end in a definition list (checkpoints and hashes, versions,
+        date, command line, parameters); mappings and lists are shown as indented JSON.
+    lead : Section, optional
+        Shown first, above the table of contents (e.g. the findings and headline numbers).
 
     Returns
     -------
@@ -226,8 +235,12 @@ def render_report(title: str, sections: Sequence[Section], metadata: Mapping[str
     ValueError
         If keys are invalid or repeated, a PNG is not a PNG, or a ``pdf_name`` is not a plain name.
     """
-    _check_keys(sections)
+    _check_keys([*([lead] if lead is not None else []), *sections])
     toc, body = [], []
+    top = ""
+    if lead is not None:
+        items = "\n".join(_item_html(item) for item in lead.items)
+        top = f'<section id="lead">\n<h2>{_esc(lead.title)}</h2>\n{items}\n</section>'
     for number, section in enumerate(sections, start=1):
         links = "".join(f'<li><a href="#{_esc(item.key)}">{_esc(item.title)}</a></li>' for item in section.items)
         toc.append(f'<li><a href="#section-{number}">{_esc(section.title)}</a><ul>{links}</ul></li>')
@@ -238,19 +251,21 @@ def render_report(title: str, sections: Sequence[Section], metadata: Mapping[str
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title>", f"<style>{_CSS}</style>", f"<script>{_SCRIPT}</script>",
-        "</head>", "<body>", f"<h1>{_esc(title)}</h1>", _metadata_html(metadata),
-        '<nav id="contents">\n<h2>Contents</h2>\n<ul>' + "\n".join(toc) + "</ul>\n</nav>",
-        *body, "</body>", "</html>", ""])
+        "</head>", "<body>", f"<h1>{_esc(title)}</h1>", top,
+        '<nav id="contents">\n<h2>Contents</h2>\n<ul>' + "\n".join(toc)
+        + '<li><a href="#provenance">Provenance</a></li></ul>\n</nav>',
+        *body, f'<section id="provenance">\n<h2>Provenance</h2>\n{_metadata_html(metadata)}\n</section>',
+        "</body>", "</html>", ""])
 
 
 def write_report(path: str | os.PathLike, title: str, sections: Sequence[Section],
-                 metadata: Mapping[str, object]) -> Path:
+                 metadata: Mapping[str, object], *, lead: Section | None = None) -> Path:
     """Render the report and write it atomically to ``path`` as UTF-8; return ``path``.
 
     The page is rendered before anything is written, so a missing figure leaves no file.
     """
     path = Path(path)
-    page = render_report(title, sections, metadata)
+    page = render_report(title, sections, metadata, lead=lead)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return path

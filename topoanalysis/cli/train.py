@@ -6,8 +6,10 @@ Multi-GPU / multi-node: launch under torchrun, e.g.
 
 from __future__ import annotations
 
+import sys
+
 from ..models import list_models
-from ..training.trainer import DATASETS, OPTIMIZERS, TrainConfig, train
+from ..training.trainer import DATASETS, OPTIMIZERS, TrainConfig, TrainingInterrupted, train
 
 
 def add_parser(subparsers) -> None:
@@ -66,5 +68,9 @@ def run(args) -> int:
         precision=args.precision, limit_per_class=args.limit_per_class, max_steps=args.max_steps,
         workers=args.workers, resume=args.resume, log_every=args.log_every,
         notes={key.strip(): text.strip() for key, text in notes.items()})
-    train(config)
+    try:
+        train(config)
+    except TrainingInterrupted as stopped:
+        print(f"topoanalysis train: {stopped}", file=sys.stderr)
+        return 130
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def grating_examples_figure(spec, n_orientations: int = 4):
@@ -32,18 +31,24 @@ def grating_examples_figure(spec, n_orientations: int = 4):
     return fig
 
 
-def accuracy_vs_smoothness_figure(v1_results: dict, robustness_table: pd.DataFrame):
-    """Clean accuracy (robustness test images) vs orientation smoothness, one point per model."""
+def accuracy_vs_smoothness_figure(v1_results: dict, accuracy: dict[str, tuple[float, int, str]]):
+    """Top-1 accuracy (with binomial SE) vs orientation smoothness (with SEM), one point per model.
+
+    ``accuracy`` maps model names to ``(accuracy, n images, where it comes from)``.
+    """
     import matplotlib.pyplot as plt
 
-    clean = robustness_table[robustness_table["attack"] == "clean"].iloc[0]
     fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
+    sources = set()
     for i, (model, info) in enumerate(v1_results["models"].items()):
-        smooth = info["summary"]["smoothness_orientation"]
-        accuracy = 100.0 * float(clean[model]) if model in clean else np.nan
-        ax.scatter([smooth], [accuracy], color=f"C{i}", s=40, label=model)
-    ax.set_xlabel("V1 orientation smoothness")
-    ax.set_ylabel(f"clean top-1 accuracy (%, n = {int(clean['n_images'])})")
+        row = {r["metric"]: r for r in info["smoothness"]}["orientation"]
+        acc, n, source = accuracy.get(model, (np.nan, 0, ""))
+        se = np.sqrt(acc * (1 - acc) / n) if n else np.nan
+        sources.add(f"{source}, n = {n:,}")
+        ax.errorbar([row["smoothness"]], [100 * acc], xerr=[row["sem"]], yerr=[100 * se], fmt="o", color=f"C{i}",
+                    ms=6, capsize=3, label=model)
+    ax.set_xlabel("V1 orientation smoothness (\u00b1 SEM)")
+    ax.set_ylabel("top-1 accuracy (%, \u00b1 SE)")
     ax.legend(fontsize=6, frameon=False)
-    ax.set_title("accuracy vs smoothness", fontsize=9)
+    ax.set_title("accuracy vs smoothness (" + "; ".join(sorted(sources)) + ")", fontsize=7)
     return fig

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import math
 import platform
+import signal
+import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -222,7 +225,8 @@ def train(config: TrainConfig):
         _truncate_log(log_path, step)
     log = open(log_path, "a") if info.is_main else None
     started = time.perf_counter() - elapsed
-    test_acc = float("nan")
+    test_acc = float(state["test_acc"]) if state is not None and "test_acc" in state else float("nan")
+    stop = _StopRequest(enabled=not info.enabled)  # one process: DDP ranks would have to agree to stop
     try:
         for epoch in range(start_epoch, config.epochs):
             if step >= stop_step:
@@ -236,7 +240,7 @@ def train(config: TrainConfig):
                        disable=not info.is_main, unit="step")
             net.train()
             for images, labels in bar:
-                if step >= stop_step:
+                if step >= stop_step or stop.requested:
                     break
                 t0 = time.perf_counter()
                 x = to_float_images(images.to(device))
@@ -274,10 +278,12 @@ def train(config: TrainConfig):
                     bar.set_postfix(loss=f"{record['task_loss']:.3f}", stc=f"{record['stc_loss']:.3f}",
                                     acc=f"{record['train_acc']:.2f}")
             distributed.broadcast_buffers(model, info)  # each rank's last forward moved its BN statistics
-            test_acc = evaluate(model, test_data, device=device, batch_size=config.batch_size, info=info,
-                                precision="fp32", workers=config.workers)  # the card's figure: fp32
+            if not stop.requested:
+                test_acc = evaluate(model, test_data, device=device, batch_size=config.batch_size, info=info,
+                                    precision="fp32", workers=config.workers)  # the card's figure: fp32
             if info.is_main:
-                print(f"epoch {epoch + 1}: test accuracy {test_acc:.4f} (step {step})")
+                if not stop.requested:
+                    print(f"epoch {epoch + 1}: test accuracy {test_acc:.4f} (step {step})")
                 epochs_done = epoch + 1 if step >= (epoch + 1) * steps_per_epoch else epoch  # partial: resume in it
                 train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
                                "elapsed_s": time.perf_counter() - started,
@@ -287,16 +293,49 @@ def train(config: TrainConfig):
                                    time.perf_counter() - started, (len(train_data), len(test_data)))
                 save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card),
                                 train_state=train_state)
+            if stop.requested:
+                raise TrainingInterrupted(out / "checkpoint_last.pt", step)
         if info.is_main:
             card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
                                time.perf_counter() - started, (len(train_data), len(test_data)))
             spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
             print(f"wrote {out / 'model.pt'}: test accuracy {test_acc:.4f}, sha256 {spec.content_sha256}")
     finally:
+        stop.restore()
         if log is not None:
             log.close()
         distributed.close(info)
     return model, spec
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped on request (Ctrl-C / SIGTERM) after a whole step; ``checkpoint`` resumes it."""
+
+    def __init__(self, checkpoint: Path, step: int) -> None:
+        super().__init__(f"interrupted after step {step}: saved {checkpoint}; continue with --resume {checkpoint}")
+        self.checkpoint, self.step = checkpoint, step
+
+
+class _StopRequest:
+    """The first SIGINT / SIGTERM asks the loop to stop after the current step (and save); a second aborts."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.requested, self._previous = False, {}
+        if enabled and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step and saving checkpoint_last.pt (interrupt again to abort without saving)",
+              file=sys.stderr, flush=True)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
 
 
 def _truncate_log(path: Path, step: int) -> None:
