@@ -42,12 +42,11 @@ def _is_binary(x: Tensor) -> bool:
 
 
 def _exact_binary_tn(a: Tensor, b: Tensor) -> Tensor:
-    """``a^T b`` for 0/1 ``a``, ``b`` of shape ``[M, K, Q]``, exact: bf16 products of <= 256 rows."""
+    """``a^T b`` for bf16 0/1 ``a``, ``b`` of shape ``[M, K, Q]``, exact in float32: products of <= 256 rows."""
     out = None
     for k in range(0, a.shape[1], _EXACT_BF16_ROWS):
-        part = torch.bmm(a[:, k:k + _EXACT_BF16_ROWS].bfloat16().transpose(1, 2),
-                         b[:, k:k + _EXACT_BF16_ROWS].bfloat16()).float()
-        out = part if out is None else out.add_(part)
+        part = torch.bmm(a[:, k:k + _EXACT_BF16_ROWS].transpose(1, 2), b[:, k:k + _EXACT_BF16_ROWS])
+        out = part.float() if out is None else out.add_(part)
     return out
 
 
@@ -68,8 +67,10 @@ class _LagGram(torch.autograd.Function):
             a = operand[:, :n_t - tau].reshape(m, -1, q)
             b = operand[:, tau:].reshape(m, -1, q)
             p = _exact_binary_tn(a, b) if binary else a.transpose(1, 2) @ b
-            p = (p if tau == 0 else p + p.transpose(1, 2)).mul_(w)
-            out = p if out is None else out.add_(p)
+            if out is None:  # tau = 0 comes first and is symmetric
+                out = p.mul_(w)
+            else:  # the lag -tau term is the transpose of the lag tau term
+                out.add_(p, alpha=w).add_(p.transpose(1, 2), alpha=w)
         return out
 
     @staticmethod
@@ -165,7 +166,7 @@ class _PairPearsonLoss(torch.autograd.Function):
         # (each pair appears twice in the full matrix), 0 on the diagonal
         a = torch.where(good, -0.25 * grad / root, torch.zeros_like(root))
         b = torch.where(good, 0.25 * grad * pearson / var_s, torch.zeros_like(root))
-        grad_r = (dc * a[:, None, None]).add_(rc * b[:, None, None])
+        grad_r = (dc * a[:, None, None]).addcmul_(rc, b[:, None, None])
         return (grad_r if clipped is None else grad_r.masked_fill_(clipped, 0.0)), None, None, None
 
 
