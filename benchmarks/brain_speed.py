@@ -18,12 +18,11 @@ import time
 
 import numpy as np
 
+from _results import save_result
 from topoanalysis.brain.rsa import RSA_BENCHMARKS
 from topoanalysis.brain.suite import run_offline_suite
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT
-
-from _results import save_result
 
 FAMILIES = {"V1-Ringach2002": ["V1-Ringach2002"], "V4-Cowley2023": ["V4-Cowley2023"], "RSA (4)": list(RSA_BENCHMARKS)}
 

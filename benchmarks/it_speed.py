@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _results import save_result
 from topoanalysis.cli.main import main as cli
 from topoanalysis.metrics.it import DOMAINS, ITParams, floc_selectivity, it_analysis
 from topoanalysis.metrics.overlap import OVERLAP_METHODS, overlap_table
@@ -34,8 +35,6 @@ from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 from topoanalysis.models.fresh import fresh_checkpoint
 from topoanalysis.recording import layer_responses, preprocess, record
 from topoanalysis.stimuli import load_floc
-
-from _results import save_result
 
 LAYER = "layer4.1"
 

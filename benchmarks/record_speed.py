@@ -25,14 +25,12 @@ import numpy as np
 import torch
 from spikingjelly.activation_based import functional
 
+from _results import save_result
 from topoanalysis.models import BLOCK_LAYERS, create_model
 from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.recording import preprocess, record
 from topoanalysis.stimuli import make_sine_gratings
-
-from _results import save_result
-
 
 
 def _sync(device: torch.device) -> None:

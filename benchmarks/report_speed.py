@@ -15,13 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-
+from _results import save_result
 from topoanalysis.cli.common import DEFAULT_BASELINE
 from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.report import ReportParams, build_report
-
-from _results import save_result
-
 
 
 def main() -> None:

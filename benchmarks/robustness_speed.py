@@ -19,12 +19,11 @@ import time
 
 import torch
 
+from _results import save_result
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.robustness import accuracy_under_attack
 from topoanalysis.training.data import load_cifar10_zip
-
-from _results import save_result
 
 EPSILON = 4 / 255
 CONFIGS = (("clean", "fgsm", 0.0), ("FGSM eps 4/255", "fgsm", EPSILON), ("PGD-10 eps 4/255", "pgd", EPSILON))

@@ -24,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
+from _results import save_result
 from topoanalysis.models.fresh import fresh_checkpoint
 from topoanalysis.training.allocator import reuse_freed_memory
 from topoanalysis.training.stc import STCLoss
-
-from _results import save_result
 
 
 def _sync(device):

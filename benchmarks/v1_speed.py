@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _results import save_result
 from topoanalysis.cli.main import main as cli
 from topoanalysis.metrics.v1 import V1Params, v1_analysis
 from topoanalysis.models.fresh import fresh_checkpoint
 from topoanalysis.recording import preprocess, record
 from topoanalysis.stimuli import make_sine_gratings
-
-from _results import save_result
 
 LAYER = "layer2.0"
 

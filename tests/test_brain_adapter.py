@@ -85,13 +85,15 @@ def test_look_at_returns_rates_with_tissue_positions(tiny, v4_stimuli):
 
 
 def test_neuroid_assembly_keeps_its_coordinates(brainscore):
-    assembly = neuroid_assembly(np.arange(6.0).reshape(3, 2), {"stimulus_id": ["a", "b", "c"], "object_name": list("xyz")},
+    assembly = neuroid_assembly(np.arange(6.0).reshape(3, 2),
+                                {"stimulus_id": ["a", "b", "c"], "object_name": list("xyz")},
                                 {"neuroid_id": ["n0", "n1"], "region": ["V4", "V4"]})
     assert list(assembly["stimulus_id"].values) == ["a", "b", "c"]
     assert list(assembly["neuroid_id"].values) == ["n0", "n1"]
     assert assembly.sel(stimulus_id="b").sel(neuroid_id="n1").values.ravel().tolist() == [3.0]
     with pytest.raises(ValueError, match="at least two coords"):
-        neuroid_assembly(np.zeros((3, 2)), {"stimulus_id": ["a", "b", "c"]}, {"neuroid_id": ["n0", "n1"], "region": ["x", "x"]})
+        neuroid_assembly(np.zeros((3, 2)), {"stimulus_id": ["a", "b", "c"]},
+                         {"neuroid_id": ["n0", "n1"], "region": ["x", "x"]})
 
 
 def test_hand_built_neural_benchmark_runs_end_to_end_offline(tiny_floc, v4_stimuli):

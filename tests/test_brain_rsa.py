@@ -9,8 +9,14 @@ import pytest
 from topoanalysis import paths
 from topoanalysis.brain import rsa
 from topoanalysis.brain.rsa import (
-    RSA_BENCHMARKS, load_algonauts_rdms, load_human_it_subject_rdms, noise_ceiling, rdm, rsa_benchmark,
-    rsa_score, upper_triangle,
+    RSA_BENCHMARKS,
+    load_algonauts_rdms,
+    load_human_it_subject_rdms,
+    noise_ceiling,
+    rdm,
+    rsa_benchmark,
+    rsa_score,
+    upper_triangle,
 )
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rsa92"

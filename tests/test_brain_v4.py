@@ -7,8 +7,15 @@ import os
 import numpy as np
 import pytest
 
-from topoanalysis.brain.v4 import (CEILING_SESSION, V4_SESSIONS, ceiling_value, load_v4_repeats,
-                                   load_v4_session, pls_predictivity, split_half_ceiling)
+from topoanalysis.brain.v4 import (
+    CEILING_SESSION,
+    V4_SESSIONS,
+    ceiling_value,
+    load_v4_repeats,
+    load_v4_session,
+    pls_predictivity,
+    split_half_ceiling,
+)
 from topoanalysis.paths import SHARED_DATA_DIR
 
 DATA = SHARED_DATA_DIR / "v4_cowley2023"

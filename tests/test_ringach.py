@@ -10,8 +10,14 @@ import scipy.stats
 
 from topoanalysis import paths
 from topoanalysis.metrics import ringach
-from topoanalysis.metrics.ringach import (RINGACH_FILENAME, RINGACH_MEDIAN_MAXDC_SPS, compare_with_ringach,
-                                         find_ringach_file, ks_similarity, load_ringach2002)
+from topoanalysis.metrics.ringach import (
+    RINGACH_FILENAME,
+    RINGACH_MEDIAN_MAXDC_SPS,
+    compare_with_ringach,
+    find_ringach_file,
+    ks_similarity,
+    load_ringach2002,
+)
 
 REAL_FILE = paths.SHARED_DATA_DIR / RINGACH_FILENAME
 needs_real = pytest.mark.skipif(not REAL_FILE.is_file(), reason=f"Ringach 2002 file not at {REAL_FILE}")

@@ -9,8 +9,17 @@ import torch
 import torch.nn.functional as F
 
 from topoanalysis.paths import SHARED_DATA_DIR
-from topoanalysis.robustness import (ATTACKS, DEFAULT_STRENGTHS, accuracy_under_attack, check_attack, perturb,
-                                     predict_logits, reference_strength, robustness_curves, robustness_table)
+from topoanalysis.robustness import (
+    ATTACKS,
+    DEFAULT_STRENGTHS,
+    accuracy_under_attack,
+    check_attack,
+    perturb,
+    predict_logits,
+    reference_strength,
+    robustness_curves,
+    robustness_table,
+)
 
 EPS = 4 / 255
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from topoanalysis.sheets.init import scaled_neighborhood_width_mm
 from topoanalysis.sheets import (
     AREA_NEIGHBORHOOD_WIDTH_MM,
     AREA_SHEET_SIZE_MM,
@@ -20,6 +19,7 @@ from topoanalysis.sheets import (
     rf_overlap,
     save_sheets,
 )
+from topoanalysis.sheets.init import scaled_neighborhood_width_mm
 
 
 def _sheet(shape=(4, 8, 8), seed=0, **kw) -> LayerPositions:

@@ -3,9 +3,15 @@
 import numpy as np
 import pytest
 
-from topoanalysis.metrics.spatial import (binned_pair_means, correlation_over_distance,
-                                          difference_over_distance, pairwise_correlations,
-                                          smoothness, smoothness_index, square_windows)
+from topoanalysis.metrics.spatial import (
+    binned_pair_means,
+    correlation_over_distance,
+    difference_over_distance,
+    pairwise_correlations,
+    smoothness,
+    smoothness_index,
+    square_windows,
+)
 
 
 def brute_force_difference(values, xy, edges, period=None):

@@ -12,6 +12,7 @@ from scipy.stats import pearsonr
 from topoanalysis.sheets import LayerPositions, retinotopic_positions
 from topoanalysis.training.stc import (
     STCLoss,
+    _units_in_memory_order,
     ccg_correlation,
     ccg_window,
     inverse_distance,
@@ -19,7 +20,6 @@ from topoanalysis.training.stc import (
     spatial_loss,
     stc_cluster_losses,
 )
-from topoanalysis.training.stc import _units_in_memory_order
 from topoanalysis.training.stc_fused import fused_cluster_losses
 
 T, B = 4, 16

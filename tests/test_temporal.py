@@ -7,8 +7,13 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from topoanalysis.dynamics import (accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics,
-                                   parameter_group)
+from topoanalysis.dynamics import (
+    accuracy_vs_timesteps,
+    as_stimulus_set,
+    fisher_information,
+    layer_spike_statistics,
+    parameter_group,
+)
 from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
 from topoanalysis.recording import preprocess
 
@@ -35,8 +40,9 @@ def test_spike_statistics_per_timestep_and_window():
 
 
 def test_entropy_shift_is_topo_minus_baseline():
-    rows = lambda h: pd.DataFrame({"timesteps": [4, 4, 4], "layer": ["a", "a", "b"], "timestep": [0, -1, -1],
-                                   "entropy_bits": h})
+    def rows(h):
+        return pd.DataFrame({"timesteps": [4, 4, 4], "layer": ["a", "a", "b"], "timestep": [0, -1, -1],
+                             "entropy_bits": h})
     shift = entropy_shift(rows([0.9, 0.5, 0.25]), rows([0.1, 0.25, 0.5])).set_index("layer")
     assert shift.loc["a", "entropy_shift_bits"] == 0.25 and shift.loc["b", "entropy_shift_bits"] == -0.25
 

@@ -6,8 +6,7 @@ import torch
 from PIL import Image
 
 from topoanalysis.training.augment import random_crop_flip, to_float_images
-from topoanalysis.training.data import (ImageFolder, default_cifar10_zip, load_cifar10_zip,
-                                        load_cifar100_pickles)
+from topoanalysis.training.data import ImageFolder, default_cifar10_zip, load_cifar10_zip, load_cifar100_pickles
 
 
 @pytest.mark.skipif(not default_cifar10_zip().is_file(), reason="CIFAR-10 zip not in ../shared/data")

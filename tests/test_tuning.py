@@ -3,10 +3,17 @@
 import numpy as np
 import pytest
 
-from topoanalysis.metrics.tuning import (circular_variance, fit_von_mises, orientation_bandwidth_deg,
-                                         orientation_preference_vector_sum, orientation_von_mises,
-                                         peak_to_peak, ptp_percentile_mask, spikes_per_s_factor,
-                                         tuning_curves)
+from topoanalysis.metrics.tuning import (
+    circular_variance,
+    fit_von_mises,
+    orientation_bandwidth_deg,
+    orientation_preference_vector_sum,
+    orientation_von_mises,
+    peak_to_peak,
+    ptp_percentile_mask,
+    spikes_per_s_factor,
+    tuning_curves,
+)
 
 ANGLES = np.arange(8) * 22.5
 

@@ -79,7 +79,7 @@ class _Hooks:
             self.outputs[name] = output
         return hook
 
-    def __enter__(self) -> "_Hooks":
+    def __enter__(self) -> _Hooks:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -24,8 +24,17 @@ import pandas as pd
 
 from . import __version__
 from .brain.adapter import default_region_layer_map
-from .findings import (MAX_DROP_POINTS, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Z, binomial_se, findings_table,
-                       paper_findings, plus_minus)
+from .findings import (
+    MAX_DROP_POINTS,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
+    Z,
+    binomial_se,
+    findings_table,
+    paper_findings,
+    plus_minus,
+)
 from .models.checkpoints import load_checkpoint
 from .paths import REPORTS_DIR, SHARED_DATA_DIR
 from .report_html import Figure, Section, Table, write_report
@@ -75,7 +84,8 @@ def _argv(name: str, ckpt: Path, baseline: Path, spec, params: ReportParams) -> 
                 [data / "v4_cowley2023", data / "rsa92", data / "ringach2002"])
     if name == "temporal":
         return (["temporal", *common, "--n-per-class", str(params.n_per_class), "--timesteps",
-                 *map(str, params.timesteps), "--fisher-images", str(params.fisher_images)], [data / "cifar10-jpeg.zip"])
+                 *map(str, params.timesteps), "--fisher-images", str(params.fisher_images)],
+                [data / "cifar10-jpeg.zip"])
     return (["robustness", *common, "--n-per-class", str(params.n_per_class), "--pgd-steps", str(params.pgd_steps)],
             [data / "cifar10-jpeg.zip"])
 
@@ -277,7 +287,8 @@ def _sections(figures: dict[str, Path], folders: dict[str, Path], table1: pd.Dat
                 f"correlation vs distance with 95 % CIs; {v1['ringach_similarity']}.")]),
         Section(f"Figure 4: IT ({it['layer']})", [
             fig("it_tmaps", "Category t-maps and patches", f"{it['t_value']}; patches from Gaussian smoothing "
-                f"(sigma {it['parameters']['patch']['sigma_mm']} mm, threshold {it['parameters']['patch']['threshold']})."),
+                f"(sigma {it['parameters']['patch']['sigma_mm']} mm, "
+                f"threshold {it['parameters']['patch']['threshold']})."),
             fig("it_summary", "Selectivity vs distance, smoothness, generalisation",
                 "Mean |t_i - t_j| vs cortical distance with shuffled-position chance; t-map smoothness; correlation of "
                 "fLoc and 92-image face/body t-maps.")]),

@@ -132,8 +132,8 @@ def run(args) -> int:
     if tables:
         scores = pd.concat(tables, ignore_index=True)
         scores = scores[["model"] + [c for c in scores.columns if c != "model"]]
-        table = pd.concat([region_table(part).assign(model=model) for model, part in scores.groupby("model", sort=False)],
-                          ignore_index=True)
+        table = pd.concat([region_table(part).assign(model=model)
+                           for model, part in scores.groupby("model", sort=False)], ignore_index=True)
         table = table[["model"] + [c for c in table.columns if c != "model"]]
         written += [write_csv(scores, out / "brain_scores.csv"), write_csv(table, out / "brain_table.csv")]
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -29,8 +29,15 @@ from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR
 from ..recording import record
 from ..stimuli import load_floc, load_rsa92
-from .common import (add_baseline_arg, add_checkpoint_args, add_device_args, checkpoints_to_compare,
-                     choose_layer, stacked_tables, write_stacked_tables)
+from .common import (
+    add_baseline_arg,
+    add_checkpoint_args,
+    add_device_args,
+    checkpoints_to_compare,
+    choose_layer,
+    stacked_tables,
+    write_stacked_tables,
+)
 
 DEFAULT_LAYER = "layer4.1"
 DEFAULT_SEED = 424
@@ -144,7 +151,8 @@ def run(args) -> int:
               f"forward + {infos[name]['seconds']['metrics']:.1f} s metrics")
     first = next(iter(results.values()))
     written = [write_csv(result.tvalues, out / f"tvalues_{name}.csv") for name, result in results.items()]
-    written += write_stacked_tables(results, ("patches", "overlap", "smoothness", "selectivity_curves", "generalization"), out)
+    written += write_stacked_tables(
+        results, ("patches", "overlap", "smoothness", "selectivity_curves", "generalization"), out)
     outlines = {name: [segments.round(4).tolist() for segments in result.outlines] for name, result in results.items()}
     written.append(write_json({"units": "mm", "format": "per model, per patch row: list of [[x0, y0], [x1, y1]] "
                                "boundary segments", "outlines": outlines}, out / "patch_outlines.json"))

@@ -6,8 +6,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import (brain, demo, info, init_checkpoint, it_patches, record, report, robustness, swap_positions, temporal,
-               train, v1_maps)
+from . import (
+    brain,
+    demo,
+    info,
+    init_checkpoint,
+    it_patches,
+    record,
+    report,
+    robustness,
+    swap_positions,
+    temporal,
+    train,
+    v1_maps,
+)
 
 COMMANDS = (demo, info, init_checkpoint, record, swap_positions, train, v1_maps, it_patches, brain, temporal,
             robustness, report)

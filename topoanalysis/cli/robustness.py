@@ -22,10 +22,24 @@ import pandas as pd
 from .. import __version__
 from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR
-from ..robustness import (ATTACKS, DEFAULT_STRENGTHS, PGD_ALPHA_FACTOR, STRENGTH_NAMES, check_attack,
-                          reference_strength, robustness_curves, robustness_table)
-from .common import (add_baseline_arg, add_checkpoint_args, add_device_args, add_evaluation_data_args,
-                     checkpoints_to_compare, evaluation_data)
+from ..robustness import (
+    ATTACKS,
+    DEFAULT_STRENGTHS,
+    PGD_ALPHA_FACTOR,
+    STRENGTH_NAMES,
+    check_attack,
+    reference_strength,
+    robustness_curves,
+    robustness_table,
+)
+from .common import (
+    add_baseline_arg,
+    add_checkpoint_args,
+    add_device_args,
+    add_evaluation_data_args,
+    checkpoints_to_compare,
+    evaluation_data,
+)
 
 CHOICES = [
     "[I] attack strengths are our choice (the paper gives none); epsilon and sigma are in [0, 1] pixel units "

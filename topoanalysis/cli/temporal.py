@@ -21,8 +21,14 @@ from ..metrics.temporal import entropy_shift
 from ..models.checkpoints import load_checkpoint
 from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR
-from .common import (add_baseline_arg, add_checkpoint_args, add_device_args, add_evaluation_data_args,
-                     checkpoints_to_compare, evaluation_data)
+from .common import (
+    add_baseline_arg,
+    add_checkpoint_args,
+    add_device_args,
+    add_evaluation_data_args,
+    checkpoints_to_compare,
+    evaluation_data,
+)
 
 
 def add_parser(subparsers) -> None:

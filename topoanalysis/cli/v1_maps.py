@@ -22,15 +22,22 @@ import pandas as pd
 
 from .. import __version__
 from ..metrics.ringach import load_ringach2002
-from ..metrics.v1 import MASK_RULES, V1Params, v1_analysis
 from ..metrics.tuning import ORIENTATION_METHODS
+from ..metrics.v1 import MASK_RULES, V1Params, v1_analysis
 from ..models.checkpoints import load_checkpoint
 from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR
 from ..recording import record
 from ..stimuli import make_sine_gratings
-from .common import (add_baseline_arg, add_checkpoint_args, add_device_args, checkpoints_to_compare,
-                     choose_layer, stacked_tables, write_stacked_tables)
+from .common import (
+    add_baseline_arg,
+    add_checkpoint_args,
+    add_device_args,
+    checkpoints_to_compare,
+    choose_layer,
+    stacked_tables,
+    write_stacked_tables,
+)
 
 DEFAULT_LAYER = "layer2.0"
 DEFAULT_SEED = 424
@@ -148,7 +155,8 @@ def run(args) -> int:
               f"{infos[name]['seconds']['forward']:.1f} s forward + {infos[name]['seconds']['metrics']:.1f} s metrics")
     first = next(iter(results.values()))
     written = [write_csv(result.tuning, out / f"tuning_{name}.csv") for name, result in results.items()]
-    written += write_stacked_tables(results, ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach"), out)
+    written += write_stacked_tables(
+        results, ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach"), out)
     print("drawing figures")
     written += write_figures(results, out, reference)
     report = {

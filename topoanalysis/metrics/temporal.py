@@ -61,7 +61,8 @@ def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     rows = [{"timestep": t, "firing_rate": float(p.mean()), "entropy_bits": float(binary_entropy_bits(p).mean()),
              "fraction_silent": float((p == 0).mean())} for t, p in enumerate(per_step)]
     rows.append({"timestep": -1, "firing_rate": float(window.mean()),
-                 "entropy_bits": float(binary_entropy_bits(window).mean()), "fraction_silent": float((window == 0).mean())})
+                 "entropy_bits": float(binary_entropy_bits(window).mean()),
+                 "fraction_silent": float((window == 0).mean())})
     return pd.DataFrame(rows)
 
 

@@ -20,9 +20,18 @@ from .activity import require_active
 from .pinwheels import find_pinwheels, pinwheel_density, smoothed_orientation_map
 from .ringach import RINGACH_MEDIAN_MAXDC_SPS, compare_with_ringach
 from .spatial import correlation_over_distance, smoothness
-from .tuning import (ORIENTATION_METHODS, argmax_preference, circular_variance, orientation_bandwidth_deg,
-                     orientation_preference_vector_sum, orientation_von_mises, peak_to_peak,
-                     ptp_percentile_mask, spikes_per_s_factor, tuning_curves)
+from .tuning import (
+    ORIENTATION_METHODS,
+    argmax_preference,
+    circular_variance,
+    orientation_bandwidth_deg,
+    orientation_preference_vector_sum,
+    orientation_von_mises,
+    peak_to_peak,
+    ptp_percentile_mask,
+    spikes_per_s_factor,
+    tuning_curves,
+)
 
 MASK_RULES = ("ptp_percentile", "response_floor")
 MAP_METRICS = {"orientation": ("orientation_pref_deg", 180.0), "sf": ("sf_pref_index", None),

@@ -2,7 +2,6 @@
 
 from .init import default_sheets, retinotopic_positions, rf_overlap
 from .neighborhoods import sample_neighborhoods, square_cluster
-from .swapopt import pair_loss, swap_optimize, swap_optimize_sheets, window_spatial_loss
 from .positions import (
     AREA_NEIGHBORHOOD_WIDTH_MM,
     AREA_SHEET_SIZE_MM,
@@ -10,6 +9,7 @@ from .positions import (
     load_sheets,
     save_sheets,
 )
+from .swapopt import pair_loss, swap_optimize, swap_optimize_sheets, window_spatial_loss
 
 __all__ = [
     "AREA_SHEET_SIZE_MM",

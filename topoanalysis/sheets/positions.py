@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -168,7 +169,7 @@ class LayerPositions:
                 f"neighborhood_width_mm={self.neighborhood_width_mm})")
 
     # ------------------------------------------------------------------ conversion
-    def with_xy(self, new_xy_mm: np.ndarray) -> "LayerPositions":
+    def with_xy(self, new_xy_mm: np.ndarray) -> LayerPositions:
         """A validated copy with positions ``new_xy_mm`` (e.g. after swap optimisation)."""
         return dataclasses.replace(self, xy_mm=new_xy_mm)
 
@@ -190,7 +191,7 @@ class LayerPositions:
         }
 
     @classmethod
-    def from_arrays(cls, d: Mapping[str, Any], *, source: str = "arrays") -> "LayerPositions":
+    def from_arrays(cls, d: Mapping[str, Any], *, source: str = "arrays") -> LayerPositions:
         """Inverse of :meth:`to_arrays`; values may be numpy arrays, 0-d arrays, tensors or
         Python scalars. ``source`` names the origin in error messages."""
         missing = [k for k in _FIELDS if k not in d]
@@ -210,7 +211,7 @@ class LayerPositions:
         _atomic_savez(path, self.to_arrays())
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LayerPositions":
+    def load(cls, path: str | os.PathLike) -> LayerPositions:
         """Read a file written by :meth:`save`."""
         return cls.from_arrays(_read_npz(path), source=f"positions file {os.fspath(path)!r}")
 

@@ -10,7 +10,7 @@ coordinates of a layer never changes.
 from __future__ import annotations
 
 import copy
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 

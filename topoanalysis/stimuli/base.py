@@ -74,7 +74,7 @@ class StimulusSet:
             chunk = chunk.to(device, non_blocking=True)
         return chunk.permute(0, 3, 1, 2).float().div_(255.0)
 
-    def subset(self, indices) -> "StimulusSet":
+    def subset(self, indices) -> StimulusSet:
         """A new set with the images and label rows at ``indices``, in that order."""
         indices = np.asarray(indices)
         labels = self.labels.iloc[indices].reset_index(drop=True)

@@ -19,7 +19,7 @@ bfloat16 products for 0/1 spikes), which tests check against them.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch
