@@ -1,3 +1,4 @@
+import os
 import pickle
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from topoanalysis.safe_pickle import UnsafePickleError, restricted_load
 from topoanalysis.training.augment import random_crop_flip, to_float_images
 from topoanalysis.training.data import ImageFolder, default_cifar10_zip, load_cifar10_zip, load_cifar100_pickles
 
@@ -39,6 +41,40 @@ def test_cifar100_pickles_layout(tmp_path):
     data = load_cifar100_pickles(tmp_path, "train")
     np.testing.assert_array_equal(data.images[2, :, :, 1], planes[2, 1])  # channel-first -> HWC
     assert data.labels.tolist() == [5, 1, 99, 0] and data.classes[99] == "c99"
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])  # the real files are protocol 2
+def test_cifar100_pickles_any_protocol(tmp_path, protocol):
+    planes = np.arange(2 * 3 * 32 * 32, dtype=np.int64).astype(np.uint8).reshape(2, -1)
+    (tmp_path / "test").write_bytes(pickle.dumps({b"data": planes, b"fine_labels": [3, 4],
+                                                  b"filenames": [b"a.png", b"b.png"]}, protocol=protocol))
+    data = load_cifar100_pickles(tmp_path, "test")
+    assert data.labels.tolist() == [3, 4] and data.images.shape == (2, 32, 32, 3)
+
+
+class _Planted:
+    """Unpickling this runs ``os.system``: a planted CIFAR-100 file must never get that far."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_cifar100_pickles_that_would_run_code_are_refused(tmp_path):
+    marker = tmp_path / "ran"
+    (tmp_path / "train").write_bytes(pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": [0],
+                                                   b"x": _Planted(marker)}, protocol=2))
+    with pytest.raises(UnsafePickleError, match=r"train asks for (posix|os|nt)\.system.*refusing"):
+        load_cifar100_pickles(tmp_path, "train")
+    assert not marker.exists()
+    (tmp_path / "train").write_bytes(pickle.dumps({b"data": [1, 2]})[:-5])  # truncated
+    with pytest.raises(ValueError, match="not a readable pickle"):
+        load_cifar100_pickles(tmp_path, "train")
+    eval_pickle = b"cbuiltins\neval\n(S'1+1'\ntR."
+    with pytest.raises(UnsafePickleError, match="builtins.eval"):
+        restricted_load(eval_pickle)
 
 
 def test_image_folder_resizes_and_centre_crops(tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
+from ..safe_pickle import restricted_load
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -97,14 +97,14 @@ def load_cifar100_pickles(directory: str | os.PathLike, split: str = "train") ->
         raise FileNotFoundError(f"CIFAR-100 {split!r} pickle not found at {file}; pass the extracted "
                                 "cifar-100-python folder (holding train, test and meta)")
     with open(file, "rb") as handle:
-        batch = pickle.load(handle, encoding="bytes")
+        batch = restricted_load(handle, source=str(file), encoding="bytes")
     data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     labels = np.asarray(batch[b"fine_labels"], dtype=np.int64)
     classes = tuple(str(i) for i in range(100))
     meta = directory / "meta"
     if meta.is_file():
         with open(meta, "rb") as handle:
-            names = pickle.load(handle, encoding="bytes").get(b"fine_label_names")
+            names = restricted_load(handle, source=str(meta), encoding="bytes").get(b"fine_label_names")
         if names:
             classes = tuple(n.decode() for n in names)
     return ImageArrays(np.ascontiguousarray(data), labels, classes, CIFAR100_MEAN, CIFAR100_STD,
