@@ -127,14 +127,14 @@ def learning_rate(step: int, total_steps: int, base_lr: float, warmup_steps: int
     return 0.5 * base_lr * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def evaluate(model, data, *, device, batch_size: int, info, precision: str, workers: int = 0) -> float:
-    """Top-1 accuracy on ``data`` (sharded over ranks, counts summed)."""
+def evaluate(model, data, *, device, batch_size: int, info, workers: int = 0) -> float:
+    """Top-1 accuracy on ``data`` in fp32, the tested reference path (sharded over ranks, counts summed)."""
     model.eval()
     index = torch.arange(len(data))
     index = distributed.shard(index, info) if info.enabled else index
     mean, std = _mean_std(data)
     counts = torch.zeros(2, dtype=torch.float64, device=device)
-    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+    with torch.no_grad():
         for images, labels in _batches(data, index, batch_size, workers, drop_last=False):
             x = _normalise(to_float_images(images.to(device)), mean, std).contiguous(memory_format=torch.channels_last)
             logits = model(x)
@@ -280,7 +280,7 @@ def train(config: TrainConfig):
             distributed.broadcast_buffers(model, info)  # each rank's last forward moved its BN statistics
             if not stop.requested:
                 test_acc = evaluate(model, test_data, device=device, batch_size=config.batch_size, info=info,
-                                    precision="fp32", workers=config.workers)  # the card's figure: fp32
+                                    workers=config.workers)
             if info.is_main:
                 if not stop.requested:
                     print(f"epoch {epoch + 1}: test accuracy {test_acc:.4f} (step {step})")
