@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from topoanalysis.brain.suite import OFFLINE_BENCHMARKS, region_table, run_offline_suite
-from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.brain.v4 import PLS_METHODS
+from topoanalysis.models.checkpoints import load_checkpoint
+from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(),
                                 reason="neural data not available at ../shared/data")
@@ -44,6 +46,22 @@ def test_bad_benchmark_and_missing_data_are_named(tiny_floc, tmp_path):
     model, spec, _ = tiny_floc
     with pytest.raises(ValueError, match="unknown offline benchmark"):
         run_offline_suite(model, spec, rng=np.random.default_rng(0), benchmarks=["IT-foo"], log=lambda line: None)
+    with pytest.raises(ValueError, match="unknown PLS method 'fast'"):
+        run_offline_suite(model, spec, rng=np.random.default_rng(0), pls_method="fast", log=lambda line: None)
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         run_offline_suite(model, spec, rng=np.random.default_rng(0), benchmarks=["V4-Cowley2023"], device="cpu",
                           layers=["layer4.1"], data={"v4": tmp_path}, log=lambda line: None)
+
+
+@pytest.mark.slow
+def test_exact_pls_reproduces_brainscore_v4_scores_on_the_bundled_model():
+    """The exact PLS and Brain-Score's own metric give the same V4 scores (to 0.005)."""
+    model, spec = load_checkpoint(DEFAULT_CHECKPOINT)
+    raws = {}
+    for method in PLS_METHODS:
+        table = run_offline_suite(model, spec, rng=np.random.default_rng(7), layers=["layer3.1", "layer4.0"],
+                                  benchmarks=["V4-Cowley2023"], device="cpu", pls_method=method,
+                                  log=lambda line: None)
+        raws[method] = table["raw"].to_numpy(dtype=float)
+    assert np.all(np.isfinite(raws["exact"])) and np.all(raws["exact"] > 0.05)
+    np.testing.assert_allclose(raws["exact"], raws["brainscore"], atol=0.005)

@@ -1,4 +1,4 @@
-"""The Cowley 2023 V4 benchmark: loading, split-half ceiling and Brain-Score PLS predictivity."""
+"""The Cowley 2023 V4 benchmark: loading, split-half ceiling and PLS predictivity (exact and Brain-Score's)."""
 
 from __future__ import annotations
 
@@ -103,26 +103,50 @@ def _linear_population(rng, n_stimuli=300, n_features=40, n_neurons=30):
     return features, neural, [f"s{i:04d}" for i in range(n_stimuli)]
 
 
-def test_pls_predictivity_linear_population(brainscore):
+def test_pls_predictivity_linear_population():
     rng = np.random.default_rng(0)
     features, neural, ids = _linear_population(rng)
     out = pls_predictivity(features, neural, ids, rng=3)
-    assert out["raw"] > 0.9 and out["metric"] == "brainscore_vision pls"
+    assert out["raw"] > 0.9 and out["metric"].startswith("exact kernel PLS")
     assert out["n_neurons"] == 30 and out["n_images"] == 300 and out["n_components"] == 25
     assert out["per_neuron"].shape == (30,) and np.all(out["per_neuron"] > 0.8)
-    again = pls_predictivity(features, neural, ids, rng=3)
+    again = pls_predictivity(features, neural, ids, rng=3, device="cpu")
     assert again["raw"] == out["raw"]
     np.testing.assert_array_equal(again["per_neuron"], out["per_neuron"])
     shuffled = pls_predictivity(features[rng.permutation(300)], neural, ids, rng=3)
     assert shuffled["raw"] < 0.2
 
 
-def test_pls_predictivity_few_features_and_errors(brainscore):
+def test_pls_predictivity_exact_agrees_with_brainscore(brainscore):
+    """Same splits, same statistic: the exact fit and Brain-Score's NIPALS (tolerance 1e-6) agree."""
+    rng = np.random.default_rng(0)
+    features, neural, ids = _linear_population(rng)
+    exact = pls_predictivity(features, neural, ids, rng=3)
+    reference = pls_predictivity(features, neural, ids, rng=3, method="brainscore")
+    assert reference["metric"] == "brainscore_vision pls" and reference["random_state"] == exact["random_state"]
+    assert abs(exact["raw"] - reference["raw"]) < 1e-3
+    np.testing.assert_allclose(exact["per_neuron"], reference["per_neuron"], atol=2e-3)
+    wide = rng.normal(size=(120, 500))  # more features than images, fewer components
+    neural = wide[:, :10] @ rng.normal(size=(10, 8)) + rng.normal(size=(120, 8))
+    ids = [f"w{i}" for i in range(120)]
+    exact = pls_predictivity(wide, neural, ids, rng=1, n_splits=3, n_components=5)
+    reference = pls_predictivity(wide, neural, ids, rng=1, n_splits=3, n_components=5, method="brainscore")
+    assert exact["n_components"] == reference["n_components"] == 5
+    np.testing.assert_allclose(exact["per_neuron"], reference["per_neuron"], atol=2e-3)
+
+
+def test_pls_predictivity_few_features_and_errors():
     rng = np.random.default_rng(1)
     features, neural, ids = _linear_population(rng, n_features=6, n_neurons=5)
     out = pls_predictivity(features.reshape(300, 2, 3), neural, ids, rng=np.random.default_rng(0), n_splits=3)
     assert out["n_components"] == 6 and out["raw"] > 0.9
+    duplicated = np.concatenate([features, features[:, :2] + features[:, 2:4]], axis=1)  # rank stays 6
+    assert pls_predictivity(duplicated, neural, ids, rng=0, n_splits=2)["n_components"] == 6
     with pytest.raises(ValueError, match="unique"):
         pls_predictivity(features, neural, ["a"] * 300, rng=0)
     with pytest.raises(ValueError, match="constant"):
         pls_predictivity(np.ones((300, 4)), neural, ids, rng=0)
+    with pytest.raises(ValueError, match="unknown PLS method 'nipals'.*exact, brainscore"):
+        pls_predictivity(features, neural, ids, rng=0, method="nipals")
+    with pytest.raises(ValueError, match="n_splits"):
+        pls_predictivity(features, neural, ids, rng=0, n_splits=0)

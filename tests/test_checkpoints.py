@@ -133,3 +133,22 @@ def test_timesteps_override_and_model_card(tiny):
     for text in ("tiny_spiking_resnet", "layer2.0", "V1", "36.75", spec.content_sha256):
         assert text in card
     assert np.isclose(spec.sheets["layer4.1"].sheet_size_mm, 70.0)
+
+
+def test_one_layer_stands_for_each_area(tiny, tmp_path, capsys):
+    from topoanalysis.brain.adapter import default_region_layer_map
+    from topoanalysis.cli.main import main
+
+    _, spec, path = tiny
+    assert [spec.layer_for(area) for area in ("V1", "V2", "V4", "IT", "retina", "MT")] == \
+        ["layer2.0", "layer3.0", "layer3.1", "layer4.1", "layer1.0", None]
+    moved = replace(spec, layer_areas={**spec.layer_areas, "layer2.0": "retina", "layer4.1": "V4"})
+    assert moved.layer_for("V1") == "layer2.1" and moved.layer_for("IT") == "layer4.0"
+    assert default_region_layer_map(moved) == {"V1": "layer2.1", "V2": "layer3.0", "V4": "layer3.1", "IT": "layer4.0"}
+    areas = {name: ("V2" if area == "V1" else area) for name, area in spec.layer_areas.items()}
+    no_v1 = replace(spec, layer_areas=areas)
+    assert "V1" not in default_region_layer_map(no_v1)
+    model, _ = load_checkpoint(path)
+    save_checkpoint(tmp_path / "no_v1.pt", model, no_v1)
+    assert main(["v1-maps", "--ckpt", str(tmp_path / "no_v1.pt"), "--out", str(tmp_path / "v1")]) == 2
+    assert "maps no layer to V1; pass --layer" in capsys.readouterr().err

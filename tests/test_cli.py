@@ -31,6 +31,7 @@ def test_demo_on_the_tiny_checkpoint(tiny, tmp_path, capsys):
     assert "layer4.1" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_demo_on_the_bundled_default_checkpoint(tmp_path):
     assert DEFAULT_CHECKPOINT.is_file(), "the bundled default checkpoint is missing"
     assert main(["demo", "--out", str(tmp_path / "demo"), "--device", "cpu"]) == 0
@@ -132,6 +133,7 @@ def test_v1_maps_on_the_tiny_checkpoint(tiny, tmp_path, capsys):
     assert "smoothness orientation" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_v1_maps_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
     out = tmp_path / "v1"
     assert main(["v1-maps", "--out", str(out), "--device", "cpu", "--n-samples", "4",
@@ -213,6 +215,7 @@ def test_it_patches_on_the_tiny_checkpoint(tiny_floc, tmp_path, capsys):
     assert "patches: faces" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_it_patches_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
     _needs_floc()
     out = tmp_path / "it"
@@ -245,6 +248,7 @@ def test_it_patches_on_a_barely_responsive_layer_says_so(tiny, tmp_path, capsys)
     assert "layer4.1" in err and ("silent" in err or "respond" in err)
 
 
+@pytest.mark.slow
 def test_brain_offline_suite_on_the_bundled_checkpoint(tmp_path):
     if not (SHARED_DATA_DIR / "v4_cowley2023").is_dir():
         pytest.skip("neural data not available at ../shared/data")
@@ -259,7 +263,7 @@ def test_brain_offline_suite_on_the_bundled_checkpoint(tmp_path):
     assert (v4["committed_layer"] == "layer3.1").all() and v4["committed_score"].notna().all()
     assert mpimg.imread(out / "brain_layer_sweep.png").ndim == 3
     results = json.loads((out / "brain_results.json").read_text())
-    assert set(results["models"]) == set(models)
+    assert set(results["models"]) == set(models) and results["pls_method"] == "exact"
 
 
 def test_brain_official_benchmark_offline_says_so(tiny, tmp_path, capsys):
@@ -277,6 +281,7 @@ def _needs_cifar():
         pytest.skip("CIFAR-10 zip not available at ../shared/data")
 
 
+@pytest.mark.slow
 def test_temporal_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
     _needs_cifar()
     out = tmp_path / "temporal"
@@ -306,6 +311,7 @@ def test_temporal_names_missing_or_mismatched_data(tiny, tmp_path, capsys):
     assert "classifies 10 classes" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_robustness_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
     _needs_cifar()
     out = tmp_path / "robustness"

@@ -55,6 +55,18 @@ def test_resume_continues_the_step_count_log_and_weights(tmp_path):
         assert torch.equal(value, model_b.state_dict()[key]), key
 
 
+def test_resume_refuses_a_different_recipe_and_names_it(tmp_path):
+    train(_config(tmp_path, epochs=2, max_steps=1))
+    last = str(tmp_path / "checkpoint_last.pt")
+    with pytest.raises(ValueError, match=r"--alpha was 1.0, now 5.0; --clusters was 2, now 3\. Pass"):
+        train(_config(tmp_path, epochs=2, alpha=5.0, clusters_per_layer=3, resume=last))
+    with pytest.raises(ValueError, match="--lr was None, now 0.01"):
+        train(_config(tmp_path, epochs=2, lr=0.01, resume=last))
+    assert [r["step"] for r in _log(tmp_path)] == [1]  # nothing ran, the log is untouched
+    train(_config(tmp_path, epochs=2, max_steps=2, log_every=1, precision="fp32", resume=last))  # run settings
+    assert [r["step"] for r in _log(tmp_path)] == [1, 2]
+
+
 def test_baseline_and_positions_file_and_bad_inputs(tmp_path):
     model, spec = train(_config(tmp_path / "base", alpha=0.0, beta=0.0, max_steps=2))
     assert all(r["stc_loss"] == 0.0 and "L_L/layer1.0" not in r for r in _log(tmp_path / "base"))

@@ -76,17 +76,8 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
 
 
 def default_region_layer_map(spec) -> dict[str, str]:
-    """Each Brain-Score region -> one layer from the checkpoint's layer -> area map.
-
-    V1, V2 and V4 take the first layer of their area (V1: ``layer2.0``, the paper's V1
-    layer), IT the last (``layer4.1``, TDANN's VTC layer). Regions without a layer are left out.
-    """
-    mapping = {}
-    for region in REGIONS:
-        layers = spec.layers_in(region)
-        if layers:
-            mapping[region] = layers[-1] if region == "IT" else layers[0]
-    return mapping
+    """Each Brain-Score region -> ``spec.layer_for(region)``; regions without a layer are left out."""
+    return {region: spec.layer_for(region) for region in REGIONS if spec.layer_for(region) is not None}
 
 
 def _load_images(paths, size_px: int) -> np.ndarray:

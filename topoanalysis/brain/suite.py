@@ -28,7 +28,15 @@ from ..recording import layer_responses, record
 from ..stimuli import load_rsa92, make_sine_gratings
 from .adapter import default_region_layer_map
 from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark
-from .v4 import CEILING_SESSION, ceiling_value, load_v4_repeats, load_v4_session, pls_predictivity, split_half_ceiling
+from .v4 import (
+    CEILING_SESSION,
+    PLS_METHODS,
+    ceiling_value,
+    load_v4_repeats,
+    load_v4_session,
+    pls_predictivity,
+    split_half_ceiling,
+)
 
 OFFLINE_BENCHMARKS = {"V1-Ringach2002": "V1", "V4-Cowley2023": "V4",
                       **{name: ("V1" if spec["region"] == "EVC" else spec["region"])
@@ -61,7 +69,7 @@ def _ringach_rows(model, spec, layers, options, data) -> list[dict]:
     return [{"benchmark": "V1-Ringach2002", **row} for row in rows]
 
 
-def _v4_rows(model, spec, layers, options, data, rng) -> list[dict]:
+def _v4_rows(model, spec, layers, options, data, rng, pls_method) -> list[dict]:
     stimuli, neural = load_v4_session(CEILING_SESSION, data.get("v4"), image_size_px=spec.input_size_px)
     ceiling = ceiling_value(split_half_ceiling(load_v4_repeats(data.get("v4")), rng=rng))
     ds = _record_all(model, spec, stimuli, layers, options)
@@ -74,7 +82,8 @@ def _v4_rows(model, spec, layers, options, data, rng) -> list[dict]:
             rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": np.nan, "ceiling": ceiling,
                          "score": np.nan, "note": "silent layer"})
             continue
-        raw = pls_predictivity(features[:, informative], neural, ids, rng=rng)["raw"]
+        raw = pls_predictivity(features[:, informative], neural, ids, rng=rng, method=pls_method,
+                               device=options["device"])["raw"]
         rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": raw, "ceiling": ceiling,
                      "score": raw**2 / ceiling})
     return rows
@@ -99,7 +108,7 @@ def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
 
 def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, benchmarks=None, data=None,
                       batch_size: int = 64, device=None, precision: str = "fp32", progress: bool = False,
-                      log=print) -> pd.DataFrame:
+                      pls_method: str = "exact", log=print) -> pd.DataFrame:
     """Score every layer on every offline benchmark; one row per (benchmark, layer).
 
     Parameters
@@ -110,6 +119,8 @@ def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, ben
         Names from :data:`OFFLINE_BENCHMARKS` (default: all).
     data : dict, optional
         Paths overriding the default data locations: keys ``ringach``, ``v4``, ``rsa92``.
+    pls_method : {"exact", "brainscore"}, default "exact"
+        How V4's PLS regression is solved (see :func:`topoanalysis.brain.v4.pls_predictivity`).
 
     Returns
     -------
@@ -121,6 +132,8 @@ def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, ben
     unknown = [name for name in names if name not in OFFLINE_BENCHMARKS]
     if unknown:
         raise ValueError(f"unknown offline benchmark(s) {unknown}; valid: {', '.join(OFFLINE_BENCHMARKS)}")
+    if pls_method not in PLS_METHODS:
+        raise ValueError(f"unknown PLS method {pls_method!r}; valid: {', '.join(PLS_METHODS)}")
     data = dict(data or {})
     options = dict(batch_size=batch_size, device=device, precision=precision, progress=progress)
     rows: list[dict] = []
@@ -129,7 +142,7 @@ def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, ben
         rows += _ringach_rows(model, spec, layers, options, data)
     if "V4-Cowley2023" in names:
         log("V4-Cowley2023: 640 natural images, PLS per layer")
-        rows += _v4_rows(model, spec, layers, options, data, rng)
+        rows += _v4_rows(model, spec, layers, options, data, rng, pls_method)
     rsa_names = [name for name in names if name in RSA_BENCHMARKS]
     if rsa_names:
         log(f"{', '.join(rsa_names)}: the 92 images")

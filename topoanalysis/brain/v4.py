@@ -5,7 +5,9 @@ The data (GPL-3.0) live in ``v4_cowley2023/`` under the shared data folder (see
 (``(n_neurons, n_images)`` repeat-averaged spike counts in 100 ms bins) and
 ``images_<session>.zip`` (112 x 112 RGB JPEGs ``image0001.jpg`` ... in column order),
 plus ``responses_raw_210325.npy`` (``(neurons, images, repeats)``, NaN-padded) for the
-noise ceiling. Model features are scored with Brain-Score's own ``"pls"`` metric.
+noise ceiling. Model features are scored with Brain-Score's ``"pls"`` metric: its splits and
+statistic, with the regression solved exactly in kernel form (:mod:`.pls`) or, as the
+reference, by Brain-Score itself.
 
 Examples
 --------
@@ -26,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..paths import find_data_file
 from ..stimuli.base import StimulusSet, rgb_array
+from .pls import kernel_pls_predict, pearson_columns
 
 V4_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025",
                "210224", "210225", "210305", "210322", "210325", "210621")
@@ -207,17 +211,38 @@ def ceiling_value(table: pd.DataFrame) -> float:
     return float(np.nanmedian(table["reliability"].to_numpy(dtype=float)))
 
 
-def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_ids: Sequence[str], *,
-                     rng: np.random.Generator | int, n_splits: int = 10,
-                     n_components: int = 25) -> dict:
-    """Cross-validated PLS predictivity with Brain-Score's ``load_metric("pls")``.
+PLS_METHODS = ("exact", "brainscore")
+"""``exact``: :mod:`topoanalysis.brain.pls` (kernel form, torch); ``brainscore``: Brain-Score's own metric."""
 
-    Brain-Score fits ``PLSRegression(n_components, scale=False)`` on 90 % of the stimuli
-    (``ShuffleSplit``, ``n_splits`` splits; no stratification since the images have no
-    object labels), takes Pearson r per neuron on the held-out 10 %, the median over
-    neurons per split, and the mean over splits. ``n_components`` is lowered to the rank
-    of the centred features when that is smaller (sklearn refuses more components than
-    feature columns, and surplus components of rank-deficient features only fit noise).
+
+def _feature_rank(gram: np.ndarray, n_features: int) -> int:
+    """Numerical rank of centred features from their Gram matrix (eigenvalues > max * max(n, p) * eps)."""
+    eigenvalues = np.linalg.eigvalsh(gram)
+    tolerance = max(eigenvalues[-1], 0.0) * max(len(gram), n_features) * np.finfo(np.float64).eps
+    return int((eigenvalues > tolerance).sum()) if eigenvalues[-1] > 0 else 0
+
+
+def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_ids: Sequence[str], *,
+                     rng: np.random.Generator | int, n_splits: int = 10, n_components: int = 25,
+                     method: str = "exact", device=None) -> dict:
+    """Cross-validated PLS predictivity, Brain-Score's ``"pls"`` metric.
+
+    The metric fits ``PLSRegression(n_components, scale=False)`` on 90 % of the stimuli
+    (scikit-learn ``ShuffleSplit``, ``n_splits`` splits, ``random_state`` as given; no
+    stratification since the images have no object labels), takes Pearson r per neuron on
+    the held-out 10 %, the median over neurons per split (NaN neurons skipped), and the mean
+    over splits. ``n_components`` is lowered to the numerical rank of the centred features
+    when that is smaller (scikit-learn refuses more components than feature columns, and
+    surplus components of rank-deficient features only fit noise); the rank counts the
+    eigenvalues of the centred Gram matrix above ``max * max(n_images, n_features) * eps``.
+
+    ``method="exact"`` (default) computes the same splits and the same statistic with
+    :func:`topoanalysis.brain.pls.kernel_pls_predict`, the exact fixed point of the NIPALS
+    iterations, from one images x images Gram matrix (seconds instead of minutes for
+    thousands of units; runs on ``device``). ``method="brainscore"`` calls
+    ``brainscore_vision.load_metric("pls")`` itself, the reference. They agree to round-off
+    where NIPALS converges; where NIPALS stops at its 500-iteration limit (scikit-learn's
+    ConvergenceWarning) Brain-Score's score carries that truncation and the two differ by it.
 
     Parameters
     ----------
@@ -233,6 +258,10 @@ def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_id
         Number of train/test splits.
     n_components : int, default 25
         PLS components (Brain-Score's default), capped at the feature rank.
+    method : {"exact", "brainscore"}, default "exact"
+        See above.
+    device : torch.device or str, optional
+        Where the exact path computes (default CPU).
 
     Returns
     -------
@@ -244,13 +273,12 @@ def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_id
     Examples
     --------
     >>> x = np.random.default_rng(0).normal(size=(100, 30))
-    >>> out = pls_predictivity(x, x[:, :5], [str(i) for i in range(100)], rng=0)  # doctest: +SKIP
-    >>> out["raw"] > 0.99  # doctest: +SKIP
+    >>> out = pls_predictivity(x, x[:, :5], [str(i) for i in range(100)], rng=0)
+    >>> out["raw"] > 0.99
     True
     """
-    os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
-    from .adapter import neuroid_assembly
-
+    if method not in PLS_METHODS:
+        raise ValueError(f"unknown PLS method {method!r}; valid: {', '.join(PLS_METHODS)}")
     features = np.asarray(model_features, dtype=np.float64)
     features = features.reshape(len(features), -1)
     neural = np.asarray(neural, dtype=np.float64)
@@ -262,11 +290,53 @@ def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_id
         raise ValueError("stimulus_ids must be unique")
     if not (np.isfinite(features).all() and np.isfinite(neural).all()):
         raise ValueError("model_features and neural must be finite")
-    rank = int(np.linalg.matrix_rank(features - features.mean(0)))
+    if int(n_splits) < 1 or int(n_components) < 1:
+        raise ValueError(f"n_splits and n_components must be >= 1, got {n_splits} and {n_components}")
+    centred = torch.as_tensor(features - features.mean(0), device=device)
+    gram = centred @ centred.T
+    rank = _feature_rank(gram.cpu().numpy(), features.shape[1])
     if rank < 1:
         raise ValueError("model_features are constant across images; PLS needs at least one varying feature")
     components = min(int(n_components), rank)
     seed = int(rng.integers(2 ** 31 - 1)) if isinstance(rng, np.random.Generator) else int(rng)
+    n_images, n_neurons = neural.shape
+    if method == "exact":
+        per_split = _exact_pls_scores(gram, neural, int(n_splits), seed, components)
+        metric = "exact kernel PLS (brainscore_vision pls splits and statistic)"
+    else:
+        per_split = _brainscore_pls_scores(features, neural, ids, int(n_splits), seed, components)
+        metric = "brainscore_vision pls"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        raw = float(np.nanmean(np.nanmedian(per_split, axis=1)))
+        per_neuron = np.nanmean(per_split, axis=0)
+    return {"raw": raw, "per_neuron": per_neuron, "n_neurons": n_neurons, "n_images": n_images,
+            "n_components": components, "random_state": seed, "metric": metric}
+
+
+def _exact_pls_scores(gram: torch.Tensor, neural: np.ndarray, n_splits: int, seed: int,
+                      components: int) -> np.ndarray:
+    """``(n_splits, n_neurons)`` held-out Pearson r on Brain-Score's splits, by kernel PLS."""
+    from sklearn.model_selection import ShuffleSplit
+
+    targets = torch.as_tensor(neural, device=gram.device)
+    splitter = ShuffleSplit(n_splits=n_splits, train_size=0.9, test_size=None, random_state=seed)
+    rows = []
+    for train, test in splitter.split(np.zeros(len(neural))):
+        train_t, test_t = torch.as_tensor(train, device=gram.device), torch.as_tensor(test, device=gram.device)
+        prediction = kernel_pls_predict(gram, targets, train_t, test_t, n_components=components)
+        rows.append(pearson_columns(prediction, targets[test_t]))
+    return torch.stack(rows).cpu().numpy()
+
+
+def _brainscore_pls_scores(features: np.ndarray, neural: np.ndarray, ids: np.ndarray, n_splits: int, seed: int,
+                           components: int) -> np.ndarray:
+    """``(n_splits, n_neurons)`` held-out Pearson r from ``brainscore_vision.load_metric("pls")``."""
+    os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
+    from brainscore_vision import load_metric
+    from brainscore_vision.metrics.regression_correlation.metric import pls_regression
+
+    from .adapter import neuroid_assembly
 
     n_images, n_neurons = neural.shape
     presentation = {"stimulus_id": ids, "object_name": np.full(n_images, "none")}
@@ -274,18 +344,14 @@ def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_id
                                                        "region": np.full(features.shape[1], "model")})
     target = neuroid_assembly(neural, presentation, {"neuroid_id": np.arange(n_neurons),
                                                      "region": np.full(n_neurons, "V4")})
-    from brainscore_vision import load_metric
-    from brainscore_vision.metrics.regression_correlation.metric import pls_regression
-
-    metric = load_metric("pls", crossvalidation_kwargs=dict(splits=int(n_splits), random_state=seed,
+    metric = load_metric("pls", crossvalidation_kwargs=dict(splits=n_splits, random_state=seed,
                                                              stratification_coord=None))
     if components != 25:  # the registered "pls" always builds PLSRegression(n_components=25)
         metric.regression = pls_regression(regression_kwargs=dict(n_components=components))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         score = metric(source, target)
-    per_split = score.raw
-    per_neuron = np.full(n_neurons, np.nan)
-    per_neuron[per_split["neuroid_id"].values] = per_split.mean("split").values
-    return {"raw": float(score), "per_neuron": per_neuron, "n_neurons": n_neurons, "n_images": n_images,
-            "n_components": components, "random_state": seed, "metric": "brainscore_vision pls"}
+    raw = score.raw.transpose("split", "neuroid")
+    per_split = np.full((n_splits, n_neurons), np.nan)
+    per_split[:, raw["neuroid_id"].values] = raw.values
+    return per_split

@@ -22,6 +22,7 @@ import pandas as pd
 from .. import __version__
 from ..brain.adapter import brain_model, configure_brainscore
 from ..brain.suite import OFFLINE_BENCHMARKS, region_table, run_offline_suite
+from ..brain.v4 import PLS_METHODS
 from ..models.checkpoints import load_checkpoint
 from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR
@@ -44,6 +45,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--rsa92", default=None, metavar="PATH", help="the 92-image set folder")
     parser.add_argument("--ringach", default=None, metavar="PATH", help="Ringach 2002 database")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="rng seed for splits (default %(default)s)")
+    parser.add_argument("--pls-method", choices=PLS_METHODS, default="exact",
+                        help="V4 PLS: the exact kernel solution (default) or Brain-Score's own NIPALS fit (slow)")
     parser.set_defaults(run=run)
 
 
@@ -122,13 +125,14 @@ def run(args) -> int:
         if offline:
             print(f"{name}: offline benchmarks over {len(args.layers or spec.sheets)} layers")
             scores = run_offline_suite(model, spec, rng=np.random.default_rng(args.seed), layers=args.layers,
-                                       benchmarks=offline, data=data, progress=True,
+                                       benchmarks=offline, data=data, progress=True, pls_method=args.pls_method,
                                        log=lambda line: print(f"    {line}"), **options)
             tables.append(scores.assign(model=name))
         infos[name] = {"checkpoint": str(path), "checkpoint_sha256": spec.content_sha256,
                        "seconds": round(time.perf_counter() - started, 2)}
     written = []
-    report = {"command": "brain", "version": __version__, "seed": args.seed, "models": infos}
+    report = {"command": "brain", "version": __version__, "seed": args.seed, "pls_method": args.pls_method,
+              "models": infos}
     if tables:
         scores = pd.concat(tables, ignore_index=True)
         scores = scores[["model"] + [c for c in scores.columns if c != "model"]]

@@ -53,19 +53,20 @@ def checkpoints_to_compare(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
-def choose_layer(spec, requested: str | None, default: str, area: str) -> str:
-    """``requested`` if the checkpoint has a sheet for it; else ``default``, else the first ``area`` layer."""
+def choose_layer(spec, requested: str | None, area: str) -> str:
+    """``requested`` if the checkpoint has a sheet for it; else the layer standing for ``area``."""
     valid = list(spec.sheets)
     if requested is not None:
         if requested not in valid:
             raise ValueError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
         return requested
-    if default in valid:
-        return default
-    in_area = spec.layers_in(area)
-    if not in_area:
+    layer = spec.layer_for(area)
+    if layer is None:
         raise ValueError(f"the checkpoint maps no layer to {area}; pass --layer (one of: {', '.join(valid)})")
-    return in_area[-1] if area == "IT" else in_area[0]
+    if layer not in valid:
+        raise ValueError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass --layer (one of: "
+                         f"{', '.join(valid)})")
+    return layer
 
 
 def stacked_tables(results: dict, attribute: str) -> pd.DataFrame:

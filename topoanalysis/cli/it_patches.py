@@ -39,7 +39,6 @@ from .common import (
     write_stacked_tables,
 )
 
-DEFAULT_LAYER = "layer4.1"
 DEFAULT_SEED = 424
 
 
@@ -54,7 +53,7 @@ def add_parser(subparsers) -> None:
                         help="the 92-image set .mat for the generalisation check (default: "
                              "$TOPOANALYSIS_DATA/rsa92 or ../shared/data/rsa92); 'none' skips it")
     parser.add_argument("--layer", default=None,
-                        help=f"layer to analyse (default: {DEFAULT_LAYER}, else the last IT layer)")
+                        help="layer to analyse (default: the checkpoint's last IT layer, layer4.1 by default)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "it_patches"), help="output folder (default: %(default)s)")
     parser.add_argument("--t-ddof", type=int, choices=(0, 1), default=0,
                         help="std in the t-value: 0 = population (TDANN, default), 1 = sample")
@@ -92,7 +91,7 @@ def analyse_checkpoint(path: Path, args, params: ITParams):
     """Record fLoc (and the 92-image set) on one checkpoint and analyse its IT layer."""
     started = time.perf_counter()
     model, spec = load_checkpoint(path, arch=args.arch)
-    layer = choose_layer(spec, args.layer, DEFAULT_LAYER, "IT")
+    layer = choose_layer(spec, args.layer, "IT")
     floc = load_floc(args.stimuli, image_size_px=spec.input_size_px, max_per_category=args.max_per_category)
     options = dict(spec=spec, batch_size=args.batch_size, device=args.device, precision=args.precision,
                    progress=True)

@@ -39,7 +39,6 @@ from .common import (
     write_stacked_tables,
 )
 
-DEFAULT_LAYER = "layer2.0"
 DEFAULT_SEED = 424
 
 
@@ -50,7 +49,7 @@ def add_parser(subparsers) -> None:
     add_device_args(parser)
     add_baseline_arg(parser)
     parser.add_argument("--layer", default=None,
-                        help=f"layer to analyse (default: {DEFAULT_LAYER}, else the first V1 layer)")
+                        help="layer to analyse (default: the checkpoint's first V1 layer, layer2.0 by default)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "v1_maps"), help="output folder (default: %(default)s)")
     parser.add_argument("--orientation-method", choices=ORIENTATION_METHODS, default="vector_sum",
                         help="vector_sum (TDSNN, default) or von_mises (TDANN)")
@@ -95,7 +94,7 @@ def analyse_checkpoint(path: Path, args, params: V1Params, ringach: pd.DataFrame
     """Record the gratings on one checkpoint and analyse its V1 layer; returns (result, info)."""
     started = time.perf_counter()
     model, spec = load_checkpoint(path, arch=args.arch)
-    layer = choose_layer(spec, args.layer, DEFAULT_LAYER, "V1")
+    layer = choose_layer(spec, args.layer, "V1")
     stimuli = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     ds = record(model, stimuli, [layer], spec=spec, batch_size=args.batch_size, device=args.device,
                 precision=args.precision, progress=True)

@@ -75,6 +75,18 @@ class CheckpointSpec:
         """Layers assigned to ``area`` (e.g. ``"V1"``), in network order."""
         return [name for name, a in self.layer_areas.items() if a == area]
 
+    def layer_for(self, area: str) -> str | None:
+        """The one layer that stands for ``area``: its first layer, IT's last (None if none is mapped).
+
+        The toolkit's single region -> layer rule (CLI defaults, the Brain-Score adapter, the
+        report): with the default map V1 -> ``layer2.0`` (the paper's V1 layer), V2 ->
+        ``layer3.0``, V4 -> ``layer3.1`` and IT -> ``layer4.1`` (TDANN's VTC layer).
+        """
+        layers = self.layers_in(area)
+        if not layers:
+            return None
+        return layers[-1] if area == "IT" else layers[0]
+
     def model_card(self) -> str:
         """A human-readable summary, as printed by ``topoanalysis info``."""
         lines = [

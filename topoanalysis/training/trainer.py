@@ -10,6 +10,7 @@ line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/
 from __future__ import annotations
 
 import json
+import logging
 import math
 import platform
 import signal
@@ -35,6 +36,8 @@ from .allocator import reuse_freed_memory
 from .augment import random_crop_flip, to_float_images
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
 from .stc import STCLoss
+
+logger = logging.getLogger(__name__)
 
 DATASETS = ("cifar10", "cifar100", "imagefolder")
 OPTIMIZERS = {"adamw": {"lr": 5e-4, "weight_decay": 0.01}, "sgd": {"lr": 0.1, "weight_decay": 5e-4}}
@@ -166,6 +169,29 @@ def _initial(config: TrainConfig, train):
     return model, replace(spec, mean=mean, std=std)
 
 
+RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
+                     "log_every", "positions")
+"""Settings a resumed run may change: where things are and how the run is executed, not what is trained
+(``positions`` is read only when a run starts; a resumed run keeps the checkpoint's sheets)."""
+
+
+def check_resume_recipe(config: TrainConfig, provenance: dict) -> None:
+    """Refuse to resume with a different recipe (alpha, lr, epochs, ...) from the checkpoint's, naming each."""
+    if "recipe" not in provenance:
+        logger.warning("%s records no recipe; cannot check that the resumed settings match", config.resume)
+        return
+    recorded = json.loads(provenance["recipe"])
+    requested = json.loads(json.dumps(asdict(config)))
+    differing = [key for key in sorted(recorded)
+                 if key in requested and key not in RESUMABLE_CHANGES and recorded[key] != requested[key]]
+    if differing:
+        flags = {"clusters_per_layer": "--clusters", "image_size_px": "--image-size"}
+        details = "; ".join(f"{flags.get(key, '--' + key.replace('_', '-'))} was {recorded[key]!r}, "
+                            f"now {requested[key]!r}" for key in differing)
+        raise ValueError(f"cannot resume {config.resume} with a different recipe: {details}. Pass the "
+                         "checkpoint's values, or start a new run in another --out")
+
+
 def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float]:
     """AdamW (the paper's recipe) or Nesterov SGD, with the option's defaults filled in."""
     defaults = OPTIMIZERS[config.optimizer]
@@ -187,15 +213,16 @@ def train(config: TrainConfig):
     if device.type == "cuda" and info.enabled:
         device = torch.device("cuda", info.local_rank)
     precision = config.precision or ("bf16" if device.type == "cuda" else "fp32")
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    train_data, test_data = _load_data(config)
-
-    model, spec = _initial(config, train_data)
     state = None
     if config.resume:
         model, spec = load_checkpoint(config.resume)
+        check_resume_recipe(config, spec.provenance)
         state = load_train_state(config.resume)
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_data, test_data = _load_data(config)
+    if state is None:
+        model, spec = _initial(config, train_data)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions (oneDNN, cuDNN); same values
     layers = list(spec.sheets)
     topographic = config.alpha > 0 or config.beta > 0
