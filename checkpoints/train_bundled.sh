@@ -6,15 +6,17 @@
 #      trained from scratch on those fixed positions with one recipe and seed (0).
 # The donor is never bundled: no evaluated model has seen the swap's stimuli.
 # CPU recipe: width 0.25, T = 4, 15 epochs over all 50,000 training images, bf16 autocast
-# (AMX), about 2.5 h (baseline) and 3.5 h (each topographic model) on 2 cores.
+# (AMX): 3.8 h (baseline) and 6.0 h (alpha = beta = 0.5) with two runs sharing 2 cores, 1 thread each.
 # On a GPU use --width 1 and more epochs (the trainer picks bf16 on CUDA by itself).
 # Rerunnable: a finished step is skipped, an interrupted run resumes from its checkpoint_last.pt.
 # A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
 # its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
-# Usage: bash checkpoints/train_bundled.sh [RUNS_DIR]
+# Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]   (RUN: baseline, topo_a05b05 or topo_a10b10 alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
+only=${2:-}
+want() { [[ -z "$only" || "$only" == "$1" ]]; }
 ta=.venv/bin/topoanalysis
 common=(--width 0.25 --timesteps 4 --batch-size 64 --optimizer adamw --lr 2e-3 --warmup-steps 200
         --precision bf16 --log-every 20)
@@ -49,14 +51,15 @@ note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on t
 separately trained position donor (same architecture, seed 1, alpha = beta = 0, 2 epochs; sha256 $donor_sha), \
 then fixed; this network was trained from scratch on them"
 
-train baseline --alpha 0 --beta 0 --positions "$sheets" --note "$note" "${recipe[@]}"
-train topo_a05b05 --alpha 0.5 --beta 0.5 --positions "$sheets" --note "$note" "${recipe[@]}"
-train topo_a10b10 --alpha 10 --beta 10 --positions "$sheets" --note "$note" "${recipe[@]}"
+want baseline && train baseline --alpha 0 --beta 0 --positions "$sheets" --note "$note" "${recipe[@]}"
+want topo_a05b05 && train topo_a05b05 --alpha 0.5 --beta 0.5 --positions "$sheets" --note "$note" "${recipe[@]}"
+want topo_a10b10 && train topo_a10b10 --alpha 10 --beta 10 --positions "$sheets" --note "$note" "${recipe[@]}"
 
-cp "$runs/baseline/model.pt" checkpoints/sresnet18_cifar10_baseline.pt
-cp "$runs/topo_a05b05/model.pt" checkpoints/tsresnet18_cifar10_a05b05.pt
-cp "$runs/topo_a10b10/model.pt" checkpoints/tsresnet18_cifar10_a10b10.pt
-for f in checkpoints/tsresnet18_cifar10_a05b05.pt checkpoints/tsresnet18_cifar10_a10b10.pt \
-         checkpoints/sresnet18_cifar10_baseline.pt; do
-    $ta info --ckpt "$f"
+declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
+                    [topo_a10b10]=tsresnet18_cifar10_a10b10.pt)
+for name in baseline topo_a05b05 topo_a10b10; do
+    if want "$name"; then
+        cp "$runs/$name/model.pt" "checkpoints/${bundled[$name]}"
+        $ta info --ckpt "checkpoints/${bundled[$name]}"
+    fi
 done

@@ -6,7 +6,7 @@ import pytest
 
 from topoanalysis.cli.main import main
 from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
-from topoanalysis.recording import load_responses
+from topoanalysis.responses import load_responses
 
 DEMO_FILES = {"responses_gratings.nc", "layer_activity.csv", "model_card.txt", "sheet_activity.png",
               "sheet_activity.pdf", "summary.json"}

@@ -5,7 +5,8 @@ from spikingjelly.activation_based import functional
 from torch import nn
 
 from topoanalysis.metrics.activity import SilentLayerError, layer_activity, require_active
-from topoanalysis.recording import layer_responses, load_responses, preprocess, record, save_responses
+from topoanalysis.recording import preprocess, record
+from topoanalysis.responses import layer_responses, load_responses, save_responses
 from topoanalysis.testing import tiny_checkpoint, tiny_gratings
 
 

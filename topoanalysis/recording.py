@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +23,6 @@ from tqdm.auto import tqdm
 
 from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
 from .models.shapes import layer_shapes
-from .paths import atomic_path
 from .sheets import LayerPositions
 from .stimuli import StimulusSet
 
@@ -237,26 +235,3 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     if spec is not None:
         attrs.update(arch=spec.arch, checkpoint_sha256=spec.content_sha256)
     return xr.Dataset({"responses": (dims, data)}, coords=coords, attrs=attrs)
-
-
-def layer_responses(ds: xr.Dataset, layer: str) -> xr.DataArray:
-    """The ``responses`` of one layer, with a clear error listing the recorded layers."""
-    recorded = list(dict.fromkeys(ds["layer"].values.tolist()))
-    if layer not in recorded:
-        raise ValueError(f"layer {layer!r} was not recorded; recorded layers: {', '.join(recorded)}")
-    return ds["responses"].isel(unit=np.flatnonzero(ds["layer"].values == layer))
-
-
-def save_responses(ds: xr.Dataset, path) -> None:
-    """Write a recording to NetCDF atomically, zlib-compressed (spike rates compress well)."""
-    encoding = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars}
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, encoding=encoding)
-
-
-def load_responses(path) -> xr.Dataset:
-    """Read a recording written by :func:`save_responses` (fully into memory)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"recording not found: {path}; create one with `topoanalysis record`")
-    with xr.open_dataset(path) as ds:
-        return ds.load()

@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..metrics.ringach import compare_with_ringach, load_ringach2002
 from ..metrics.v1 import V1Params, grating_tuning
-from ..recording import layer_responses, record
+from ..recording import record
+from ..responses import layer_responses
 from ..stimuli import load_rsa92, make_sine_gratings
 from .adapter import default_region_layer_map
 from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark

@@ -18,7 +18,8 @@ from ..metrics.activity import layer_activity
 from ..outputs import save_figure, write_csv, write_json
 from ..paths import REPORTS_DIR, atomic_path
 from ..plotting.sheets import sheet_activity_figure
-from ..recording import record, save_responses
+from ..recording import record
+from ..responses import save_responses
 from ..stimuli import make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..recording import record as record_responses
-from ..recording import save_responses
+from ..responses import save_responses
 from ..stimuli import load_floc, make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args
 

@@ -15,7 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..models.checkpoints import save_checkpoint
-from ..recording import layer_responses, record
+from ..recording import record
+from ..responses import layer_responses
 from ..sheets import save_sheets, swap_optimize_sheets
 from ..stimuli import make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args

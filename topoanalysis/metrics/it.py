@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..recording import layer_responses
+from ..responses import layer_responses
 from ..stimuli.floc import FLOC_DOMAINS
 from .activity import require_active
 from .overlap import OVERLAP_METHODS, overlap_table

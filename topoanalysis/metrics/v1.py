@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..recording import layer_responses
+from ..responses import layer_responses
 from ..sheets.init import AREA_REFERENCE_UNITS
 from .activity import require_active
 from .pinwheels import find_pinwheels, pinwheel_density, smoothed_orientation_map

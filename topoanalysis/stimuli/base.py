@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class StimulusSet:
 
         With ``device``, the uint8 pixels are moved first and converted there.
         """
+        import torch  # here, so that loading stimuli (and the metrics) needs no torch
+
         chunk = torch.from_numpy(np.ascontiguousarray(self.images[indices]))
         if device is not None:
             chunk = chunk.to(device, non_blocking=True)

@@ -1,0 +1,37 @@
+"""Recorded responses on disk and by layer, without torch: what the metrics read.
+
+A recording is the ``xarray.Dataset`` that :func:`topoanalysis.recording.record` returns
+(``responses`` over stimulus x unit, each unit's layer and sheet position as coords).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .paths import atomic_path
+
+
+def layer_responses(ds: xr.Dataset, layer: str) -> xr.DataArray:
+    """The ``responses`` of one layer, with a clear error listing the recorded layers."""
+    recorded = list(dict.fromkeys(ds["layer"].values.tolist()))
+    if layer not in recorded:
+        raise ValueError(f"layer {layer!r} was not recorded; recorded layers: {', '.join(recorded)}")
+    return ds["responses"].isel(unit=np.flatnonzero(ds["layer"].values == layer))
+
+
+def save_responses(ds: xr.Dataset, path) -> None:
+    """Write a recording to NetCDF atomically, zlib-compressed (spike rates compress well)."""
+    encoding = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, encoding=encoding)
+
+
+def load_responses(path) -> xr.Dataset:
+    """Read a recording written by :func:`save_responses` (fully into memory)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"recording not found: {path}; create one with `topoanalysis record`")
+    with xr.open_dataset(path) as ds:
+        return ds.load()
