@@ -23,8 +23,22 @@ def test_cifar10_is_read_from_the_zip_with_sorted_classes():
 
 
 def test_missing_files_name_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="CIFAR-10 zip not found at .*nothing.zip"):
+    with pytest.raises(FileNotFoundError, match=r"CIFAR-10 JPEG zip .*tried: .*nothing.zip\. Fix: pass --data PATH"):
         load_cifar10_zip(tmp_path / "nothing.zip")
+    with pytest.raises(FileNotFoundError, match=r"tried: .*cifar10-jpeg.zip\. Fix: pass --data-path PATH"):
+        load_cifar10_zip(tmp_path, flag="--data-path")  # a folder without the zip
+
+
+def test_every_data_set_resolves_under_the_data_folder(tmp_path, monkeypatch):
+    from topoanalysis.paths import DATA_SETS, SHARED_DATA_DIR, default_data_path
+
+    monkeypatch.delenv("TOPOANALYSIS_DATA", raising=False)
+    assert {name: default_data_path(name) for name in DATA_SETS} == \
+        {name: SHARED_DATA_DIR / folder for name, folder in DATA_SETS.items()}
+    monkeypatch.setenv("TOPOANALYSIS_DATA", str(tmp_path))
+    assert default_data_path("cifar10") == tmp_path / "cifar10-jpeg.zip"
+    with pytest.raises(ValueError, match="unknown data set 'mnist'"):
+        default_data_path("mnist")
     with pytest.raises(FileNotFoundError, match="CIFAR-100 'train' pickle not found"):
         load_cifar100_pickles(tmp_path)
     with pytest.raises(FileNotFoundError, match="image folder not found"):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,11 @@ from .models.resnet import BLOCK_LAYERS
 from .recording import default_device, preprocess, record
 from .stimuli.base import StimulusSet
 
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .models.checkpoints import CheckpointSpec
+
 
 def as_stimulus_set(images_uint8: np.ndarray, name: str, degrees: float) -> StimulusSet:
     """Wrap ``uint8 [N, H, W, 3]`` images (e.g. a CIFAR-10 split) as a :class:`StimulusSet`."""
@@ -34,8 +40,9 @@ def as_stimulus_set(images_uint8: np.ndarray, name: str, degrees: float) -> Stim
     return StimulusSet(name, np.ascontiguousarray(images_uint8), labels, degrees)
 
 
-def layer_spike_statistics(model, spec, stimuli: StimulusSet, *, timesteps: int | None = None,
-                           layers: Sequence[str] | None = None, batch_size: int = 64, device=None) -> pd.DataFrame:
+def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: StimulusSet, *,
+                           timesteps: int | None = None, layers: Sequence[str] | None = None, batch_size: int = 64,
+                           device=None) -> pd.DataFrame:
     """Firing rate and entropy of each layer at inference T = ``timesteps`` (default: the checkpoint's).
 
     Layers are recorded one at a time with every timestep kept, so memory stays at one
@@ -64,8 +71,8 @@ def _batches(images_uint8: np.ndarray, labels: np.ndarray, spec, batch_size: int
         yield x, torch.as_tensor(labels[index], device=device)
 
 
-def accuracy_vs_timesteps(model, spec, images_uint8: np.ndarray, labels: np.ndarray, timesteps: Sequence[int], *,
-                          batch_size: int = 128, device=None) -> pd.DataFrame:
+def accuracy_vs_timesteps(model: nn.Module, spec: CheckpointSpec, images_uint8: np.ndarray, labels: np.ndarray,
+                          timesteps: Sequence[int], *, batch_size: int = 128, device=None) -> pd.DataFrame:
     """Top-1 accuracy (%) of ``model`` run for each T in ``timesteps``."""
     device = default_device() if device is None else torch.device(device)
     model = model.to(device).eval()
@@ -88,8 +95,9 @@ def parameter_group(name: str) -> str:
     return "classifier" if name.startswith("fc.") else "stem"
 
 
-def fisher_information(model, spec, images_uint8: np.ndarray, labels: np.ndarray, *, timesteps: int | None = None,
-                       batch_size: int = 1, device=None, progress: bool = False) -> pd.DataFrame:
+def fisher_information(model: nn.Module, spec: CheckpointSpec, images_uint8: np.ndarray, labels: np.ndarray, *,
+                       timesteps: int | None = None, batch_size: int = 1, device=None,
+                       progress: bool = False) -> pd.DataFrame:
     """Fisher information per timestep t = 1..T and parameter group (METHODS 1.4, Eq. 8).
 
     Returns

@@ -14,6 +14,25 @@ DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "tsresnet18_cifar10_a05b05.pt"
 REPORTS_DIR = REPO_ROOT / "reports"
 DATA_ENV_VAR = "TOPOANALYSIS_DATA"
 SHARED_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DATA_SETS = {"cifar10": "cifar10-jpeg.zip", "floc": "floc", "rsa92": "rsa92", "ringach": "ringach2002",
+             "v4": "v4_cowley2023"}
+"""Every data set the toolkit reads -> its name in a data folder (``$TOPOANALYSIS_DATA`` or the shared one)."""
+
+
+def default_data_path(data_set: str) -> Path:
+    """Where ``data_set`` (a key of :data:`DATA_SETS`) is looked for when no path is given.
+
+    ``$TOPOANALYSIS_DATA/<name>`` when that variable is set, else the shared data folder's.
+
+    Examples
+    --------
+    >>> default_data_path("v4").name
+    'v4_cowley2023'
+    """
+    if data_set not in DATA_SETS:
+        raise ValueError(f"unknown data set {data_set!r}; known: {', '.join(DATA_SETS)}")
+    root = os.environ.get(DATA_ENV_VAR)
+    return (Path(root).expanduser() if root else Path(SHARED_DATA_DIR)) / DATA_SETS[data_set]
 """The read-only data folder beside the checkout (fLoc, CIFAR-10 zip, neural data)."""
 
 

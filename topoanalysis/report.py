@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -36,8 +38,13 @@ from .findings import (
     plus_minus,
 )
 from .models.checkpoints import load_checkpoint
-from .paths import REPORTS_DIR, SHARED_DATA_DIR
+from .paths import REPORTS_DIR, default_data_path
 from .report_html import Figure, Section, Table, write_report
+
+if TYPE_CHECKING:
+    from .models.checkpoints import CheckpointSpec
+
+logger = logging.getLogger(__name__)
 
 ANALYSES = ("v1", "it", "brain", "temporal", "robustness")
 
@@ -73,25 +80,25 @@ def _fingerprint(*paths: Path) -> list:
 def _argv(name: str, ckpt: Path, baseline: Path, spec, params: ReportParams) -> tuple[list[str], list[Path]]:
     """Command line (without --out and device options) and data paths of one analysis."""
     common = ["--ckpt", str(ckpt), "--baseline", str(baseline)]
-    data = Path(os.environ.get("TOPOANALYSIS_DATA") or SHARED_DATA_DIR)
+    data = default_data_path
     if name == "v1":
-        return ["v1-maps", *common], [data / "ringach2002"]
+        return ["v1-maps", *common], [data("ringach")]
     if name == "it":
-        return ["it-patches", *common], [data / "floc", data / "rsa92"]
+        return ["it-patches", *common], [data("floc"), data("rsa92")]
     if name == "brain":
         layers = sorted(set(default_region_layer_map(spec).values())) if params.brain_layers == "committed" else []
         return (["brain", *common, *(["--layers", *layers] if layers else [])],
-                [data / "v4_cowley2023", data / "rsa92", data / "ringach2002"])
+                [data("v4"), data("rsa92"), data("ringach")])
     if name == "temporal":
         return (["temporal", *common, "--n-per-class", str(params.n_per_class), "--timesteps",
                  *map(str, params.timesteps), "--fisher-images", str(params.fisher_images)],
-                [data / "cifar10-jpeg.zip"])
+                [data("cifar10")])
     return (["robustness", *common, "--n-per-class", str(params.n_per_class), "--pgd-steps", str(params.pgd_steps)],
-            [data / "cifar10-jpeg.zip"])
+            [data("cifar10")])
 
 
 def run_cached(name: str, argv: list[str], key_parts: dict, cache_dir: Path, *, force: bool, params: ReportParams,
-               log=print) -> Path:
+               log=logger.info) -> Path:
     """Run one analysis into ``cache_dir/<name>-<key>`` unless that folder is complete already."""
     from .cli.main import main
 
@@ -137,7 +144,7 @@ def _load_json(folder: Path, name: str) -> dict:
 
 def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str | os.PathLike | None = None, *,
                  params: ReportParams = ReportParams(), force: bool = False, cache_dir: str | os.PathLike | None = None,
-                 log=print) -> Path:
+                 log=logger.info) -> Path:
     """Run or reuse the analyses and write the report; returns the path of ``index.html``."""
     from .plotting.report import accuracy_vs_smoothness_figure, grating_examples_figure
 
@@ -210,7 +217,7 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     return html
 
 
-def card_accuracy(spec) -> tuple[float, int] | None:
+def card_accuracy(spec: CheckpointSpec) -> tuple[float, int] | None:
     """``(top-1 accuracy, test images)`` that a model card records, or ``None``."""
     card = spec.provenance
     try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,9 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from torch import nn
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    from .models.checkpoints import CheckpointSpec
 
 ATTACKS = ("gaussian_noise", "pixel_mask", "fgsm", "pgd")
 EPSILONS = tuple(k / 255 for k in (0, 1, 2, 4, 8))
@@ -210,8 +214,8 @@ def _batches(images: np.ndarray, labels: np.ndarray, size_px: int, batch_size: i
         yield x, torch.from_numpy(labels[start:start + batch_size]).to(device)
 
 
-def _n_correct(model: nn.Module, data, attack: str, strength: float, *, spec, batch_size: int, device, seed: int,
-               on_batch: Callable[[], object] | None = None, **options) -> tuple[int, int]:
+def _n_correct(model: nn.Module, data, attack: str, strength: float, *, spec: CheckpointSpec, batch_size: int,
+               device, seed: int, on_batch: Callable[[], object] | None = None, **options) -> tuple[int, int]:
     images, labels = _arrays(data)
     generator = torch.Generator(device=device).manual_seed(int(seed))
     correct = 0
@@ -226,9 +230,10 @@ def _n_correct(model: nn.Module, data, attack: str, strength: float, *, spec, ba
     return correct, len(labels)
 
 
-def accuracy_under_attack(model: nn.Module, data, attack: str, strength: float, *, spec, batch_size: int = 64,
-                          device=None, seed: int = 0, per_timestep: bool = True, pgd_steps: int = PGD_STEPS,
-                          pgd_alpha: float | None = None, precision: str = "fp32") -> float:
+def accuracy_under_attack(model: nn.Module, data, attack: str, strength: float, *, spec: CheckpointSpec,
+                          batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
+                          pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None,
+                          precision: str = "fp32") -> float:
     """Top-1 accuracy on ``data`` under one attack at one strength.
 
     ``data`` has ``images`` (uint8 ``[N, H, W, 3]``) and ``labels`` (e.g. an
@@ -250,7 +255,8 @@ def accuracy_under_attack(model: nn.Module, data, attack: str, strength: float, 
     return float(curves["accuracy"].iloc[0])
 
 
-def robustness_curves(model: nn.Module, spec, data, attacks: Mapping[str, Sequence[float]] | None = None, *,
+def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
+                      attacks: Mapping[str, Sequence[float]] | None = None, *,
                       batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
                       pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None, precision: str = "fp32",
                       progress: bool = False) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -27,6 +28,11 @@ import xarray as xr
 from ..paths import REPO_ROOT
 from ..recording import record
 from ..stimuli.base import StimulusSet, rgb_array
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..models.checkpoints import CheckpointSpec
 
 BRAINSCORE_CACHE_ENV = "TOPOANALYSIS_BRAINSCORE_HOME"
 REGIONS = ("V1", "V2", "V4", "IT")
@@ -75,7 +81,7 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
     return NeuroidAssembly(xr.DataArray(values, coords=coords, dims=dims).set_index(index))
 
 
-def default_region_layer_map(spec) -> dict[str, str]:
+def default_region_layer_map(spec: CheckpointSpec) -> dict[str, str]:
     """Each Brain-Score region -> ``spec.layer_for(region)``; regions without a layer are left out."""
     return {region: spec.layer_for(region) for region in REGIONS if spec.layer_for(region) is not None}
 
@@ -182,8 +188,9 @@ def _brain_model_class():
     return TopoBrainModel
 
 
-def brain_model(model, spec, *, identifier: str, region_layer_map: dict[str, str] | None = None,
-                batch_size: int = 64, device=None, precision: str = "fp32"):
+def brain_model(model: nn.Module, spec: CheckpointSpec, *, identifier: str,
+                region_layer_map: dict[str, str] | None = None, batch_size: int = 64, device=None,
+                precision: str = "fp32"):
     """``model`` (with its ``spec``) as a ``brainscore_vision`` ``BrainModel``; see ``TopoBrainModel``."""
     return _brain_model_class()(model, spec, identifier=identifier, region_layer_map=region_layer_map,
                                 batch_size=batch_size, device=device, precision=precision)

@@ -24,8 +24,8 @@ import numpy as np
 from .. import paths
 from ..stimuli.rsa92 import load_rsa92_rdms
 
-HUMAN_IT_FILENAME = "rsa92/92_brainRDMs.mat"
-ALGONAUTS_FILENAME = "rsa92/algonauts2019_target_fmri_92.mat"
+HUMAN_IT_FILENAME = f"{paths.DATA_SETS['rsa92']}/92_brainRDMs.mat"
+ALGONAUTS_FILENAME = f"{paths.DATA_SETS['rsa92']}/algonauts2019_target_fmri_92.mat"
 ALGONAUTS_REGIONS = {"IT": "IT_RDMs", "EVC": "EVC_RDMs"}
 _N = 92
 _KRIEGESKORTE = "Kriegeskorte et al. 2008, Neuron 60:1126"

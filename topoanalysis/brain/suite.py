@@ -19,6 +19,9 @@ Benchmarks (all on real data in ``../shared/data``):
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -38,6 +41,13 @@ from .v4 import (
     pls_predictivity,
     split_half_ceiling,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..models.checkpoints import CheckpointSpec
+
+logger = logging.getLogger(__name__)
 
 OFFLINE_BENCHMARKS = {"V1-Ringach2002": "V1", "V4-Cowley2023": "V4",
                       **{name: ("V1" if spec["region"] == "EVC" else spec["region"])
@@ -107,9 +117,9 @@ def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
     return rows
 
 
-def run_offline_suite(model, spec, *, rng: np.random.Generator, layers=None, benchmarks=None, data=None,
-                      batch_size: int = 64, device=None, precision: str = "fp32", progress: bool = False,
-                      pls_method: str = "exact", log=print) -> pd.DataFrame:
+def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.Generator, layers=None,
+                      benchmarks=None, data=None, batch_size: int = 64, device=None, precision: str = "fp32",
+                      progress: bool = False, pls_method: str = "exact", log=logger.info) -> pd.DataFrame:
     """Score every layer on every offline benchmark; one row per (benchmark, layer).
 
     Parameters

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..paths import find_data_file
+from ..paths import DATA_SETS, find_data_file
 from ..stimuli.base import StimulusSet, rgb_array
 from .pls import kernel_pls_predict, pearson_columns
 
@@ -39,7 +39,7 @@ V4_SESSIONS = ("190923", "190925", "190927", "190928", "190929", "201025",
 """Sessions present; 190923, 201025, 210225, 210325 were the paper's test sessions, 210224 validation."""
 CEILING_SESSION = "210325"
 """The one session with single-repeat responses, hence the only one with a noise ceiling."""
-DATA_FOLDER = "v4_cowley2023"
+DATA_FOLDER = DATA_SETS["v4"]
 DEFAULT_DEGREES = 8.0
 _FLAG = "--v4-data"
 _IMAGE_RE = re.compile(r"(?:^|/)image(\d+)\.jpg$")

@@ -109,7 +109,7 @@ def evaluation_data(args: argparse.Namespace, spec, model):
     if args.n_per_class < 1:
         raise ValueError(f"--n-per-class must be >= 1, got {args.n_per_class}")
     if args.data == "cifar10":
-        data = load_cifar10_zip(args.data_path, "test", limit_per_class=args.n_per_class)
+        data = load_cifar10_zip(args.data_path, "test", limit_per_class=args.n_per_class, flag="--data-path")
     else:
         if args.data_path is None:
             raise ValueError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,21 @@ COMMANDS = (demo, info, init_checkpoint, record, swap_positions, train, v1_maps,
             robustness, report)
 
 
+class _ConsoleHandler(logging.Handler):
+    """The library's log as plain lines: info to the current stdout, warnings and errors to stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr if record.levelno >= logging.WARNING else sys.stdout, flush=True)
+
+
+def _show_library_log() -> None:
+    """Send the ``topoanalysis`` loggers' info lines to the console (once per process)."""
+    package = logging.getLogger("topoanalysis")
+    if not any(isinstance(handler, _ConsoleHandler) for handler in package.handlers):
+        package.addHandler(_ConsoleHandler())
+    package.setLevel(logging.INFO)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="topoanalysis",
@@ -40,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process; returns the exit status (0 ok, 2 bad input or data out of reach)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_library_log()
     try:
         return int(args.run(args) or 0)
     except (FileNotFoundError, ValueError, ConnectionError) as exc:

@@ -35,7 +35,7 @@ import scipy.io
 
 from topoanalysis import paths
 
-RINGACH_FILENAME = "ringach2002/ringach_2002_db.mat"
+RINGACH_FILENAME = f"{paths.DATA_SETS['ringach']}/ringach_2002_db.mat"
 RINGACH_MEDIAN_MAXDC_SPS: float = 33.3868065
 """Median peak mean firing rate (``maxdc``) of the 308 cells, spikes/s."""
 

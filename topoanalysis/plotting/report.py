@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from ..models.checkpoints import CheckpointSpec
 
-def grating_examples_figure(spec, n_orientations: int = 4):
+
+def grating_examples_figure(spec: CheckpointSpec, n_orientations: int = 4):
     """A few sine gratings at the checkpoint's input size: orientations x (low, high SF) x colours."""
     import matplotlib.pyplot as plt
 

@@ -10,12 +10,15 @@ coordinates of a layer never changes.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from .neighborhoods import square_cluster
 from .positions import LayerPositions
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["pair_loss", "window_spatial_loss", "swap_optimize", "swap_optimize_sheets"]
 
@@ -318,7 +321,7 @@ def swap_optimize(positions: LayerPositions, responses: np.ndarray, *,
 
 def swap_optimize_sheets(sheets: Mapping[str, LayerPositions],
                          responses: Mapping[str, np.ndarray], *, rng: np.random.Generator,
-                         log: Callable[[str], object] = print,
+                         log: Callable[[str], object] = logger.info,
                          **kwargs) -> tuple[dict[str, LayerPositions], list[dict]]:
     """:func:`swap_optimize` every layer of ``sheets`` (in order), logging one line each.
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
+from ..paths import DATA_ENV_VAR, DATA_SETS, SHARED_DATA_DIR
 from .base import StimulusSet, rgb_array
 
 FLOC_DOMAINS = {
@@ -36,8 +36,8 @@ _FILE_RE = re.compile(r"^([a-z]+)-(\d+)\.jpg$")
 
 def default_floc_dirs() -> list[Path]:
     """Default places for fLoc: ``../shared/data/floc`` beside the repository and the cwd."""
-    dirs = [SHARED_DATA_DIR / "floc"]
-    cwd_dir = (Path.cwd().parent / "shared" / "data" / "floc").resolve()
+    dirs = [SHARED_DATA_DIR / DATA_SETS["floc"]]
+    cwd_dir = (Path.cwd().parent / "shared" / "data" / DATA_SETS["floc"]).resolve()
     if cwd_dir not in dirs:
         dirs.append(cwd_dir)
     return dirs
@@ -114,7 +114,7 @@ def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
     tried = []
     env_root = os.environ.get(FLOC_ENV_VAR, "")
     if env_root:
-        directory = Path(env_root).expanduser() / "floc"
+        directory = Path(env_root).expanduser() / DATA_SETS["floc"]
         if _holds_floc(directory):
             return directory
         tried.append(f"${FLOC_ENV_VAR}/floc = {directory}")

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import paths
 from .base import StimulusSet, rgb_array
 
-RSA92_FILENAME = "rsa92/Kriegeskorte_Neuron2008_supplementalData.mat"
+RSA92_FILENAME = f"{paths.DATA_SETS['rsa92']}/Kriegeskorte_Neuron2008_supplementalData.mat"
 
 # categoryLabels in the file -> label column; rand24, rand48 and other48 are skipped.
 _CATEGORY_COLUMNS = {

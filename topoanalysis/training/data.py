@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..paths import DATA_ENV_VAR, SHARED_DATA_DIR
+from ..paths import DATA_SETS, default_data_path, find_data_file
 from ..safe_pickle import restricted_load
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -44,23 +44,17 @@ class ImageArrays:
 
 def default_cifar10_zip() -> Path:
     """``$TOPOANALYSIS_DATA/cifar10-jpeg.zip`` if set, else ``../shared/data/cifar10-jpeg.zip``."""
-    root = os.environ.get(DATA_ENV_VAR)
-    if root:
-        return Path(root) / "cifar10-jpeg.zip"
-    return SHARED_DATA_DIR / "cifar10-jpeg.zip"
+    return default_data_path("cifar10")
 
 
 def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train",
-                     limit_per_class: int | None = None) -> ImageArrays:
+                     limit_per_class: int | None = None, *, flag: str = "--data") -> ImageArrays:
     """Decode ``<split>/<class>/NNNN.jpg`` members of the CIFAR-10 JPEG zip into memory.
 
     Members are read straight from the zip (never unpacked); classes are the sorted
     folder names. ``limit_per_class`` keeps the first N files (sorted) of each class.
     """
-    path = Path(path) if path is not None else default_cifar10_zip()
-    if not path.is_file():
-        raise FileNotFoundError(f"CIFAR-10 zip not found at {path}; pass --data PATH or set {DATA_ENV_VAR} "
-                                "to the folder holding cifar10-jpeg.zip")
+    path = find_data_file(DATA_SETS["cifar10"], path, what="CIFAR-10 JPEG zip", flag=flag)
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; valid: train, test")
     with zipfile.ZipFile(path) as archive:

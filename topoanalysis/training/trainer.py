@@ -310,7 +310,7 @@ def train(config: TrainConfig):
                                     workers=config.workers)
             if info.is_main:
                 if not stop.requested:
-                    print(f"epoch {epoch + 1}: test accuracy {test_acc:.4f} (step {step})")
+                    logger.info("epoch %d: test accuracy %.4f (step %d)", epoch + 1, test_acc, step)
                 epochs_done = epoch + 1 if step >= (epoch + 1) * steps_per_epoch else epoch  # partial: resume in it
                 train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
                                "elapsed_s": time.perf_counter() - started,
@@ -326,7 +326,7 @@ def train(config: TrainConfig):
             card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
                                time.perf_counter() - started, (len(train_data), len(test_data)))
             spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
-            print(f"wrote {out / 'model.pt'}: test accuracy {test_acc:.4f}, sha256 {spec.content_sha256}")
+            logger.info("wrote %s: test accuracy %.4f, sha256 %s", out / "model.pt", test_acc, spec.content_sha256)
     finally:
         stop.restore()
         if log is not None:
