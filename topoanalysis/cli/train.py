@@ -56,8 +56,6 @@ def run(args) -> int:
     bad = [note for note in args.note if "=" not in note or not note.split("=", 1)[0].strip()]
     if bad:
         raise ValueError(f"--note needs KEY=TEXT, got {bad[0]!r}")
-    if args.log_every < 1:
-        raise ValueError(f"--log-every must be >= 1, got {args.log_every}")
     notes = dict(note.split("=", 1) for note in args.note)
     config = TrainConfig(
         out_dir=args.out, dataset=args.dataset, data_path=args.data, arch=args.arch, stem=args.stem,

@@ -202,8 +202,26 @@ def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay), lr
 
 
+def _check_numbers(config: TrainConfig) -> None:
+    """Fail before any work on a setting out of range, naming its flag."""
+    at_least_one = {"--epochs": config.epochs, "--batch-size": config.batch_size, "--timesteps": config.timesteps,
+                    "--clusters": config.clusters_per_layer, "--log-every": config.log_every,
+                    "--max-steps": config.max_steps, "--limit-per-class": config.limit_per_class}
+    for flag, value in at_least_one.items():
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
+    for flag, value in {"--warmup-steps": config.warmup_steps, "--alpha": config.alpha, "--beta": config.beta,
+                        "--weight-decay": config.weight_decay}.items():
+        if value is not None and not value >= 0:
+            raise ValueError(f"{flag} must be >= 0, got {value}")
+    for flag, value in {"--lr": config.lr, "--width": config.width}.items():
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be > 0, got {value}")
+
+
 def train(config: TrainConfig):
     """Run training as configured; returns ``(model, spec)`` (on every rank)."""
+    _check_numbers(config)
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -215,6 +233,9 @@ def train(config: TrainConfig):
     precision = config.precision or ("bf16" if device.type == "cuda" else "fp32")
     state = None
     if config.resume:
+        if not Path(config.resume).is_file():
+            raise FileNotFoundError(f"--resume {config.resume}: no such file; pass the checkpoint_last.pt that "
+                                    "`topoanalysis train` writes in its --out folder")
         model, spec = load_checkpoint(config.resume)
         check_resume_recipe(config, spec.provenance)
         state = load_train_state(config.resume)
