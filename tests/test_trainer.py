@@ -48,6 +48,8 @@ def test_resume_continues_the_step_count_log_and_weights(tmp_path):
     train(_config(first, epochs=2, max_steps=3))  # interrupted mid-epoch
     state = load_train_state(first / "checkpoint_last.pt")
     assert state["step"] == 3 and state["epoch"] == 0
+    with open(first / "train_log.jsonl", "a") as log:
+        log.write('{"step": 4, "epoch": 0, "task_lo')  # killed while writing a line
     model_b, spec_b = train(_config(first, epochs=2, resume=str(first / "checkpoint_last.pt")))
     assert [r["step"] for r in _log(first)] == list(range(1, 11))
     assert spec_b.provenance["epochs"] == 2
@@ -163,3 +165,15 @@ def test_ctrl_c_stops_after_a_whole_step_saves_and_resumes_bit_identically(tmp_p
     assert [r["step"] for r in _log(stopped)] == list(range(1, 11))
     for key, value in model_a.state_dict().items():
         assert torch.equal(value, model_b.state_dict()[key]), key
+
+
+def test_a_damaged_log_line_before_the_last_is_named(tmp_path):
+    from topoanalysis.training.trainer import _truncate_log
+
+    log = tmp_path / "train_log.jsonl"
+    log.write_text('{"step": 1}\n{"step": 2, "ta\n{"step": 3}\n')
+    with pytest.raises(ValueError, match=r"train_log.jsonl, line 2, is not JSON"):
+        _truncate_log(log, 3)
+    log.write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "ta')
+    _truncate_log(log, 3)
+    assert log.read_text() == '{"step": 1}\n{"step": 2}\n'

@@ -387,10 +387,25 @@ class _StopRequest:
 
 
 def _truncate_log(path: Path, step: int) -> None:
-    """Keep only the log lines up to ``step`` (a resumed run rewrites what followed)."""
+    """Keep only the log lines up to ``step`` (a resumed run rewrites what followed).
+
+    A torn last line (the run was killed while writing it) is dropped; a damaged line before
+    it is an error naming the file and line.
+    """
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                logger.warning("%s: dropped its torn last line (the run stopped while writing it)", path)
+                break
+            raise ValueError(f"{path}, line {number}, is not JSON; fix or delete that line to resume") from None
+        if record["step"] <= step:
+            kept.append(line)
     with atomic_path(path) as tmp:
         tmp.write_text("".join(line + "\n" for line in kept))
 
