@@ -19,7 +19,7 @@ only=${2:-}
 want() { [[ -z "$only" || "$only" == "$1" ]]; }
 ta=.venv/bin/topoanalysis
 common=(--width 0.25 --timesteps 4 --batch-size 64 --optimizer adamw --lr 2e-3 --warmup-steps 200
-        --precision bf16 --log-every 20)
+        --precision bf16 --log-every 20 --checkpoint-every 200)
 recipe=("${common[@]}" --epochs 15 --seed 0)
 
 saved=checkpoints/resume

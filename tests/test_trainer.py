@@ -177,3 +177,27 @@ def test_a_damaged_log_line_before_the_last_is_named(tmp_path):
     log.write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "ta')
     _truncate_log(log, 3)
     assert log.read_text() == '{"step": 1}\n{"step": 2}\n'
+
+
+def test_checkpoint_every_n_steps_saves_mid_epoch_states_that_resume_exactly(tmp_path, monkeypatch):
+    import shutil
+
+    from topoanalysis.training import trainer
+
+    saved_steps = []
+    real_save = trainer.save_checkpoint
+
+    def save_and_keep(path, model, spec, train_state=None):
+        out = real_save(path, model, spec, train_state=train_state)
+        if train_state is not None:
+            saved_steps.append(train_state["step"])
+            shutil.copy2(path, path.parent / f"step{train_state['step']}.pt")
+        return out
+
+    monkeypatch.setattr(trainer, "save_checkpoint", save_and_keep)
+    straight, _ = train(_config(tmp_path / "run", epochs=2, checkpoint_every=3))
+    assert saved_steps == [3, 5, 6, 9, 10]  # every 3 steps, plus each epoch's end (5 steps per epoch)
+    monkeypatch.setattr(trainer, "save_checkpoint", real_save)
+    resumed, _ = train(_config(tmp_path / "run", epochs=2, resume=str(tmp_path / "run" / "step6.pt")))
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key

@@ -46,6 +46,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--workers", type=int, default=4, help="loader processes for imagefolder")
     parser.add_argument("--resume", default=None, help="checkpoint_last.pt to continue from")
     parser.add_argument("--log-every", type=int, default=1, help="log every N steps (default: %(default)s)")
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                        help="also save checkpoint_last.pt every N steps (default: at each epoch's end only)")
     parser.add_argument("--note", action="append", default=[], metavar="KEY=TEXT",
                         help="add KEY: TEXT to the model card (repeatable), e.g. where the positions came from")
     parser.set_defaults(run=run)
@@ -65,6 +67,7 @@ def run(args) -> int:
         ccg_window=window, positions=args.positions, seed=args.seed, device=args.device,
         precision=args.precision, limit_per_class=args.limit_per_class, max_steps=args.max_steps,
         workers=args.workers, resume=args.resume, log_every=args.log_every,
+        checkpoint_every=args.checkpoint_every,
         notes={key.strip(): text.strip() for key, text in notes.items()})
     try:
         train(config)

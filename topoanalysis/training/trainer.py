@@ -73,6 +73,7 @@ class TrainConfig:
     workers: int = 4
     max_steps: int | None = None
     log_every: int = 1
+    checkpoint_every: int | None = None
     resume: str | None = None
     notes: dict = field(default_factory=dict)
 
@@ -170,7 +171,7 @@ def _initial(config: TrainConfig, train):
 
 
 RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
-                     "log_every", "positions")
+                     "log_every", "checkpoint_every", "positions")
 """Settings a resumed run may change: where things are and how the run is executed, not what is trained
 (``positions`` is read only when a run starts; a resumed run keeps the checkpoint's sheets)."""
 
@@ -206,7 +207,8 @@ def _check_numbers(config: TrainConfig) -> None:
     """Fail before any work on a setting out of range, naming its flag."""
     at_least_one = {"--epochs": config.epochs, "--batch-size": config.batch_size, "--timesteps": config.timesteps,
                     "--clusters": config.clusters_per_layer, "--log-every": config.log_every,
-                    "--max-steps": config.max_steps, "--limit-per-class": config.limit_per_class}
+                    "--max-steps": config.max_steps, "--limit-per-class": config.limit_per_class,
+                    "--checkpoint-every": config.checkpoint_every}
     for flag, value in at_least_one.items():
         if value is not None and value < 1:
             raise ValueError(f"{flag} must be >= 1, got {value}")
@@ -275,6 +277,17 @@ def train(config: TrainConfig):
     started = time.perf_counter() - elapsed
     test_acc = float(state["test_acc"]) if state is not None and "test_acc" in state else float("nan")
     stop = _StopRequest(enabled=not info.enabled)  # one process: DDP ranks would have to agree to stop
+
+    def save_last(epochs_done: int) -> None:
+        """``checkpoint_last.pt``: weights, card and everything a resume needs."""
+        train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
+                       "elapsed_s": time.perf_counter() - started,
+                       "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
+                       "test_acc": test_acc}
+        card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+                           time.perf_counter() - started, (len(train_data), len(test_data)))
+        save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card), train_state=train_state)
+
     try:
         for epoch in range(start_epoch, config.epochs):
             if step >= stop_step:
@@ -325,6 +338,11 @@ def train(config: TrainConfig):
                     log.flush()
                     bar.set_postfix(loss=f"{record['task_loss']:.3f}", stc=f"{record['stc_loss']:.3f}",
                                     acc=f"{record['train_acc']:.2f}")
+                if (config.checkpoint_every and step % config.checkpoint_every == 0
+                        and step % steps_per_epoch != 0 and step < stop_step):  # the epoch's end saves anyway
+                    distributed.broadcast_buffers(model, info)
+                    if info.is_main:
+                        save_last(epoch)
             distributed.broadcast_buffers(model, info)  # each rank's last forward moved its BN statistics
             if not stop.requested:
                 test_acc = evaluate(model, test_data, device=device, batch_size=config.batch_size, info=info,
@@ -332,15 +350,7 @@ def train(config: TrainConfig):
             if info.is_main:
                 if not stop.requested:
                     logger.info("epoch %d: test accuracy %.4f (step %d)", epoch + 1, test_acc, step)
-                epochs_done = epoch + 1 if step >= (epoch + 1) * steps_per_epoch else epoch  # partial: resume in it
-                train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
-                               "elapsed_s": time.perf_counter() - started,
-                               "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
-                               "test_acc": test_acc}
-                card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
-                                   time.perf_counter() - started, (len(train_data), len(test_data)))
-                save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card),
-                                train_state=train_state)
+                save_last(epoch + 1 if step >= (epoch + 1) * steps_per_epoch else epoch)  # partial: resume in it
             if stop.requested:
                 raise TrainingInterrupted(out / "checkpoint_last.pt", step)
         if info.is_main:
