@@ -321,3 +321,17 @@ def test_robustness_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
     assert {"tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"} <= set(table.columns)
     assert table["attack"].tolist() == ["clean", "gaussian_noise", "pixel_mask", "fgsm", "pgd"]
     assert mpimg.imread(out / "robustness.png").ndim == 3
+
+
+@pytest.mark.parametrize("command", [["v1-maps"], ["train", "--out", "x"], ["report"]])
+@pytest.mark.parametrize("device,message", [("banana", "unknown device 'banana'; use cpu, cuda or cuda:N"),
+                                            ("cuda:99", "cuda:99: ")])
+def test_a_device_this_machine_lacks_is_a_usage_error(command, device, message, capsys):
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        message = "cuda:99: CUDA is not available on this machine; use --device cpu"
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--device", device])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and message in err and "Traceback" not in err

@@ -21,8 +21,28 @@ def add_checkpoint_args(parser: argparse.ArgumentParser) -> None:
                         help="architecture, required for plain state dicts without metadata")
 
 
+def parse_device(text: str) -> str:
+    """``--device``: a torch device this machine has (an argparse type: a bad one is a usage error)."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"{text}: CUDA is not available on this machine; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(f"{text}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                                             f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    elif device.type != "cpu":
+        raise argparse.ArgumentTypeError(f"device {text!r} is not supported; use cpu or cuda")
+    return text
+
+
 def add_device_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: CUDA if available)")
+    parser.add_argument("--device", type=parse_device, default=None,
+                        help="cpu, cuda, cuda:1 ... (default: CUDA if available)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="forward-pass precision (default: %(default)s, the reference path)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: %(default)s)")

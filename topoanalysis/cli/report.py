@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..paths import DEFAULT_CHECKPOINT
 from ..report import ReportParams, build_report
-from .common import DEFAULT_BASELINE
+from .common import DEFAULT_BASELINE, parse_device
 
 
 def add_parser(subparsers) -> None:
@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", default=None, help="output folder (default: reports/<checkpoint name>)")
     parser.add_argument("--force", action="store_true", help="recompute every analysis, ignoring the cache")
     parser.add_argument("--cache-dir", default=None, help="analysis cache (default: reports/.cache)")
-    parser.add_argument("--device", default=None, help="cpu, cuda ... (default: CUDA if available)")
+    parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda ... (default: CUDA if available)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--n-per-class", type=int, default=ReportParams.n_per_class,
                         help="test images per class for temporal and robustness (default: %(default)s)")

@@ -10,6 +10,7 @@ import sys
 
 from ..models import list_models
 from ..training.trainer import DATASETS, OPTIMIZERS, TrainConfig, TrainingInterrupted, train
+from .common import parse_device
 
 
 def add_parser(subparsers) -> None:
@@ -38,7 +39,8 @@ def add_parser(subparsers) -> None:
                         help="CCG lag window W: half_minus_one (T/2-1), half (T/2) or an integer")
     parser.add_argument("--positions", default=None, help="sheets .npz from `topoanalysis swap-positions`")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:1 ... (default: CUDA "
+                        "if available)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
                         help="default: bf16 autocast on CUDA, fp32 on CPU")
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only N images per class")
