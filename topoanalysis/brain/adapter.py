@@ -83,7 +83,8 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
 
 def default_region_layer_map(spec: CheckpointSpec) -> dict[str, str]:
     """Each Brain-Score region -> ``spec.layer_for(region)``; regions without a layer are left out."""
-    return {region: spec.layer_for(region) for region in REGIONS if spec.layer_for(region) is not None}
+    layers = {region: spec.layer_for(region) for region in REGIONS}
+    return {region: layer for region, layer in layers.items() if layer is not None}
 
 
 def _load_images(paths, size_px: int) -> np.ndarray:

@@ -36,6 +36,7 @@ from .allocator import reuse_freed_memory
 from .augment import random_crop_flip, to_float_images
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
 from .stc import STCLoss
+from .validation import check_numbers, check_resume_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -170,29 +171,6 @@ def _initial(config: TrainConfig, train):
     return model, replace(spec, mean=mean, std=std)
 
 
-RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
-                     "log_every", "checkpoint_every", "positions")
-"""Settings a resumed run may change: where things are and how the run is executed, not what is trained
-(``positions`` is read only when a run starts; a resumed run keeps the checkpoint's sheets)."""
-
-
-def check_resume_recipe(config: TrainConfig, provenance: dict) -> None:
-    """Refuse to resume with a different recipe (alpha, lr, epochs, ...) from the checkpoint's, naming each."""
-    if "recipe" not in provenance:
-        logger.warning("%s records no recipe; cannot check that the resumed settings match", config.resume)
-        return
-    recorded = json.loads(provenance["recipe"])
-    requested = json.loads(json.dumps(asdict(config)))
-    differing = [key for key in sorted(recorded)
-                 if key in requested and key not in RESUMABLE_CHANGES and recorded[key] != requested[key]]
-    if differing:
-        flags = {"clusters_per_layer": "--clusters", "image_size_px": "--image-size"}
-        details = "; ".join(f"{flags.get(key, '--' + key.replace('_', '-'))} was {recorded[key]!r}, "
-                            f"now {requested[key]!r}" for key in differing)
-        raise ValueError(f"cannot resume {config.resume} with a different recipe: {details}. Pass the "
-                         "checkpoint's values, or start a new run in another --out")
-
-
 def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float]:
     """AdamW (the paper's recipe) or Nesterov SGD, with the option's defaults filled in."""
     defaults = OPTIMIZERS[config.optimizer]
@@ -203,27 +181,9 @@ def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay), lr
 
 
-def _check_numbers(config: TrainConfig) -> None:
-    """Fail before any work on a setting out of range, naming its flag."""
-    at_least_one = {"--epochs": config.epochs, "--batch-size": config.batch_size, "--timesteps": config.timesteps,
-                    "--clusters": config.clusters_per_layer, "--log-every": config.log_every,
-                    "--max-steps": config.max_steps, "--limit-per-class": config.limit_per_class,
-                    "--checkpoint-every": config.checkpoint_every}
-    for flag, value in at_least_one.items():
-        if value is not None and value < 1:
-            raise ValueError(f"{flag} must be >= 1, got {value}")
-    for flag, value in {"--warmup-steps": config.warmup_steps, "--alpha": config.alpha, "--beta": config.beta,
-                        "--weight-decay": config.weight_decay}.items():
-        if value is not None and not value >= 0:
-            raise ValueError(f"{flag} must be >= 0, got {value}")
-    for flag, value in {"--lr": config.lr, "--width": config.width}.items():
-        if value is not None and not value > 0:
-            raise ValueError(f"{flag} must be > 0, got {value}")
-
-
 def train(config: TrainConfig):
     """Run training as configured; returns ``(model, spec)`` (on every rank)."""
-    _check_numbers(config)
+    check_numbers(config)
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
