@@ -1,0 +1,1 @@
+"""One module per analysis (v1, it, brain, temporal, robustness), each ``run(models, params, runtime) -> Result``."""

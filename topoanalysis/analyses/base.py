@@ -1,0 +1,209 @@
+"""What every analysis shares: the checkpoints it compares, how the networks run, and its result.
+
+An analysis module (``v1``, ``it``, ``brain``, ``temporal``, ``robustness``) exposes a
+frozen params dataclass (every default lives there), ``run(models, params, runtime) ->
+Result``, and its :class:`Result` subclass. A result is a JSON-able ``record`` (parameters,
+per-model summaries, checkpoint hashes, timings) plus named tables; ``save(folder)`` writes
+``<table>.csv`` for each table, the figures (drawn from the tables, PNG and PDF) and the
+record as ``<analysis>_results.json`` (last, so a folder with it is complete);
+``load(folder)`` reads it back, so a saved result redraws and reports exactly like a fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import pandas as pd
+
+from ..outputs import save_figure, write_csv, write_json
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from torch import nn
+
+    from ..models.checkpoints import CheckpointSpec
+    from ..training.data import ImageArrays
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A checkpoint to analyse; ``arch`` names the architecture of a plain state dict without metadata."""
+
+    path: Path
+    arch: str | None = None
+
+    def load(self, device: str = "cpu") -> tuple[nn.Module, CheckpointSpec]:
+        from ..models.checkpoints import load_checkpoint
+
+        return load_checkpoint(self.path, arch=self.arch, device=device)
+
+
+Models = Mapping[str, "str | os.PathLike | ModelFile"]
+"""Model name (its label in tables and figures) -> checkpoint, in the order they are compared."""
+
+
+def model_files(models: Models) -> dict[str, ModelFile]:
+    """``models`` with every entry a :class:`ModelFile`; at least one is needed."""
+    if not models:
+        raise ValueError("no checkpoints to analyse: pass at least one {name: path}")
+    return {str(name): model if isinstance(model, ModelFile) else ModelFile(Path(model))
+            for name, model in models.items()}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how the networks run.
+
+    ``device`` (None: CUDA when available) and ``batch_size`` change results only by
+    floating-point round-off; ``precision`` ("fp32", the tested reference, or "bf16")
+    changes them more, so the report keys its cache on it.
+    """
+
+    device: str | None = None
+    precision: str = "fp32"
+    batch_size: int = 64
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"unknown precision {self.precision!r}; use fp32 or bf16")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
+
+    def recording_options(self) -> dict:
+        """Keyword arguments of :func:`topoanalysis.recording.record`."""
+        return {"batch_size": self.batch_size, "device": self.device, "precision": self.precision,
+                "progress": self.progress}
+
+
+def checkpoint_info(file: ModelFile, spec: CheckpointSpec) -> dict:
+    """Where a model came from, for a result's record."""
+    return {"checkpoint": str(file.path), "checkpoint_sha256": spec.content_sha256}
+
+
+def choose_layer(spec: CheckpointSpec, requested: str | None, area: str) -> str:
+    """``requested`` if the checkpoint has a sheet for it; else the layer standing for ``area``."""
+    valid = list(spec.sheets)
+    if requested is not None:
+        if requested not in valid:
+            raise ValueError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
+        return requested
+    layer = spec.layer_for(area)
+    if layer is None:
+        raise ValueError(f"the checkpoint maps no layer to {area}; pass --layer (one of: {', '.join(valid)})")
+    if layer not in valid:
+        raise ValueError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass --layer (one of: "
+                         f"{', '.join(valid)})")
+    return layer
+
+
+def stacked_tables(results: Mapping, attribute: str) -> pd.DataFrame:
+    """One table of ``result.<attribute>`` over models, with a leading ``model`` column."""
+    tables = [getattr(result, attribute).assign(model=name) for name, result in results.items()
+              if getattr(result, attribute) is not None]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["model"] + [c for c in table.columns if c != "model"]]
+
+
+def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_path: str | None,
+                    n_per_class: int) -> ImageArrays:
+    """Labelled test images for the checkpoint's classifier, checking the class count matches.
+
+    ``dataset`` is "cifar10" (the test split of ``cifar10-jpeg.zip``) or "imagefolder" (the
+    ``val`` split of a folder of ``<class>/<image>`` files at ``data_path``).
+    """
+    import numpy as np
+
+    from ..training.data import ImageArrays, ImageFolder, load_cifar10_zip
+
+    if n_per_class < 1:
+        raise ValueError(f"--n-per-class must be >= 1, got {n_per_class}")
+    if dataset == "cifar10":
+        data = load_cifar10_zip(data_path, "test", limit_per_class=n_per_class, flag="--data-path")
+    elif dataset == "imagefolder":
+        if data_path is None:
+            raise ValueError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "
+                             "one holding val/<class>/<image>)")
+        root = Path(data_path)
+        folder = ImageFolder(root / "val" if (root / "val").is_dir() else root, spec.input_size_px)
+        chosen = [i for label in range(len(folder.classes))
+                  for i in [j for j, (_, y) in enumerate(folder.samples) if y == label][:n_per_class]]
+        items = [folder[i] for i in chosen]
+        data = ImageArrays(np.stack([image for image, _ in items]), np.array([y for _, y in items], dtype=np.int64),
+                           folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
+    else:
+        raise ValueError(f"unknown evaluation data {dataset!r}; use cifar10 or imagefolder")
+    n_classes = getattr(getattr(model, "fc", None), "out_features", None)
+    if n_classes is not None and n_classes != len(data.classes):
+        raise ValueError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
+                         f"({', '.join(data.classes[:5])}{' ...' if len(data.classes) > 5 else ''}); pass the data "
+                         "it was trained on: --data cifar10 for CIFAR-10 checkpoints, --data imagefolder --data-path "
+                         "ROOT for others")
+    return data
+
+
+@dataclass
+class Result:
+    """An analysis's outcome: a JSON-able ``record`` and named tables (see the module docstring)."""
+
+    record: dict
+    tables: dict[str, pd.DataFrame]
+
+    analysis: ClassVar[str] = ""
+    """Short name: the JSON file is ``<analysis>_results.json``."""
+
+    @property
+    def models(self) -> list[str]:
+        """Model names in the order they were compared."""
+        return list(self.record["models"])
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by name; an empty frame when the analysis produced none."""
+        return self.tables.get(name, pd.DataFrame())
+
+    def figures(self) -> dict[str, Figure]:
+        """``{file stem: figure}``, drawn from the tables."""
+        return {}
+
+    def _save_extra(self, out: Path) -> list[Path]:
+        return []
+
+    @classmethod
+    def _load_extra(cls, folder: Path) -> dict:
+        return {}
+
+    def save(self, out: str | os.PathLike) -> list[Path]:
+        """Write tables, figures and the record under ``out``; returns the files written."""
+        import matplotlib.pyplot as plt
+
+        out = Path(out)
+        saved = [name for name, table in self.tables.items() if len(table.columns)]
+        written = [write_csv(self.tables[name], out / f"{name}.csv") for name in saved]
+        written += self._save_extra(out)
+        logger.info("drawing figures")
+        for stem, figure in self.figures().items():
+            written += save_figure(figure, out, stem)
+            plt.close(figure)
+        written.append(write_json({**self.record, "tables": saved}, out / f"{self.analysis}_results.json"))
+        return written
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike):
+        """Read a result that :meth:`save` wrote."""
+        folder = Path(folder)
+        path = folder / f"{cls.analysis}_results.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder} holds no saved {cls.analysis} result ({path.name} is missing)")
+        record = json.loads(path.read_text())
+        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in record.pop("tables", [])}
+        return cls(record, tables, **cls._load_extra(folder))

@@ -1,0 +1,114 @@
+"""Brain benchmarks (the paper's Table 1) for each checkpoint.
+
+Offline benchmarks on real data (:mod:`topoanalysis.brain.suite`: V1 Ringach 2002, V4
+Cowley 2023 PLS, IT/EVC RSA on the 92 images) swept over layers, and official Brain-Score
+benchmarks by id (their data is fetched from Brain-Score's storage). Tables ``brain_scores``
+(benchmark x layer) and ``brain_table`` (per benchmark: the committed layer's score and the
+best layer's); official scores in the record; figure ``brain_layer_sweep``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..brain.suite import OFFLINE_BENCHMARKS, region_table, run_offline_suite
+from ..brain.v4 import PLS_METHODS
+from .base import Models, Result, Runtime, checkpoint_info, model_files
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrainParams:
+    """``benchmarks``: offline names or official Brain-Score ids (None: every offline one);
+    ``layers``: layers to sweep (None: every layer with a sheet); ``v4_data``, ``rsa92``,
+    ``ringach``: data paths (None: the default data folder); ``seed``: cross-validation
+    splits and the V4 ceiling's split halves; ``pls_method``: the exact kernel PLS or
+    Brain-Score's own NIPALS fit."""
+
+    benchmarks: tuple[str, ...] | None = None
+    layers: tuple[str, ...] | None = None
+    v4_data: str | None = None
+    rsa92: str | None = None
+    ringach: str | None = None
+    seed: int = 0
+    pls_method: str = "exact"
+
+    def __post_init__(self) -> None:
+        if self.pls_method not in PLS_METHODS:
+            raise ValueError(f"unknown PLS method {self.pls_method!r}; valid: {', '.join(PLS_METHODS)}")
+
+    def offline(self) -> list[str]:
+        return [name for name in (self.benchmarks or OFFLINE_BENCHMARKS) if name in OFFLINE_BENCHMARKS]
+
+    def official(self) -> list[str]:
+        return [name for name in (self.benchmarks or ()) if name not in OFFLINE_BENCHMARKS]
+
+
+@dataclass
+class BrainResult(Result):
+    analysis = "brain"
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self.table("brain_scores")
+
+    @property
+    def region_scores(self) -> pd.DataFrame:
+        """Per model and benchmark: the committed layer's score and the best layer's."""
+        return self.table("brain_table")
+
+    def figures(self) -> dict:
+        from ..plotting.brain import layer_sweep_figure
+
+        return {"brain_layer_sweep": layer_sweep_figure(self.scores)} if len(self.scores.columns) else {}
+
+
+def _with_model_first(table: pd.DataFrame) -> pd.DataFrame:
+    return table[["model"] + [c for c in table.columns if c != "model"]]
+
+
+def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = Runtime()) -> BrainResult:
+    """Score each checkpoint on the offline benchmarks (a layer sweep) and any official ones."""
+    from ..brain.adapter import brain_model
+    from ..brain.official import official_benchmark
+
+    offline, official = params.offline(), params.official()
+    data = {"v4": params.v4_data, "rsa92": params.rsa92, "ringach": params.ringach}
+    options = dict(batch_size=runtime.batch_size, device=runtime.device, precision=runtime.precision)
+    sweeps, official_scores, infos = [], [], {}
+    for name, file in model_files(models).items():
+        started = time.perf_counter()
+        model, spec = file.load()
+        for benchmark_id in official:
+            logger.info(f"{name}: Brain-Score benchmark {benchmark_id}")
+            score = official_benchmark(benchmark_id, brain_model(model, spec, identifier=name, **options))
+            official_scores.append({"model": name, "benchmark": benchmark_id, "score": float(score),
+                                    "raw": float(score.attrs["raw"]) if "raw" in score.attrs else np.nan})
+        if offline:
+            logger.info(f"{name}: offline benchmarks over {len(params.layers or spec.sheets)} layers")
+            scores = run_offline_suite(model, spec, rng=np.random.default_rng(params.seed), layers=params.layers,
+                                       benchmarks=offline, data=data, progress=runtime.progress,
+                                       pls_method=params.pls_method, log=lambda line: logger.info(f"    {line}"),
+                                       **options)
+            sweeps.append(scores.assign(model=name))
+        infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
+    record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,
+              "models": infos}
+    tables = {}
+    if sweeps:
+        scores = _with_model_first(pd.concat(sweeps, ignore_index=True))
+        table = _with_model_first(pd.concat([region_table(part).assign(model=model)
+                                             for model, part in scores.groupby("model", sort=False)],
+                                            ignore_index=True))
+        tables = {"brain_scores": scores, "brain_table": table}
+        record["table"] = table.to_dict(orient="records")
+    if official_scores:
+        record["official"] = official_scores
+    return BrainResult(record, tables)

@@ -1,0 +1,100 @@
+"""Temporal dynamics (the paper's Figure 1) on each checkpoint's test images.
+
+Firing rate and spike-train entropy of every layer, per timestep and over the window, at
+several inference T; the entropy shift (first model minus second); accuracy vs T; Fisher
+information per timestep and block (:mod:`topoanalysis.dynamics`). Tables
+``temporal_stats``, ``accuracy_vs_timesteps``, ``fisher`` and ``entropy_shift`` (two models);
+figure ``temporal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import __version__
+from ..metrics.temporal import entropy_shift
+from .base import Models, Result, Runtime, checkpoint_info, evaluation_data, model_files
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TemporalParams:
+    """``timesteps``: inference T values; ``fisher_images``: images for the Fisher information;
+    ``fisher_batch_size``: 1 for per-image gradients (Eq. 8 exactly), larger for Kim et al.'s
+    batch estimate; ``data``/``data_path``/``n_per_class``: the test images (see
+    :func:`topoanalysis.analyses.base.evaluation_data`)."""
+
+    timesteps: tuple[int, ...] = (1, 2, 4, 6, 8)
+    fisher_images: int = 64
+    fisher_batch_size: int = 1
+    data: str = "cifar10"
+    data_path: str | None = None
+    n_per_class: int = 25
+
+    def __post_init__(self) -> None:
+        if not self.timesteps or min(self.timesteps) < 1:
+            raise ValueError(f"--timesteps must be >= 1; got {list(self.timesteps)}")
+        for name in ("fisher_images", "fisher_batch_size", "n_per_class"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass
+class TemporalResult(Result):
+    analysis = "temporal"
+
+    @property
+    def entropy_shift(self) -> pd.DataFrame:
+        return self.table("entropy_shift")
+
+    def figures(self) -> dict:
+        from ..plotting.temporal import temporal_figure
+
+        shift = self.entropy_shift if len(self.entropy_shift.columns) else None
+        return {"temporal": temporal_figure(self.table("temporal_stats"), self.table("accuracy_vs_timesteps"),
+                                            self.table("fisher"), shift)}
+
+
+def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runtime = Runtime()) -> TemporalResult:
+    """Spike statistics, accuracy vs T and Fisher information for each checkpoint."""
+    from ..dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
+
+    stats, accuracy, fisher, infos = [], [], [], {}
+    options = dict(batch_size=runtime.batch_size, device=runtime.device)
+    for name, file in model_files(models).items():
+        started = time.perf_counter()
+        model, spec = file.load()
+        data = evaluation_data(spec, model, params.data, params.data_path, params.n_per_class)
+        stimuli = as_stimulus_set(data.images, "test", spec.visual_degrees)
+        logger.info(f"{name}: spike statistics for T = {list(params.timesteps)} on {len(stimuli)} images")
+        for steps in params.timesteps:
+            stats.append(layer_spike_statistics(model, spec, stimuli, timesteps=steps, **options).assign(model=name))
+        accuracy.append(accuracy_vs_timesteps(model, spec, data.images, data.labels, params.timesteps,
+                                              **options).assign(model=name))
+        n = min(params.fisher_images, len(data.labels))
+        fisher.append(fisher_information(model, spec, data.images[:n], data.labels[:n],
+                                         batch_size=params.fisher_batch_size, device=runtime.device,
+                                         progress=runtime.progress).assign(model=name))
+        infos[name] = {**checkpoint_info(file, spec), "data": data.source, "n_images": len(data.labels),
+                       "seconds": round(time.perf_counter() - started, 2)}
+    tables = {"temporal_stats": pd.concat(stats, ignore_index=True),
+              "accuracy_vs_timesteps": pd.concat(accuracy, ignore_index=True),
+              "fisher": pd.concat(fisher, ignore_index=True)}
+    names = list(infos)
+    if len(names) > 1:
+        table = tables["temporal_stats"]
+        tables["entropy_shift"] = entropy_shift(table[table["model"] == names[0]], table[table["model"] == names[1]])
+    record = {
+        "command": "temporal", "version": __version__, "timesteps": list(params.timesteps), "models": infos,
+        "entropy": "binary entropy (bits) of each neuron's firing probability, mean over neurons; per timestep "
+                   "and over the window (timestep = -1)",
+        "fisher": f"Eq. 8, cumulative-mean logits up to t, per-block trace, batch size {params.fisher_batch_size} "
+                  f"on {min(params.fisher_images, infos[names[0]]['n_images'])} images",
+        "entropy_shift": f"{names[0]} - {names[1]}" if len(names) > 1 else None,
+    }
+    return TemporalResult(record, tables)
