@@ -152,3 +152,33 @@ def test_one_layer_stands_for_each_area(tiny, tmp_path, capsys):
     save_checkpoint(tmp_path / "no_v1.pt", model, no_v1)
     assert main(["v1-maps", "--ckpt", str(tmp_path / "no_v1.pt"), "--out", str(tmp_path / "v1")]) == 2
     assert "maps no layer to V1; pass --layer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("content_sha256", None, "has no 'content_sha256' field"),
+    ("sheets", None, "has no 'sheets' field"),
+    ("timesteps", 0, "bad 'timesteps' field"),
+    ("arch", "banana", "bad 'arch' field"),
+    ("std", [0.2, 0.0, 0.2], "bad 'std' field"),
+    ("sheets", {"layer1.0": {"xy_mm": torch.zeros(2, 2)}}, "its sheets cannot be read"),
+])
+def test_damaged_metadata_is_named_on_load(tiny, tmp_path, field, value, message):
+    """Schema checks run before the hash, so a hand-edited file with a recomputed hash is caught too."""
+    payload = torch.load(tiny[2], weights_only=True)
+    if value is None:
+        del payload[field]
+    else:
+        payload[field] = value
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(ValueError, match=message) as caught:
+        load_checkpoint(tmp_path / "edited.pt")
+    assert "edited.pt" in str(caught.value)
+
+
+def test_an_empty_checkpoint_file_is_named(tmp_path, capsys):
+    from topoanalysis.cli.main import main
+
+    (tmp_path / "empty.pt").write_bytes(b"")
+    assert main(["info", "--ckpt", str(tmp_path / "empty.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "empty.pt is not a loadable PyTorch checkpoint" in err and "Traceback" not in err

@@ -8,19 +8,17 @@ from topoanalysis.findings import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, find
 DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 
 
-def _v1(topo_orientation: float, base_orientation: float, sem: float = 0.01) -> dict:
-    def rows(orientation):
-        return [{"metric": m, "smoothness": v, "sem": sem, "chance": 0.02, "chance_sem": 0.005}
-                for m, v in (("orientation", orientation), ("sf", 0.5), ("color", 0.5))]
-    return {"layer": "layer2.0", "models": {"topo": {"smoothness": rows(topo_orientation)},
-                                            "base": {"smoothness": rows(base_orientation)}}}
+def _v1(topo_orientation: float, base_orientation: float, sem: float = 0.01) -> pd.DataFrame:
+    return pd.DataFrame([{"model": model, "metric": m, "smoothness": v, "sem": sem, "chance": 0.02,
+                          "chance_sem": 0.005}
+                         for model, orientation in (("topo", topo_orientation), ("base", base_orientation))
+                         for m, v in (("orientation", orientation), ("sf", 0.5), ("color", 0.5))])
 
 
-def _it(topo_values, base_values, sem=0.01) -> dict:
-    def rows(values):
-        return [{"domain": d, "smoothness": v, "sem": sem, "chance": 0.01} for d, v in zip(DOMAINS, values)]
-    return {"layer": "layer4.1", "models": {"topo": {"smoothness": rows(topo_values)},
-                                            "base": {"smoothness": rows(base_values)}}}
+def _it(topo_values, base_values, sem=0.01) -> pd.DataFrame:
+    return pd.DataFrame([{"model": model, "domain": d, "smoothness": v, "sem": sem, "chance": 0.01}
+                         for model, values in (("topo", topo_values), ("base", base_values))
+                         for d, v in zip(DOMAINS, values)])
 
 
 def _curves(topo_near: float) -> pd.DataFrame:
@@ -40,7 +38,8 @@ def _overlap(fb: float, cp: float) -> pd.DataFrame:
 
 def _findings(**overrides):
     inputs = dict(
-        v1=_v1(0.80, 0.50), correlation_curves=_curves(0.60), it=_it([0.7] * 5, [0.5] * 5),
+        v1_smoothness=_v1(0.80, 0.50), v1_layer="layer2.0", correlation_curves=_curves(0.60),
+        it_smoothness=_it([0.7] * 5, [0.5] * 5), it_layer="layer4.1",
         overlap=_overlap(0.6, 0.2), accuracy={"topo": (0.78, 10_000), "base": (0.80, 10_000)},
         entropy_shift=pd.DataFrame({"timesteps": [4, 4, 8], "layer": ["layer1.0", "layer4.1", "layer1.0"],
                                     "entropy_shift_bits": [0.01, -0.02, 0.5]}),
@@ -66,21 +65,22 @@ def test_clear_effects_are_reproduced_and_reversed_ones_are_not():
     assert list(table["verdict"]) == [REPRODUCED, NOT_REPRODUCED, REPRODUCED, REPRODUCED, REPRODUCED,
                                       REPRODUCED, NOT_TESTABLE, REPRODUCED, REPRODUCED]
     # the same rules with the models swapped: every directional claim fails
-    flipped = _verdicts(v1=_v1(0.50, 0.80), correlation_curves=_curves(0.2), it=_it([0.5] * 5, [0.7] * 5),
-                        overlap=_overlap(0.2, 0.6), accuracy={"topo": (0.70, 10_000), "base": (0.80, 10_000)})
+    flipped = _verdicts(v1_smoothness=_v1(0.50, 0.80), correlation_curves=_curves(0.2),
+                        it_smoothness=_it([0.5] * 5, [0.7] * 5), overlap=_overlap(0.2, 0.6),
+                        accuracy={"topo": (0.70, 10_000), "base": (0.80, 10_000)})
     assert flipped[:6] == [NOT_REPRODUCED] * 6
 
 
 def test_a_gap_inside_three_standard_errors_is_not_a_reproduction():
-    findings = _findings(v1=_v1(0.54, 0.50, sem=0.01))  # gap 0.04 = 2.8 combined SEM
+    findings = _findings(v1_smoothness=_v1(0.54, 0.50, sem=0.01))  # gap 0.04 = 2.8 combined SEM
     orientation = next(f for f in findings.values() if "orientation" in f.claim)
     assert orientation.verdict == NOT_REPRODUCED and "+2.8 combined SEM" in orientation.reason
     assert "0.540 \u00b1 0.010" == orientation.topographic and "0.020 \u00b1 0.005" in orientation.chance
 
 
 def test_it_needs_four_of_five_domains_and_accuracy_allows_three_points():
-    assert _verdicts(it=_it([0.7, 0.7, 0.7, 0.5, 0.5], [0.5] * 5))[3] == NOT_REPRODUCED
-    assert _verdicts(it=_it([0.7, 0.7, 0.7, 0.7, 0.5], [0.5] * 5))[3] == REPRODUCED
+    assert _verdicts(it_smoothness=_it([0.7, 0.7, 0.7, 0.5, 0.5], [0.5] * 5))[3] == NOT_REPRODUCED
+    assert _verdicts(it_smoothness=_it([0.7, 0.7, 0.7, 0.7, 0.5], [0.5] * 5))[3] == REPRODUCED
     assert _verdicts(accuracy={"topo": (0.771, 10_000), "base": (0.80, 10_000)})[5] == REPRODUCED
     assert _verdicts(accuracy={"topo": (0.769, 10_000), "base": (0.80, 10_000)})[5] == NOT_REPRODUCED
     assert _verdicts(accuracy={"topo": None, "base": (0.80, 10_000)})[5] == NOT_TESTABLE

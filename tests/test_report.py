@@ -1,10 +1,14 @@
 """The report on two tiny checkpoints: every figure rendered from results, the cache reused."""
 
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
+from topoanalysis.analyses.base import Runtime
+from topoanalysis.analyses.robustness import RobustnessParams
+from topoanalysis.analyses.temporal import TemporalParams
 from topoanalysis.findings import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
 from topoanalysis.models.checkpoints import save_checkpoint
 from topoanalysis.paths import SHARED_DATA_DIR
@@ -13,7 +17,9 @@ from topoanalysis.testing import tiny_checkpoint
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file(),
                                 reason="the shared data (CIFAR-10, fLoc, neural data) is not available")
-QUICK = ReportParams(n_per_class=2, timesteps=(1, 2), fisher_images=4, pgd_steps=2, device="cpu")
+QUICK = ReportParams(temporal=TemporalParams(n_per_class=2, timesteps=(1, 2), fisher_images=4),
+                     robustness=RobustnessParams(n_per_class=2, pgd_steps=2))
+CPU = Runtime(device="cpu")
 FIGURES = {"temporal", "gratings", "v1_maps", "v1_summary", "it_tmaps", "it_summary", "it_overlap",
            "accuracy_vs_smoothness", "brain_layer_sweep", "robustness"}
 
@@ -27,7 +33,7 @@ def report(tmp_path_factory):
         paths.append(folder / f"{name}.pt")
         save_checkpoint(paths[-1], model, spec)
     lines = []
-    html = build_report(*paths, folder / "out", params=QUICK, cache_dir=folder / "cache", log=lines.append)
+    html = build_report(*paths, folder / "out", params=QUICK, runtime=CPU, cache_dir=folder / "cache", log=lines.append)
     return folder, paths, html, lines
 
 
@@ -53,12 +59,12 @@ def test_every_figure_and_table_is_rendered(report):
 def test_rerun_hits_the_cache_and_one_change_recomputes_one_analysis(report):
     folder, paths, _, _ = report
     lines = []
-    build_report(*paths, folder / "out", params=QUICK, cache_dir=folder / "cache", log=lines.append)
+    build_report(*paths, folder / "out", params=QUICK, runtime=CPU, cache_dir=folder / "cache", log=lines.append)
     assert sum("cached" in line for line in lines) == len(ANALYSES)
     lines = []
-    changed = ReportParams(**{**QUICK.__dict__, "timesteps": (1, 3)})
-    build_report(*paths, folder / "out2", params=changed, cache_dir=folder / "cache", log=lines.append)
-    recomputed = [line.split(":")[0] for line in lines if "topoanalysis" in line]
+    changed = replace(QUICK, temporal=replace(QUICK.temporal, timesteps=(1, 3)))
+    build_report(*paths, folder / "out2", params=changed, runtime=CPU, cache_dir=folder / "cache", log=lines.append)
+    recomputed = [line.split(":")[0] for line in lines if "running" in line]
     assert recomputed == ["temporal"]
 
 
@@ -75,4 +81,4 @@ def test_same_names_are_refused(report, tmp_path):
     copy = tmp_path / paths[0].name
     shutil.copy2(paths[0], copy)
     with pytest.raises(ValueError, match="same name"):
-        build_report(paths[0], copy, tmp_path / "out", params=QUICK, cache_dir=tmp_path / "cache")
+        build_report(paths[0], copy, tmp_path / "out", params=QUICK, runtime=CPU, cache_dir=tmp_path / "cache")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.report_html import Figure, Section, Table, format_cell, render_report, write_report
+from topoanalysis.report.page import Figure, Section, Table, format_cell, render_report, write_report
 
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 LOADED = re.compile(r'data-figures-loaded="(\d+)/(\d+)"')

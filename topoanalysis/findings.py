@@ -70,17 +70,18 @@ def _higher(diff: float, sem: float) -> tuple[bool, str]:
     return bool(z > Z), f"difference {diff:+.3f} = {z:+.1f} combined SEM (needs > {Z:g})"
 
 
-def _smoothness_rows(records: list[dict], key: str) -> dict[str, dict]:
-    return {row[key]: row for row in records}
+def _smoothness_rows(table: pd.DataFrame, model: str, key: str) -> dict[str, dict]:
+    """``{metric or domain: row}`` of one model's rows of a stacked smoothness table."""
+    return {row[key]: row for row in table[table["model"] == model].to_dict(orient="records")}
 
 
-def _v1_smoothness(v1: dict, topo: str, base: str, metric: str, label: str) -> Finding:
-    t = _smoothness_rows(v1["models"][topo]["smoothness"], "metric")[metric]
-    b = _smoothness_rows(v1["models"][base]["smoothness"], "metric")[metric]
+def _v1_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, metric: str, label: str) -> Finding:
+    t = _smoothness_rows(table, topo, "metric")[metric]
+    b = _smoothness_rows(table, base, "metric")[metric]
     ok, how = _higher(t["smoothness"] - b["smoothness"], math.hypot(t["sem"], b["sem"]))
     return Finding(
         f"V1 {label} maps are smoother in the topographic model", "Fig. 3c; ImageNet 0.57 -> 0.76 (orientation)",
-        f"{label} smoothness, {v1['layer']}, mean \u00b1 SEM over samples",
+        f"{label} smoothness, {layer}, mean \u00b1 SEM over samples",
         plus_minus(t["smoothness"], t["sem"]), plus_minus(b["smoothness"], b["sem"]),
         f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}",
         REPRODUCED if ok else NOT_REPRODUCED, how)
@@ -106,9 +107,9 @@ def _v1_correlation(curves: pd.DataFrame, layer: str, topo: str, base: str) -> F
         plus_minus(t, t_sem), plus_minus(b, b_sem), chance, REPRODUCED if ok else NOT_REPRODUCED, how)
 
 
-def _it_smoothness(it: dict, topo: str, base: str) -> Finding:
-    t = _smoothness_rows(it["models"][topo]["smoothness"], "domain")
-    b = _smoothness_rows(it["models"][base]["smoothness"], "domain")
+def _it_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str) -> Finding:
+    t = _smoothness_rows(table, topo, "domain")
+    b = _smoothness_rows(table, base, "domain")
     wins = []
     for domain in IT_DOMAINS:
         ok, _ = _higher(t[domain]["smoothness"] - b[domain]["smoothness"],
@@ -117,7 +118,7 @@ def _it_smoothness(it: dict, topo: str, base: str) -> Finding:
     fmt = "; ".join
     return Finding(
         "IT category t-maps are smoother in the topographic model", "Fig. 4c",
-        f"t-map smoothness {'/'.join(IT_DOMAINS)}, {it['layer']}, mean \u00b1 SEM",
+        f"t-map smoothness {'/'.join(IT_DOMAINS)}, {layer}, mean \u00b1 SEM",
         fmt(plus_minus(t[d]["smoothness"], t[d]["sem"]) for d in IT_DOMAINS),
         fmt(plus_minus(b[d]["smoothness"], b[d]["sem"]) for d in IT_DOMAINS),
         fmt(plus_minus(t[d]["chance"], None) for d in IT_DOMAINS),
@@ -215,7 +216,8 @@ def _it_brain(table: pd.DataFrame, topo: str, base: str) -> Finding:
         "0.0025)")
 
 
-def paper_findings(*, v1: dict, correlation_curves: pd.DataFrame, it: dict, overlap: pd.DataFrame,
+def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_curves: pd.DataFrame,
+                   it_smoothness: pd.DataFrame, it_layer: str, overlap: pd.DataFrame,
                    accuracy: dict[str, tuple[float, int] | None], entropy_shift: pd.DataFrame,
                    robustness: pd.DataFrame, brain: pd.DataFrame, topographic: str, baseline: str,
                    topographic_alpha: float | None = None, timesteps: int | None = None) -> list[Finding]:
@@ -223,15 +225,16 @@ def paper_findings(*, v1: dict, correlation_curves: pd.DataFrame, it: dict, over
 
     ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)``, e.g. the
     model card's full-test-set figure, or ``None`` where there is none; ``timesteps`` picks the
-    inference T whose entropy shift is shown (default: the largest).
+    inference T whose entropy shift is shown (default: the largest). The smoothness tables are
+    stacked over models (a ``model`` column; ``metric`` or ``domain``, ``smoothness``, ``sem``,
+    ``chance``), as the V1 and IT analyses write them.
     """
-    layer = v1["layer"]
     return [
-        _v1_smoothness(v1, topographic, baseline, "orientation", "orientation"),
-        _v1_smoothness(v1, topographic, baseline, "sf", "spatial-frequency"),
-        _v1_correlation(correlation_curves, layer, topographic, baseline),
-        _it_smoothness(it, topographic, baseline),
-        _overlap(overlap, it["layer"], topographic, baseline),
+        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "orientation", "orientation"),
+        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "sf", "spatial-frequency"),
+        _v1_correlation(correlation_curves, v1_layer, topographic, baseline),
+        _it_smoothness(it_smoothness, it_layer, topographic, baseline),
+        _overlap(overlap, it_layer, topographic, baseline),
         _accuracy(accuracy, topographic, baseline),
         _entropy(entropy_shift, timesteps),
         _robustness(robustness, topographic, baseline, topographic_alpha),

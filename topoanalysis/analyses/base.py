@@ -58,6 +58,21 @@ def model_files(models: Models) -> dict[str, ModelFile]:
             for name, model in models.items()}
 
 
+def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ckpt", "--baseline")) -> list:
+    """Load every checkpoint once, before any work, so a bad one fails first; returns their specs.
+
+    ``flags`` name the options the files came from, in order, for the error messages.
+    """
+    specs = []
+    for flag, file in zip(flags, files.values()):
+        if not file.path.is_file():
+            hint = ", or --baseline none" if flag == "--baseline" else ""
+            raise FileNotFoundError(f"{flag} {file.path}: no such checkpoint file; pass an existing file (the bundled "
+                                    f"ones are in checkpoints/){hint}")
+        specs.append(file.load()[1])
+    return specs
+
+
 @dataclass(frozen=True)
 class Runtime:
     """Where and how the networks run.

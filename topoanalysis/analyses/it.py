@@ -64,6 +64,24 @@ class ITPatchesResult(Result):
     def parameters(self) -> dict:
         return self.record["parameters"]
 
+    @property
+    def t_value(self) -> str:
+        """How the t-values are computed, in words."""
+        return self.record["t_value"]
+
+    @property
+    def overlap_methods(self) -> dict[str, str]:
+        return self.record["overlap_methods"]
+
+    @property
+    def smoothness(self) -> pd.DataFrame:
+        """t-map smoothness per model and domain with SEM and shuffled chance."""
+        return self.table("smoothness")
+
+    @property
+    def overlap(self) -> pd.DataFrame:
+        return self.table("overlap")
+
     def tvalues(self, model: str) -> pd.DataFrame:
         return self.table(f"tvalues_{model}")
 

@@ -49,6 +49,14 @@ class TemporalResult(Result):
     analysis = "temporal"
 
     @property
+    def timesteps(self) -> list[int]:
+        return self.record["timesteps"]
+
+    @property
+    def fisher_description(self) -> str:
+        return self.record["fisher"]
+
+    @property
     def entropy_shift(self) -> pd.DataFrame:
         return self.table("entropy_shift")
 

@@ -50,6 +50,24 @@ class V1MapsResult(Result):
         """The metric parameters with the widths applied to this layer."""
         return self.record["parameters"]
 
+    @property
+    def orientation_method(self) -> str:
+        return self.record["orientation_method"]
+
+    @property
+    def ringach_similarity(self) -> str:
+        """How the Ringach 2002 similarity is computed, in words."""
+        return self.record["ringach_similarity"]
+
+    @property
+    def smoothness(self) -> pd.DataFrame:
+        """Smoothness per model and metric (orientation, sf, color) with SEM and shuffled chance."""
+        return self.table("smoothness")
+
+    @property
+    def correlation_curves(self) -> pd.DataFrame:
+        return self.table("correlation_curves")
+
     def tuning(self, model: str) -> pd.DataFrame:
         return self.table(f"tuning_{model}")
 

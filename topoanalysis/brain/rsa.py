@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from .. import paths
+from ..datafiles import read_mat
 from ..stimuli.rsa92 import load_rsa92_rdms
 
 HUMAN_IT_FILENAME = f"{paths.DATA_SETS['rsa92']}/92_brainRDMs.mat"
@@ -220,13 +221,11 @@ def load_human_it_subject_rdms(path: str | os.PathLike | None = None, *,
     >>> load_human_it_subject_rdms().shape  # doctest: +SKIP
     (4, 92, 92)
     """
-    import scipy.io
-
     file = paths.find_data_file(HUMAN_IT_FILENAME, path, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
-    try:
-        entries = np.atleast_1d(scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False)["RDMs"]).ravel()
-    except (KeyError, ValueError, TypeError, NotImplementedError) as err:
-        raise ValueError(f"{file}: no readable RDMs struct array ({err!r})") from err
+    mat = read_mat(file, what="Kriegeskorte 2008 subject RDMs", squeeze_me=True, struct_as_record=False)
+    if "RDMs" not in mat:
+        raise ValueError(f"{file}: no RDMs struct array; is this the Kriegeskorte 2008 subject-RDM file?")
+    entries = np.atleast_1d(mat["RDMs"]).ravel()
     found: dict[tuple[str, int], np.ndarray] = {}
     for e in entries:
         m = re.fullmatch(r"\s*hIT\s*\|\s*(\w+)\s*\|\s*Session:\s*(\d+)\s*", str(getattr(e, "name", "")))

@@ -18,11 +18,9 @@ Examples
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import warnings
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..datafiles import decode_image, open_zip, read_member
 from ..paths import DATA_SETS, find_data_file
 from ..stimuli.base import StimulusSet, rgb_array
 from .pls import kernel_pls_predict, pearson_columns
@@ -89,7 +88,6 @@ def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *
     >>> len(stimuli), responses.shape  # doctest: +SKIP
     (640, (640, 50))
     """
-    from PIL import Image
 
     session = _check_session(session)
     if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
@@ -102,17 +100,14 @@ def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *
     zip_path = find_data_file(f"{DATA_FOLDER}/images_{session}.zip", responses_path.parent,
                               what=f"Cowley 2023 V4 images of session {session}", flag=_FLAG)
     arrays = []
-    with zipfile.ZipFile(zip_path) as archive:
+    with open_zip(zip_path, what=f"Cowley 2023 V4 images of session {session}") as archive:
         members = {int(m.group(1)): name for name in archive.namelist() if (m := _IMAGE_RE.search(name))}
         if sorted(members) != list(range(1, n_images + 1)):
             raise ValueError(f"{zip_path}: expected image0001.jpg ... image{n_images:04d}.jpg to match the "
                              f"{n_images} response columns, found {len(members)} numbered images")
         for number in range(1, n_images + 1):
-            try:
-                with Image.open(io.BytesIO(archive.read(members[number]))) as im:
-                    arrays.append(rgb_array(im, image_size_px))
-            except OSError as err:
-                raise OSError(f"could not decode {members[number]} in {zip_path}: {err}") from err
+            image = decode_image(read_member(archive, members[number]), name=f"{zip_path}:{members[number]}")
+            arrays.append(rgb_array(image, image_size_px))
     if len({a.shape for a in arrays}) > 1:
         raise ValueError(f"images in {zip_path} differ in size; pass image_size_px to resize them")
     labels = pd.DataFrame({"stimulus_id": [f"v4-{session}-{i:04d}" for i in range(1, n_images + 1)],

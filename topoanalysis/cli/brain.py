@@ -14,7 +14,6 @@ there is a network, or already in its cache (``$TOPOANALYSIS_BRAINSCORE_HOME``).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
@@ -26,9 +25,10 @@ from .common import (
     add_baseline_arg,
     add_checkpoint_args,
     add_device_args,
+    check_out,
     checkpoints_to_compare,
-    report_written,
     runtime_from_args,
+    save_result,
 )
 
 DEFAULTS = BrainParams()
@@ -66,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..analyses import brain
 
+    check_out(args, brain.BrainResult)
     result = brain.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
     if len(result.region_scores.columns):
         print(result.region_scores.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if result.record.get("official"):
         print(pd.DataFrame(result.record["official"]).to_string(index=False))
-    report_written(result.save(Path(args.out)), args.out)
+    save_result(result, args.out)
     return 0

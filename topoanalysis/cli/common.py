@@ -53,8 +53,19 @@ def runtime_from_args(args: argparse.Namespace):
     return Runtime(device=args.device, precision=args.precision, batch_size=args.batch_size)
 
 
-def report_written(written: list[Path], out: str | Path) -> None:
-    """The line every analysis command ends with."""
+def check_out(args: argparse.Namespace, result_class) -> None:
+    """Refuse an ``--out`` that cannot hold this analysis's results, before any work."""
+    from ..outputs import check_output_folder
+
+    check_output_folder(args.out, f"{result_class.analysis}_results.json")
+
+
+def save_result(result, out: str | Path) -> None:
+    """Save ``result`` into a staged folder that replaces ``out`` whole, and say what was written."""
+    from ..outputs import staged_folder
+
+    with staged_folder(out, f"{result.analysis}_results.json") as staging:
+        written = result.save(staging)
     print(f"wrote {len(written)} files to {out}/: " + ", ".join(p.name for p in written))
 
 
@@ -70,8 +81,11 @@ def add_baseline_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def checkpoints_to_compare(args: argparse.Namespace) -> dict:
-    """``{name: ModelFile}`` of ``--ckpt`` and, unless ``--baseline none``, the baseline; names are file stems."""
-    from ..analyses.base import ModelFile
+    """``{name: ModelFile}`` of ``--ckpt`` and, unless ``--baseline none``, the baseline; names are file stems.
+
+    Each is loaded once here, so a bad baseline fails before any work on the first model.
+    """
+    from ..analyses.base import ModelFile, check_models
 
     paths = {Path(args.ckpt).stem: Path(args.ckpt)}
     baseline = args.baseline
@@ -82,7 +96,9 @@ def checkpoints_to_compare(args: argparse.Namespace) -> dict:
         if Path(baseline).stem in paths:
             raise ValueError(f"--baseline {baseline} has the same name as --ckpt; rename one of them")
         paths[Path(baseline).stem] = Path(baseline)
-    return {name: ModelFile(path, arch=args.arch) for name, path in paths.items()}
+    files = {name: ModelFile(path, arch=args.arch) for name, path in paths.items()}
+    check_models(files)
+    return files
 
 
 def add_evaluation_data_args(parser: argparse.ArgumentParser, defaults) -> None:

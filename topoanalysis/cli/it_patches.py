@@ -10,7 +10,6 @@ Runs :func:`topoanalysis.analyses.it.run` and writes under ``--out``: ``it_resul
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..analyses.it import ITPatchesParams
 from ..metrics.it import ITParams
@@ -20,9 +19,10 @@ from .common import (
     add_baseline_arg,
     add_checkpoint_args,
     add_device_args,
+    check_out,
     checkpoints_to_compare,
-    report_written,
     runtime_from_args,
+    save_result,
 )
 
 DEFAULTS, METRIC, PATCH = ITPatchesParams(), ITParams(), PatchParams()
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..analyses import it
 
+    check_out(args, it.ITPatchesResult)
     result = it.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
-    report_written(result.save(Path(args.out)), args.out)
+    save_result(result, args.out)
     return 0

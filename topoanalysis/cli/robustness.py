@@ -10,7 +10,6 @@ hashes, timings, both tables) and ``robustness.png/.pdf``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..analyses.robustness import RobustnessParams
 from ..paths import REPORTS_DIR
@@ -20,9 +19,10 @@ from .common import (
     add_checkpoint_args,
     add_device_args,
     add_evaluation_data_args,
+    check_out,
     checkpoints_to_compare,
-    report_written,
     runtime_from_args,
+    save_result,
 )
 
 DEFAULTS = RobustnessParams()
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..analyses import robustness
 
+    check_out(args, robustness.RobustnessResult)
     result = robustness.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
-    report_written(result.save(Path(args.out)), args.out)
+    save_result(result, args.out)
     return 0

@@ -8,7 +8,6 @@ Runs :func:`topoanalysis.analyses.temporal.run` on the checkpoint and its baseli
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..analyses.temporal import TemporalParams
 from ..paths import REPORTS_DIR
@@ -17,9 +16,10 @@ from .common import (
     add_checkpoint_args,
     add_device_args,
     add_evaluation_data_args,
+    check_out,
     checkpoints_to_compare,
-    report_written,
     runtime_from_args,
+    save_result,
 )
 
 DEFAULTS = TemporalParams()
@@ -53,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..analyses import temporal
 
+    check_out(args, temporal.TemporalResult)
     result = temporal.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
     if len(result.entropy_shift.columns):
         print(result.entropy_shift.pivot(index="layer", columns="timesteps", values="entropy_shift_bits")
               .round(4).to_string())
     print(result.table("accuracy_vs_timesteps").pivot(index="timesteps", columns="model", values="accuracy")
           .to_string())
-    report_written(result.save(Path(args.out)), args.out)
+    save_result(result, args.out)
     return 0

@@ -10,7 +10,6 @@ checkpoints, timings); ``tuning_<model>.csv``, ``smoothness.csv``, ``difference_
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..analyses.v1 import V1MapsParams
 from ..metrics.tuning import ORIENTATION_METHODS
@@ -20,9 +19,10 @@ from .common import (
     add_baseline_arg,
     add_checkpoint_args,
     add_device_args,
+    check_out,
     checkpoints_to_compare,
-    report_written,
     runtime_from_args,
+    save_result,
 )
 
 DEFAULTS, METRIC = V1MapsParams(), V1Params()
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     from ..analyses import v1
 
+    check_out(args, v1.V1MapsResult)
     result = v1.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
-    report_written(result.save(Path(args.out)), args.out)
+    save_result(result, args.out)
     return 0

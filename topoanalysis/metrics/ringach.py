@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.io
 
 from topoanalysis import paths
+from topoanalysis.datafiles import read_mat
 
 RINGACH_FILENAME = f"{paths.DATA_SETS['ringach']}/ringach_2002_db.mat"
 RINGACH_MEDIAN_MAXDC_SPS: float = 33.3868065
@@ -87,7 +87,7 @@ def load_ringach2002(path: str | os.PathLike | None = None) -> pd.DataFrame:
     (308, 11)
     """
     file = find_ringach_file(path)
-    mat = scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False)
+    mat = read_mat(file, what="Ringach 2002 database", squeeze_me=True, struct_as_record=False)
     if "db" not in mat:
         raise ValueError(f"{file} holds no 'db' struct (variables: {sorted(k for k in mat if not k.startswith('__'))})")
     db = mat["db"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -182,12 +183,15 @@ def _read(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}; pass --ckpt PATH to an existing file "
                                 "(the bundled ones are in checkpoints/)")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is not a loadable PyTorch checkpoint: the file is empty (an interrupted copy?); "
+                         "copy it again or pass another --ckpt")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or broken files
-        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0][:200]}); checkpoints must load with "
-                         "torch.load(weights_only=True)") from None
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {first_line}); "
+                         "checkpoints must load with torch.load(weights_only=True)") from None
 
 
 def load_train_state(path: str | os.PathLike) -> dict:
@@ -254,6 +258,37 @@ def _load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> No
     model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
 
 
+def _is_number(value, *, positive: bool = False) -> bool:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return ok and (value > 0 or not positive)
+
+
+def _metadata_problem(obj: dict) -> str | None:
+    """The first missing or malformed field of a project-format checkpoint, in words; None if it is sound."""
+    checks = {
+        "arch": lambda v: isinstance(v, str) and v in list_models(),
+        "arch_kwargs": lambda v: isinstance(v, dict),
+        "timesteps": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "input_size_px": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "mean": lambda v: isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_number(x) for x in v),
+        "std": lambda v: isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_number(x, positive=True)
+                                                                              for x in v),
+        "visual_degrees": lambda v: _is_number(v, positive=True),
+        "layer_areas": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(a, str)
+                                                             for k, a in v.items()),
+        "sheets": lambda v: isinstance(v, dict) and v and all(isinstance(a, dict) for a in v.values()),
+        "provenance": lambda v: isinstance(v, dict),
+        "state_dict": lambda v: isinstance(v, dict) and v and all(isinstance(t, torch.Tensor) for t in v.values()),
+        "content_sha256": lambda v: isinstance(v, str) and len(v) == 64,
+    }
+    for name, ok in checks.items():
+        if name not in obj:
+            return f"has no {name!r} field"
+        if not ok(obj[name]):
+            return f"has a bad {name!r} field ({str(obj[name])[:80]!r})"
+    return None
+
+
 def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kwargs: dict | None = None,
                     timesteps: int | None = None, input_size_px: int | None = None,
                     strict: bool = True, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointSpec]:
@@ -278,7 +313,15 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
         if obj.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path} has checkpoint format version {obj.get('format_version')}; "
                              f"this topoanalysis reads version {FORMAT_VERSION}")
-        sheets = _sheets_from_payload(obj["sheets"])
+        problem = _metadata_problem(obj)
+        if problem is not None:
+            raise ValueError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: it {problem}; re-save it "
+                             "with save_checkpoint, or load its weights as a plain state dict with --arch")
+        try:
+            sheets = _sheets_from_payload(obj["sheets"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: its sheets cannot be "
+                             f"read ({exc}); re-save it with save_checkpoint") from None
         spec = CheckpointSpec(
             arch=obj["arch"], arch_kwargs=dict(obj["arch_kwargs"]), timesteps=obj["timesteps"],
             input_size_px=obj["input_size_px"], mean=tuple(obj["mean"]), std=tuple(obj["std"]),

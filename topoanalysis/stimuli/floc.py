@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..datafiles import decode_image
 from ..paths import DATA_ENV_VAR, DATA_SETS, SHARED_DATA_DIR
 from .base import StimulusSet, rgb_array
 
@@ -177,7 +178,6 @@ def load_floc(
     >>> s.images.shape, s.labels.domain.unique().tolist()  # doctest: +SKIP
     ((20, 32, 32, 3), ['faces', 'bodies', 'characters', 'places', 'objects'])
     """
-    from PIL import Image
 
     if categories is None:
         wanted = set(FLOC_CATEGORIES[:-1])
@@ -207,11 +207,7 @@ def load_floc(
         if not files:
             raise FileNotFoundError(f"no fLoc images named {category}-<N>.jpg in {directory}")
         for number, file in files[:max_per_category]:
-            try:
-                with Image.open(file) as im:
-                    arrays.append(rgb_array(im, image_size_px))
-            except OSError as err:
-                raise OSError(f"could not read fLoc image {file}: {err}") from err
+            arrays.append(rgb_array(decode_image(file, name=f"fLoc image {file}"), image_size_px))
             domain = _CATEGORY_TO_DOMAIN[category]
             rows.append((f"{category}-{number}", category, domain, number, str(file)))
 

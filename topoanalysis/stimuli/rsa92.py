@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import paths
+from ..datafiles import REPLACE, read_mat
 from .base import StimulusSet, rgb_array
 
 RSA92_FILENAME = f"{paths.DATA_SETS['rsa92']}/Kriegeskorte_Neuron2008_supplementalData.mat"
@@ -55,15 +56,11 @@ def find_rsa92_file(path: str | os.PathLike | None = None) -> Path:
 
 
 def _load_mat(file: Path, keys: list[str]) -> dict:
-    import scipy.io
-
-    try:
-        mat = scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False, variable_names=keys)
-    except (ValueError, TypeError, NotImplementedError) as err:
-        raise ValueError(f"{file}: not a readable MATLAB file ({err})") from err
+    mat = read_mat(file, what="92-image set", squeeze_me=True, struct_as_record=False, variable_names=keys)
     missing = [k for k in keys if k not in mat]
     if missing:
-        raise ValueError(f"{file}: no variable(s) {missing}; is this the Kriegeskorte 2008 file?")
+        raise ValueError(f"{file}: no variable(s) {missing}; not the Kriegeskorte 2008 file, or a truncated one: "
+                         f"{REPLACE}")
     return mat
 
 

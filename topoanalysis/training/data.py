@@ -8,15 +8,14 @@ augmentation and normalisation happen on the device (:mod:`.augment`).
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ..datafiles import decode_image, open_zip, read_member
 from ..paths import DATA_SETS, default_data_path, find_data_file
 from ..safe_pickle import restricted_load
 
@@ -57,7 +56,7 @@ def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train"
     path = find_data_file(DATA_SETS["cifar10"], path, what="CIFAR-10 JPEG zip", flag=flag)
     if split not in ("train", "test"):
         raise ValueError(f"unknown split {split!r}; valid: train, test")
-    with zipfile.ZipFile(path) as archive:
+    with open_zip(path, what="CIFAR-10 JPEGs") as archive:
         members = sorted(n for n in archive.namelist()
                          if n.startswith(f"{split}/") and n.lower().endswith(IMAGE_SUFFIXES))
         by_class: dict[str, list[str]] = {}
@@ -70,17 +69,13 @@ def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train"
         classes = tuple(sorted(by_class))
         chosen = [(name, label) for label, cls in enumerate(classes)
                   for name in by_class[cls][:limit_per_class]]
-        images = np.stack([_decode(archive.read(name), name) for name, _ in chosen])
+        images = np.stack([_decode(read_member(archive, name), f"{path}:{name}") for name, _ in chosen])
     labels = np.array([label for _, label in chosen], dtype=np.int64)
     return ImageArrays(images, labels, classes, CIFAR10_MEAN, CIFAR10_STD, f"{path}:{split}")
 
 
 def _decode(data: bytes, name: str) -> np.ndarray:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except OSError as exc:
-        raise OSError(f"cannot decode image {name}: {exc}") from None
+    return np.asarray(decode_image(data, name=name), dtype=np.uint8)
 
 
 def load_cifar100_pickles(directory: str | os.PathLike, split: str = "train") -> ImageArrays:
@@ -129,11 +124,10 @@ class ImageFolder:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
         file, label = self.samples[index]
-        with Image.open(file) as image:
-            image = image.convert("RGB")
-            scale = self.size_px / min(image.size)
-            resized = image.resize((max(self.size_px, round(image.width * scale)),
-                                    max(self.size_px, round(image.height * scale))), Image.BILINEAR)
+        image = decode_image(file)
+        scale = self.size_px / min(image.size)
+        resized = image.resize((max(self.size_px, round(image.width * scale)),
+                                max(self.size_px, round(image.height * scale))), Image.BILINEAR)
         left = (resized.width - self.size_px) // 2
         top = (resized.height - self.size_px) // 2
         crop = resized.crop((left, top, left + self.size_px, top + self.size_px))

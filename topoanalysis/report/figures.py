@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec
@@ -36,17 +37,19 @@ def grating_examples_figure(spec: CheckpointSpec, n_orientations: int = 4):
     return fig
 
 
-def accuracy_vs_smoothness_figure(v1_results: dict, accuracy: dict[str, tuple[float, int, str]]):
+def accuracy_vs_smoothness_figure(smoothness: pd.DataFrame, accuracy: dict[str, tuple[float, int, str]]):
     """Top-1 accuracy (with binomial SE) vs orientation smoothness (with SEM), one point per model.
 
-    ``accuracy`` maps model names to ``(accuracy, n images, where it comes from)``.
+    ``smoothness`` is the V1 analysis's table stacked over models; ``accuracy`` maps model
+    names to ``(accuracy, n images, where it comes from)``.
     """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
     sources = set()
-    for i, (model, info) in enumerate(v1_results["models"].items()):
-        row = {r["metric"]: r for r in info["smoothness"]}["orientation"]
+    orientation = smoothness[smoothness["metric"] == "orientation"]
+    for i, model in enumerate(dict.fromkeys(orientation["model"])):
+        row = orientation[orientation["model"] == model].iloc[0]
         acc, n, source = accuracy.get(model, (np.nan, 0, ""))
         se = np.sqrt(acc * (1 - acc) / n) if n else np.nan
         sources.add(f"{source}, n = {n:,}")

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from .paths import atomic_path
+from ..paths import atomic_path
 
 MISSING = "\u2013"
 """What a missing value (NaN, None, NA) shows as in a table."""

@@ -1,0 +1,11 @@
+"""The report: every paper figure and table for a topographic checkpoint and its baseline, in one page.
+
+* :mod:`.build` - :func:`build_report` runs or reuses the analyses and writes the report;
+* :mod:`.sections` - the findings, headline and figure sections;
+* :mod:`.figures` - figures that combine analyses or show the stimuli;
+* :mod:`.page` - the self-contained HTML page.
+"""
+
+from .build import ANALYSES, ReportParams, build_report
+
+__all__ = ["ANALYSES", "ReportParams", "build_report"]

@@ -1,0 +1,254 @@
+"""The report: every paper figure and table for a topographic checkpoint and its baseline.
+
+:func:`build_report` runs (or reuses) the five analyses of :mod:`topoanalysis.analyses`, each
+saved into a cache folder keyed by a hash of the analysis, its params dataclass, both
+checkpoints' content hashes, a fingerprint of the data it reads, the precision and the
+toolkit version. A rerun loads every result whose key is unchanged, so changing one
+analysis's parameters recomputes only that one; ``force`` recomputes all. It then draws the
+figures that need results from several analyses and writes ``index.html`` (self-contained,
+opens offline), the figures as PNG and PDF, and the tables as CSV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .. import __version__
+from ..analyses import brain, it, robustness, temporal, v1
+from ..analyses.base import ModelFile, Result, Runtime, check_models
+from ..brain.adapter import default_region_layer_map
+from ..findings import findings_table, paper_findings
+from ..outputs import check_output_folder, staged_folder
+from ..paths import REPORTS_DIR, default_data_path
+from .page import write_report
+from .sections import figure_sections, findings_section, headline_table
+
+if TYPE_CHECKING:
+    from ..models.checkpoints import CheckpointSpec
+
+logger = logging.getLogger(__name__)
+
+ANALYSES = {"v1": v1, "it": it, "brain": brain, "temporal": temporal, "robustness": robustness}
+"""Report section name -> analysis module (each with ``run`` and its ``Result`` class)."""
+RESULT_CLASSES = {"v1": v1.V1MapsResult, "it": it.ITPatchesResult, "brain": brain.BrainResult,
+                  "temporal": temporal.TemporalResult, "robustness": robustness.RobustnessResult}
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """The five analyses' parameters.
+
+    Each defaults to its analysis's own defaults, except smaller samples for temporal
+    (10 images per class, T = 1, 2, 4, 8, 32 Fisher images) and robustness (10 images per
+    class), which keep a cold CPU run of the bundled pair short. ``brain_layers``:
+    "committed" scores each region's committed layer only, "all" sweeps ``brain.layers``
+    (None: every layer).
+    """
+
+    v1: v1.V1MapsParams = field(default_factory=v1.V1MapsParams)
+    it: it.ITPatchesParams = field(default_factory=it.ITPatchesParams)
+    brain: brain.BrainParams = field(default_factory=brain.BrainParams)
+    temporal: temporal.TemporalParams = field(default_factory=lambda: temporal.TemporalParams(
+        n_per_class=10, timesteps=(1, 2, 4, 8), fisher_images=32))
+    robustness: robustness.RobustnessParams = field(default_factory=lambda: robustness.RobustnessParams(
+        n_per_class=10))
+    brain_layers: str = "committed"
+
+    def __post_init__(self) -> None:
+        if self.brain_layers not in ("committed", "all"):
+            raise ValueError(f"brain_layers must be 'committed' or 'all', got {self.brain_layers!r}")
+
+    def for_analysis(self, name: str, spec: CheckpointSpec):
+        """The params the report runs analysis ``name`` with on a checkpoint described by ``spec``."""
+        params = getattr(self, name)
+        if name == "brain" and self.brain_layers == "committed":
+            params = replace(params, layers=tuple(sorted(set(default_region_layer_map(spec).values()))))
+        return params
+
+
+def _data_paths(name: str, params) -> list[Path]:
+    """The data an analysis reads (its params' paths, else the default data folder's)."""
+    def path(given, data_set: str) -> Path:
+        return Path(given) if given not in (None, "none") else default_data_path(data_set)
+
+    if name == "v1":
+        return [path(params.ringach, "ringach")]
+    if name == "it":
+        return [path(params.floc, "floc"), path(params.rsa92, "rsa92")]
+    if name == "brain":
+        return [path(params.v4_data, "v4"), path(params.rsa92, "rsa92"), path(params.ringach, "ringach")]
+    return [path(params.data_path, "cifar10")]
+
+
+def _fingerprint(*paths: Path) -> list:
+    """Names, sizes and modification times of the data an analysis reads (cheap, no hashing)."""
+    prints = []
+    for path in paths:
+        if path.is_file():
+            stat = path.stat()
+            prints.append([path.name, stat.st_size, stat.st_mtime_ns])
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            prints.append([path.name, len(files), sum(p.stat().st_size for p in files)])
+        else:
+            prints.append([path.name, "missing"])
+    return prints
+
+
+def run_cached(name: str, models: dict[str, ModelFile], params, key_parts: dict, cache_dir: Path, *,
+               runtime: Runtime, force: bool, log=logger.info) -> tuple[Result, Path]:
+    """Analysis ``name``'s result, loaded from ``cache_dir/<name>-<key>`` or computed and saved there."""
+    key = hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    final = cache_dir / f"{name}-{key}"
+    if (final / "DONE").is_file() and not force:
+        log(f"{name}: cached ({final})")
+        return RESULT_CLASSES[name].load(final), final
+    tmp = cache_dir / f".{name}-{key}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    log(f"{name}: running the analysis")
+    try:
+        result = ANALYSES[name].run(models, params, runtime)
+        result.save(tmp)
+        (tmp / "cache_key.json").write_text(json.dumps(key_parts, indent=2, sort_keys=True, default=str))
+        (tmp / "DONE").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return result, final
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import spikingjelly
+    import torch
+
+    versions = {"topoanalysis": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+                "spikingjelly": getattr(spikingjelly, "__version__", "2.0.0")}
+    try:
+        from importlib.metadata import version
+
+        versions["brainscore-vision"] = version("brainscore-vision")
+    except Exception:  # not installed: the brain section says so through its own error
+        pass
+    return versions
+
+
+def card_accuracy(spec: CheckpointSpec) -> tuple[float, int] | None:
+    """``(top-1 accuracy, test images)`` that a model card records, or ``None``."""
+    card = spec.provenance
+    try:
+        accuracy, n = float(card["test_accuracy"]), int(card["test_images"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (accuracy, n) if 0.0 <= accuracy <= 1.0 and n > 0 else None
+
+
+def _accuracies(cards: dict, robustness_table: pd.DataFrame) -> dict[str, tuple[float, int, str]]:
+    """Per model ``(accuracy, n, source)``: the card's full-test-set figure, else the robustness clean images."""
+    clean = robustness_table[robustness_table["attack"] == "clean"].iloc[0]
+    return {name: (*card, "model card") if card is not None
+            else (float(clean[name]), int(clean["n_images"]), "robustness clean images")
+            for name, card in cards.items()}
+
+
+def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, base_spec: CheckpointSpec,
+                  results: dict[str, Result], folders: dict[str, Path], params: ReportParams, runtime: Runtime,
+                  started: float) -> tuple[pd.DataFrame, int]:
+    """Figures, tables and ``index.html`` into ``out``; returns the findings table and the figure count."""
+    import matplotlib.pyplot as plt
+
+    from ..outputs import save_figure
+    from .figures import accuracy_vs_smoothness_figure, grating_examples_figure
+
+    v1_result, it_result = results["v1"], results["it"]
+    figures_dir = out / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    copied = {}
+    for folder in folders.values():
+        for png in sorted(folder.glob("*.png")):
+            for source in (png, png.with_suffix(".pdf")):
+                shutil.copy2(source, figures_dir / source.name)
+            copied[png.stem] = figures_dir / png.name
+    robustness_table = results["robustness"].table_by_model
+    accuracy = {ckpt.stem: card_accuracy(spec), baseline.stem: card_accuracy(base_spec)}
+    made = {"gratings": grating_examples_figure(spec),
+            "accuracy_vs_smoothness": accuracy_vs_smoothness_figure(v1_result.smoothness,
+                                                                    _accuracies(accuracy, robustness_table))}
+    for stem, figure in made.items():
+        save_figure(figure, figures_dir, stem)
+        plt.close(figure)
+        copied[stem] = figures_dir / f"{stem}.png"
+
+    brain_table = results["brain"].region_scores
+    table1 = brain_table.pivot_table(index=["region", "benchmark"], columns="model", values="committed_score",
+                                     sort=False).reset_index()
+    findings = findings_table(paper_findings(
+        v1_smoothness=v1_result.smoothness, v1_layer=v1_result.layer, correlation_curves=v1_result.correlation_curves,
+        it_smoothness=it_result.smoothness, it_layer=it_result.layer, overlap=it_result.overlap, accuracy=accuracy,
+        entropy_shift=results["temporal"].entropy_shift, robustness=robustness_table, brain=brain_table,
+        topographic=ckpt.stem, baseline=baseline.stem, topographic_alpha=spec.provenance.get("alpha"),
+        timesteps=spec.timesteps))
+    headline = headline_table(v1_result, it_result, accuracy)
+    for stem, frame in (("findings", findings), ("headline", headline), ("table1_brain", table1),
+                        ("table_robustness", robustness_table)):
+        frame.to_csv(out / f"{stem}.csv", index=False)
+    sections = figure_sections(copied, v1_result, it_result, results["temporal"], table1, robustness_table)
+    metadata = {"checkpoint": {"path": str(ckpt), "sha256": spec.content_sha256},
+                "baseline": {"path": str(baseline), "sha256": base_spec.content_sha256},
+                "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M"),
+                "parameters": {name: asdict(params.for_analysis(name, spec)) for name in ANALYSES},
+                "runtime": asdict(runtime),
+                "analyses": {name: str(folder) for name, folder in folders.items()},
+                "seconds": round(time.perf_counter() - started, 1)}
+    write_report(out / "index.html", f"Topographic analysis: {ckpt.stem} vs {baseline.stem}", sections, metadata,
+                 lead=findings_section(findings, headline))
+    return findings, len(copied)
+
+
+def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                 params: ReportParams = ReportParams(), runtime: Runtime = Runtime(), arch: str | None = None,
+                 force: bool = False, cache_dir: str | os.PathLike | None = None, log=logger.info) -> Path:
+    """Run or reuse the analyses and write the report; returns the path of ``index.html``.
+
+    ``out`` (default ``reports/<checkpoint name>``) is replaced whole when the report is
+    complete; it must be new, empty or an earlier report (checked before any work). ``arch``
+    names the architecture of plain state dicts without metadata.
+    """
+    ckpt, baseline = Path(ckpt), Path(baseline)
+    if ckpt.stem == baseline.stem:
+        raise ValueError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
+    out = check_output_folder(out if out is not None else REPORTS_DIR / ckpt.stem, "index.html")
+    cache_dir = Path(cache_dir) if cache_dir is not None else REPORTS_DIR / ".cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    models = {ckpt.stem: ModelFile(ckpt, arch), baseline.stem: ModelFile(baseline, arch)}
+    spec, base_spec = check_models(models)
+    results, folders = {}, {}
+    for name in ANALYSES:
+        analysis_params = params.for_analysis(name, spec)
+        key_parts = {"analysis": name, "params": asdict(analysis_params),
+                     "checkpoints": {ckpt.stem: spec.content_sha256, baseline.stem: base_spec.content_sha256},
+                     "data": _fingerprint(*_data_paths(name, analysis_params)), "precision": runtime.precision,
+                     "version": __version__}
+        results[name], folders[name] = run_cached(name, models, analysis_params, key_parts, cache_dir,
+                                                  runtime=runtime, force=force, log=log)
+    with staged_folder(out, "index.html") as staging:
+        findings, n_figures = _write_report(staging, ckpt, baseline, spec, base_spec, results, folders, params,
+                                            runtime, started)
+    html = out / "index.html"
+    log(f"wrote {html} ({n_figures} figures, 4 tables) in {time.perf_counter() - started:.1f} s")
+    for row in findings.itertuples():
+        log(f"  {row.verdict:>28}: {row.claim}")
+    return html

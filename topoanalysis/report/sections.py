@@ -1,0 +1,94 @@
+"""The report's text: the findings and headline tables, and one section per paper figure or table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..analyses.it import ITPatchesResult
+from ..analyses.temporal import TemporalResult
+from ..analyses.v1 import V1MapsResult
+from ..findings import MAX_DROP_POINTS, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Z, binomial_se, plus_minus
+from .page import Figure, Section, Table
+
+
+def headline_table(v1: V1MapsResult, it: ITPatchesResult, accuracy: dict) -> pd.DataFrame:
+    """One row per model: accuracy with its SE, V1 and IT face smoothness with SEM, shuffled chance."""
+    rows = []
+    for name in v1.models:
+        smooth = {r["metric"]: r for r in v1.smoothness[v1.smoothness["model"] == name].to_dict(orient="records")}
+        faces = it.smoothness[(it.smoothness["model"] == name) & (it.smoothness["domain"] == "faces")].iloc[0]
+        card = accuracy.get(name)
+        acc = "n/a" if card is None else (plus_minus(100 * card[0], 100 * binomial_se(*card), 1)
+                                          + f" ({card[1]:,})")
+        rows.append({"model": name, "test accuracy % (n)": acc,
+                     "V1 orientation smoothness": plus_minus(smooth["orientation"]["smoothness"],
+                                                             smooth["orientation"]["sem"]),
+                     "V1 SF smoothness": plus_minus(smooth["sf"]["smoothness"], smooth["sf"]["sem"]),
+                     "IT face smoothness": plus_minus(faces["smoothness"], faces["sem"]),
+                     "chance (V1 orientation / IT faces)": f"{smooth['orientation']['chance']:.3f} / "
+                                                           f"{faces['chance']:.3f}"})
+    return pd.DataFrame(rows)
+
+
+def findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
+    counts = findings["verdict"].value_counts()
+    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE))
+    columns = ["claim", "verdict", "topographic", "baseline", "chance", "reason", "measure", "paper"]
+    return Section("Findings: the paper's claims on this pair", [
+        Table("findings", f"Claims of the TDSNN paper ({summary})", findings[columns],
+              f"Generated from the results below, never typed by hand. Rules fixed in advance: 'higher' means by more "
+              f"than {Z:g} combined standard errors; 'no accuracy drop' means at most {MAX_DROP_POINTS:g} points on "
+              "the full test set; 'chance' is the same measure with unit positions shuffled."),
+        Table("headline", "Headline numbers", headline,
+              "Mean \u00b1 SEM (smoothness: over unit samples) or \u00b1 binomial SE (accuracy, from the model card's "
+              "full test set).")])
+
+
+def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesResult, temporal: TemporalResult,
+                    table1: pd.DataFrame, robustness: pd.DataFrame) -> list[Section]:
+    """The paper's figures and tables in order; ``figures`` maps figure stems to their PNG files."""
+    p = v1.parameters
+
+    def fig(key: str, title: str, caption: str) -> Figure:
+        return Figure(key, title, figures[key], caption, pdf_name=f"figures/{key}.pdf")
+
+    return [
+        Section("Figure 1: temporal dynamics", [fig(
+            "temporal", "Entropy shift, accuracy vs T, Fisher information, firing rates",
+            f"Binary spike-train entropy per layer (H_topo - H_baseline) for T = {temporal.timesteps}; top-1 "
+            f"accuracy vs inference T; {temporal.fisher_description}; firing probability per layer.")]),
+        Section(f"Figure 3: V1 ({v1.layer})", [
+            fig("gratings", "Grating examples", "Sine gratings as the network sees them (TDANN's grid of 8 "
+                "orientations x 8 spatial frequencies x 5 phases x 2 colours, scaled to the input size)."),
+            fig("v1_maps", "Orientation, SF and colour preference maps",
+                f"Preferences by {v1.orientation_method} on units passing the {p['mask_rule']} mask; pinwheels "
+                f"marked (window {p['applied_pinwheel_window_mm']:.2f} mm)."),
+            fig("v1_summary", "Smoothness, difference and correlation vs distance, Ringach 2002",
+                f"Smoothness over {p['n_samples']} samples of {p['sample_size']} units, hypercolumn "
+                f"{p['applied_hypercolumn_width_mm']:.2f} mm, SEM bars, shuffled-position chance; response "
+                f"correlation vs distance with 95 % CIs; {v1.ringach_similarity}.")]),
+        Section(f"Figure 4: IT ({it.layer})", [
+            fig("it_tmaps", "Category t-maps and patches", f"{it.t_value}; patches from Gaussian smoothing "
+                f"(sigma {it.parameters['patch']['sigma_mm']} mm, "
+                f"threshold {it.parameters['patch']['threshold']})."),
+            fig("it_summary", "Selectivity vs distance, smoothness, generalisation",
+                "Mean |t_i - t_j| vs cortical distance with shuffled-position chance; t-map smoothness; correlation of "
+                "fLoc and 92-image face/body t-maps.")]),
+        Section("Figure 5: overlap and accuracy", [
+            fig("it_overlap", "Overlap of category maps",
+                "; ".join(f"{m} ({c})" for m, c in it.overlap_methods.items())),
+            fig("accuracy_vs_smoothness", "Accuracy vs V1 smoothness",
+                "Top-1 accuracy (model card: the full test set; \u00b1 binomial SE) vs orientation-map smoothness "
+                "(\u00b1 SEM).")]),
+        Section("Table 1: brain benchmarks", [
+            Table("table1_brain", "Brain benchmark scores (committed layers)", table1,
+                  "Offline benchmarks on real data; score = ceiled where a ceiling exists (see the brain command)."),
+            fig("brain_layer_sweep", "Scores per layer", "Each benchmark over the swept layers; stars mark the "
+                "committed layer.")]),
+        Section("Robustness", [
+            Table("table_robustness", "Accuracy under perturbation at the reference strengths", robustness,
+                  "Perturbations at each timestep; strengths in pixel units (epsilon in 1/255)."),
+            fig("robustness", "Accuracy vs strength", "One panel per attack, both models.")]),
+    ]
