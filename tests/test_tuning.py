@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from topoanalysis.metrics.tuning import (
+    argmax_preference,
     circular_variance,
     fit_von_mises,
     orientation_bandwidth_deg,
@@ -113,3 +114,17 @@ def test_peak_to_peak_mask_and_scale():
     assert spikes_per_s_factor(np.array([0.0, 2.0, 4.0, 6.0]), 33.0) == pytest.approx(33.0 / 4.0)
     with pytest.raises(ValueError, match="no unit responded"):
         spikes_per_s_factor(np.zeros(5), 33.0)
+
+
+def test_spike_count_ties_are_exact_and_go_to_the_first_level():
+    """Rates are multiples of 1/T: two levels with the same responses in another order must tie exactly."""
+    rng = np.random.default_rng(0)
+    rates = (rng.integers(0, 5, size=(37, 2000)) / 4).astype(np.float32)  # T = 4
+    order = rng.permutation(37)
+    responses = np.concatenate([rates, rates[order], rates[::-1] * 0.5])  # levels 0 and 1 hold the same values
+    levels = np.repeat([0, 1, 2], 37)
+    _, curves = tuning_curves(responses, levels)
+    assert curves.dtype == np.float64
+    assert np.array_equal(curves[0], curves[1])
+    peaked = curves[0] > curves[2]
+    assert peaked.any() and (argmax_preference(curves)[peaked] == 0).all()

@@ -44,13 +44,15 @@ def tiny_checkpoint(seed: int = 0, *, calibrate: bool = True, arch: str = "tiny_
 
 def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_index: np.ndarray | None = None,
                          color_pref: np.ndarray | None = None, kappa: float = 2.0, image_size_px: int = 32,
-                         layer: str = "layer2.0") -> xr.Dataset:
+                         layer: str = "layer2.0", gain: np.ndarray | None = None) -> xr.Dataset:
     """A grating "recording" whose units have planted preferences at known positions.
 
     Each unit responds ``exp(kappa (cos(2 (theta - pref)) - 1))`` to orientation ``theta``,
     times 1 at its preferred SF index (0.5 elsewhere) and 1 for its preferred colour
-    (0.5 for the other), so its tuning curves peak exactly at the planted values. The
-    result has the layout of :func:`topoanalysis.recording.record`'s output.
+    (0.5 for the other), so its tuning curves peak exactly at the planted values; all of it
+    times the unit's ``gain`` (default: spread evenly over 0.75-1.25 along the unit order,
+    so tuning depths differ and a percentile mask has a cutoff to apply). The result has the
+    layout of :func:`topoanalysis.recording.record`'s output.
     """
     pref_deg = np.asarray(pref_deg, dtype=np.float64)
     n_units = len(pref_deg)
@@ -67,7 +69,9 @@ def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_ind
               "layer": ("unit", np.full(n_units, layer)), "channel": ("unit", np.zeros(n_units, int)),
               "row": ("unit", np.arange(n_units)), "col": ("unit", np.zeros(n_units, int)),
               "x_mm": ("unit", np.asarray(xy_mm, float)[:, 0]), "y_mm": ("unit", np.asarray(xy_mm, float)[:, 1])}
-    responses = (orientation * sf_gain * color_gain).astype(np.float32)
+    if gain is None:
+        gain = 0.75 + 0.5 * ((np.arange(n_units) * 0.6180339887) % 1.0)  # golden-ratio sequence: even spread
+    responses = (orientation * sf_gain * color_gain * np.asarray(gain, float)[None, :]).astype(np.float32)
     return xr.Dataset({"responses": (("stimulus", "unit"), responses)}, coords=coords,
                       attrs={"stimulus_set": stimuli.name, "layers": [layer]})
 

@@ -19,8 +19,16 @@ _TDANN_DENSE_POINTS = 50
 _LOG_SQRT2 = 0.5 * np.log(2.0)
 
 
+_UNITS_PER_BLOCK = 16384
+
+
 def tuning_curves(responses: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean response per level of one stimulus factor, averaged over all other factors.
+
+    Summed in float64 whatever the input type, then divided by the count, so levels whose
+    responses sum to the same value (common with spike counts, multiples of 1/T) tie
+    exactly, and ties resolve to the first level (:func:`argmax_preference`) rather than by
+    round-off.
 
     Parameters
     ----------
@@ -41,17 +49,19 @@ def tuning_curves(responses: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     ([0, 90], [2.0, 5.0])
     """
     responses = np.asarray(responses)
-    if responses.dtype.kind != "f":
-        responses = responses.astype(np.float64)
     levels = np.asarray(levels)
     if responses.ndim != 2 or len(levels) != responses.shape[0]:
         raise ValueError(f"responses must be (n_stimuli, n_units) with one level per stimulus; got "
                          f"responses {responses.shape} and {len(levels)} levels")
     unique, codes = np.unique(levels, return_inverse=True)
-    averaging = np.zeros((len(unique), len(levels)))
-    averaging[codes, np.arange(len(levels))] = 1.0
-    averaging /= averaging.sum(axis=1, keepdims=True)
-    return unique, (averaging.astype(responses.dtype) @ responses).astype(np.float64)
+    indicator = np.zeros((len(unique), len(levels)))
+    indicator[codes, np.arange(len(levels))] = 1.0
+    counts = indicator.sum(axis=1, keepdims=True)
+    curves = np.empty((len(unique), responses.shape[1]))
+    for start in range(0, responses.shape[1], _UNITS_PER_BLOCK):  # float64 in blocks: bounded memory
+        block = slice(start, start + _UNITS_PER_BLOCK)
+        curves[:, block] = (indicator @ responses[:, block].astype(np.float64)) / counts  # sum, then divide
+    return unique, curves
 
 
 def _orientation_resultant(curves: np.ndarray, orientations_deg: np.ndarray) -> np.ndarray:
@@ -235,7 +245,15 @@ def orientation_bandwidth_deg(kappa: np.ndarray) -> np.ndarray:
 
 
 def argmax_preference(curves: np.ndarray) -> np.ndarray:
-    """Index of the level with the largest mean response (SF or colour preference); -1 if silent."""
+    """Index of the level with the largest mean response (SF or colour preference); -1 if silent.
+
+    Exact ties go to the first (lowest) level.
+
+    Examples
+    --------
+    >>> argmax_preference(np.array([[0.5, 0.0], [0.5, 0.0]])).tolist()
+    [0, -1]
+    """
     return np.where(np.abs(curves).sum(axis=0) > 0, np.argmax(curves, axis=0), -1)
 
 
