@@ -44,11 +44,11 @@ def test_window_fractions_brute_force():
                    [2.0, 10.0], [3.0, 12.0]])
     t = np.array([[5.0, 0.0], [5.0, 5.0], [0.0, 5.0], [5.0, 0.0], [0.0, 0.0], [np.nan, 0.0], [5.0, 5.0],
                   [5.0, 5.0], [5.0, 5.0]])
-    fractions = window_fractions(t, xy, window_mm=7.0, min_units=3)
+    fractions = window_fractions(t, xy, window_mm=7.0, min_units=3, placement="grid")  # tiles from 0
     expected = {(2 / 3, 2 / 3), (1 / 3, 0.0), (1.0, 1.0)}
     assert {tuple(np.round(row, 6)) for row in fractions} == {tuple(np.round(e, 6)) for e in expected}
     with pytest.raises(ValueError, match="larger window"):
-        window_fractions(t, xy, window_mm=50.0, min_units=3)
+        window_fractions(t, xy, window_mm=50.0, min_units=3, placement="grid")
 
 
 def test_overlap_table_is_full_and_labelled(sheet):
@@ -61,3 +61,29 @@ def test_overlap_table_is_full_and_labelled(sheet):
     assert set(long.loc[long["method"] == "colocalization", "chance"]) == {0.5}
     with pytest.raises(ValueError, match="unknown overlap method"):
         overlap_matrix(np.zeros((4, 2)), np.zeros((4, 2)), "jaccard")
+
+
+def test_tdann_windows_spread_from_the_sheet_minimum_with_gaps():
+    from topoanalysis.metrics.spatial import spaced_windows, square_windows
+
+    # units over 0.5 .. 16.5 mm: floor(16 / 7) = 2 windows per axis, corners at 0.5 and 9.5 (a gap), not 0 and 7
+    xy = np.array([[x, y] for x in np.arange(0.5, 17, 1.0) for y in np.arange(0.5, 17, 1.0)])
+    windows = spaced_windows(xy, 7.0, min_units=1)
+    assert len(windows) == 4
+    corners = sorted(tuple(xy[w].min(axis=0)) for w in windows)
+    assert corners == [(0.5, 0.5), (0.5, 9.5), (9.5, 0.5), (9.5, 9.5)]  # units span 0.5 .. 16.5
+    # 7 units per axis in [0.5, 7.5), 8 in the last window [9.5, 16.5] (closed); the 7.5 and 8.5 rows are in none
+    assert sorted(len(w) for w in windows) == [49, 56, 56, 64]
+    assert len(square_windows(xy, 7.0, min_units=1)) == 9  # the grid tiles everything from 0
+
+
+def test_window_placement_is_an_option_of_the_overlap():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 40, (4000, 2))
+    face = 10 * np.exp(-((xy - 12) ** 2).sum(1) / 60)
+    t = np.stack([face, face + rng.normal(0, 2, 4000), rng.normal(0, 3, 4000)], axis=1)
+    tdann = overlap_matrix(t, xy, "fraction_spearman")
+    grid = overlap_matrix(t, xy, "fraction_spearman", placement="grid")
+    assert tdann[0, 1] > 0.5 and grid[0, 1] > 0.5 and tdann[0, 1] != grid[0, 1]
+    with pytest.raises(ValueError, match="unknown window placement 'hex'"):
+        overlap_matrix(t, xy, placement="hex")

@@ -37,12 +37,15 @@ class ITParams:
     ``overlap_window_mm`` is TDANN's 7 mm; with ``widen_sparse_windows`` a layer too sparse
     for it gets the smallest window whose average holds ``2 * overlap_min_units`` units
     (a 224-px ResNet-18 layer4.1 and the bundled 2,048-unit layer keep 7 mm).
+    ``overlap_window_placement``: "tdann" (TDANN's evenly spread windows) or "grid" (tiles
+    from 0), see :mod:`topoanalysis.metrics.overlap`.
     """
 
     patch: PatchParams = field(default_factory=PatchParams)
     t_ddof: int = 0
     selective_t: float = 4.0
     overlap_window_mm: float = 7.0
+    overlap_window_placement: str = "tdann"
     overlap_min_units: int = 6
     widen_sparse_windows: bool = True
     min_mean_response: float = 0.0
@@ -61,6 +64,9 @@ class ITParams:
     def __post_init__(self) -> None:
         if self.t_ddof not in (0, 1):
             raise ValueError(f"t_ddof must be 0 (TDANN) or 1; got {self.t_ddof}")
+        if self.overlap_window_placement not in ("tdann", "grid"):
+            raise ValueError(f"overlap_window_placement must be 'tdann' or 'grid'; got "
+                             f"{self.overlap_window_placement!r}")
         if self.distance_cutoff_mm <= 0 or self.overlap_window_mm <= 0:
             raise ValueError("distance_cutoff_mm and overlap_window_mm must be positive")
 
@@ -197,7 +203,8 @@ def it_analysis(ds: xr.Dataset, layer: str, params: ITParams = ITParams(), *, rn
     sheet_area_mm2 = float(np.ptp(xy_mm[:, 0]) * np.ptp(xy_mm[:, 1]))
     window_mm = params.overlap_window_for(len(tvalues), sheet_area_mm2)
     overlap = overlap_table(tvalues, xy_mm, DOMAINS, methods=OVERLAP_METHODS, window_mm=window_mm,
-                            min_units=params.overlap_min_units, threshold=params.selective_t)
+                            min_units=params.overlap_min_units, threshold=params.selective_t,
+                            placement=params.overlap_window_placement)
     generalization = None
     if rsa92 is not None:
         generalization = rsa92_generalization(tvalues, layer_responses(rsa92, layer), members, params)

@@ -283,6 +283,40 @@ def square_windows(xy_mm: np.ndarray, width_mm: float, *, min_units: int = 10) -
     return [group for group in np.split(order, boundaries) if len(group) >= min_units]
 
 
+def spaced_windows(xy_mm: np.ndarray, width_mm: float, *, min_units: int = 10) -> list[np.ndarray]:
+    """Unit indices in TDANN's co-localisation windows: ``floor(extent / width_mm)`` windows per
+    axis, their corners spread evenly from the sheet minimum to ``maximum - width_mm`` (so gaps
+    lie between them unless the extent is a multiple of the width) [I: our reading of TDANN's
+    placement]. Windows are half-open ``[corner, corner + width)``, the last one per axis
+    closed so the unit at the maximum counts; only those holding at least ``min_units``
+    units are returned.
+
+    Examples
+    --------
+    >>> xy = np.array([[0.5, 0.5], [1.5, 0.5], [9.9, 9.9], [5.0, 5.0]])
+    >>> [w.tolist() for w in spaced_windows(xy, 4.0, min_units=1)]
+    [[0, 1], [2]]
+    """
+    if width_mm <= 0:
+        raise ValueError(f"window width must be positive; got {width_mm} mm")
+    xy_mm = np.asarray(xy_mm, dtype=np.float64)
+    inside = []  # per axis: one boolean row per window
+    for axis in range(2):
+        values = xy_mm[:, axis]
+        low, high = values.min(), values.max()
+        n = max(1, int(np.floor((high - low) / width_mm)))
+        corners = np.linspace(low, max(low, high - width_mm), n)
+        upper = np.where(corners + width_mm >= high, np.inf, corners + width_mm)
+        inside.append((values[None, :] >= corners[:, None]) & (values[None, :] < upper[:, None]))
+    windows = []
+    for inside_x in inside[0]:
+        for inside_y in inside[1]:
+            members = np.flatnonzero(inside_x & inside_y)
+            if len(members) >= min_units:
+                windows.append(members)
+    return windows
+
+
 def correlation_over_distance(responses: np.ndarray, xy_mm: np.ndarray, window_width_mm: float, *,
                               rng: np.random.Generator, n_bins: int = 15, max_windows: int = 50,
                               max_units_per_window: int = 1000, min_units: int = 10) -> CorrelationResult:
