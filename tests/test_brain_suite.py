@@ -32,6 +32,20 @@ def test_every_benchmark_scores_every_layer(scores):
     assert (v4["ceiling"] > 0.5).all() and np.allclose(v4["score"], v4["raw"] ** 2 / v4["ceiling"])
 
 
+def test_every_score_can_be_rebuilt_from_its_row(scores):
+    """Explicit columns: the score follows from the others by the rule the row names."""
+    for row in scores[np.isfinite(scores["score"].astype(float))].itertuples():
+        if row.score_rule.startswith("subject_mean / ceiling_upper"):
+            assert row.ceiled and np.isclose(row.score, row.subject_mean / row.ceiling_upper)
+            assert row.ceiling_lower <= row.ceiling_upper and row.ceiling == row.ceiling_upper
+        elif row.score_rule.startswith("raw^2 / ceiling"):
+            assert row.ceiled and np.isclose(row.score, row.raw ** 2 / row.ceiling)
+        else:
+            assert not row.ceiled and row.score == row.raw and np.isnan(row.ceiling)
+    kiani = scores[scores["benchmark"] == "IT-RSA-Kiani2007"]
+    assert not kiani["ceiled"].any()
+
+
 def test_committed_layers_and_region_table(scores):
     committed = scores[scores["committed"]]
     assert set(zip(committed["region"], committed["layer"])) == {("V1", "layer2.0"), ("IT", "layer4.1")}

@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from topoanalysis.brain.v4 import (
     CEILING_SESSION,
     V4_SESSIONS,
+    brainscore_ceiling,
     ceiling_value,
     load_v4_repeats,
     load_v4_session,
     pls_predictivity,
     split_half_ceiling,
+    split_half_reliabilities,
 )
 from topoanalysis.paths import SHARED_DATA_DIR
 
@@ -150,3 +153,17 @@ def test_pls_predictivity_few_features_and_errors():
         pls_predictivity(features, neural, ids, rng=0, method="nipals")
     with pytest.raises(ValueError, match="n_splits"):
         pls_predictivity(features, neural, ids, rng=0, n_splits=0)
+
+
+def test_the_ceiling_aggregates_in_brainscores_order():
+    """Median over neurons per split, then mean over splits; not the median of the split means."""
+    reliabilities = np.array([[0.0, 0.2, 1.0], [0.9, 0.6, 0.3]])  # split medians 0.2 and 0.6
+    assert brainscore_ceiling(reliabilities) == pytest.approx(0.4)
+    table = pd.DataFrame({"neuron": [0, 1, 2], "reliability": reliabilities.mean(0)})  # 0.45, 0.4, 0.65
+    assert ceiling_value(table) == pytest.approx(0.45)
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=(4, 30, 1)) + rng.normal(size=(4, 30, 6))
+    per_split = split_half_reliabilities(raw, rng=np.random.default_rng(1), n_splits=7)
+    assert per_split.shape == (7, 4)
+    np.testing.assert_allclose(split_half_ceiling(raw, rng=np.random.default_rng(1), n_splits=7)["reliability"],
+                               per_split.mean(0))

@@ -17,11 +17,15 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..brain.suite import OFFLINE_BENCHMARKS, region_table, run_offline_suite
+from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
 from .base import Models, Result, Runtime, checkpoint_info, model_files
 
 logger = logging.getLogger(__name__)
+
+RDM_DESCRIPTION = ("1 - Pearson r between the 92 images' response patterns; units whose response is the same for "
+                   "every image are dropped first (their correlation is undefined); an image no remaining unit "
+                   "responds to has a NaN row, left out of the RSA")
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,9 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
             sweeps.append(scores.assign(model=name))
         infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
     record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,
-              "models": infos}
+              "models": infos, "score_rules": SCORE_RULES, "rdm": RDM_DESCRIPTION,
+              "v4_ceiling": "split-half reliability, Spearman-Brown corrected; median over neurons per split, "
+                            "mean over splits (Brain-Score's order)"}
     tables = {}
     if sweeps:
         scores = _with_model_first(pd.concat(sweeps, ignore_index=True))

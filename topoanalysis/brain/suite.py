@@ -35,11 +35,11 @@ from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark
 from .v4 import (
     CEILING_SESSION,
     PLS_METHODS,
-    ceiling_value,
+    brainscore_ceiling,
     load_v4_repeats,
     load_v4_session,
     pls_predictivity,
-    split_half_ceiling,
+    split_half_reliabilities,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +53,16 @@ OFFLINE_BENCHMARKS = {"V1-Ringach2002": "V1", "V4-Cowley2023": "V4",
                       **{name: ("V1" if spec["region"] == "EVC" else spec["region"])
                          for name, spec in RSA_BENCHMARKS.items()}}
 """Benchmark -> the model region it tests (EVC is compared with V1 layers)."""
+
+
+SCORE_RULES = {"V1-Ringach2002": "raw (mean of the two 1 - KS similarities; no ceiling)",
+               "V4-Cowley2023": "raw^2 / ceiling (PLS r squared over the split-half ceiling)",
+               "IT-RSA-Kiani2007": "raw (Spearman rho with the monkey group RDM; no subjects, no ceiling)",
+               **{name: "subject_mean / ceiling_upper (mean per-subject rho over the Nili upper bound)"
+                  for name in RSA_BENCHMARKS if name != "IT-RSA-Kiani2007"}}
+"""How each benchmark's ``score`` is built from the other columns."""
+SCORE_COLUMNS = ("benchmark", "region", "layer", "raw", "subject_mean", "ceiling_lower", "ceiling_upper", "ceiling",
+                 "ceiled", "score", "score_rule", "committed", "note")
 
 
 def _record_all(model, spec, stimuli, layers, options):
@@ -75,14 +85,14 @@ def _ringach_rows(model, spec, layers, options, data) -> list[dict]:
             continue
         table = compare_with_ringach(tuning["circular_variance"].to_numpy()[responsive],
                                      tuning["bandwidth_deg"].to_numpy()[responsive], reference)
-        rows.append({"layer": layer, "raw": float(table["similarity"].mean()), "ceiling": np.nan,
+        rows.append({"layer": layer, "raw": float(table["similarity"].mean()), "ceiled": False,
                      "score": float(table["similarity"].mean())})
     return [{"benchmark": "V1-Ringach2002", **row} for row in rows]
 
 
 def _v4_rows(model, spec, layers, options, data, rng, pls_method) -> list[dict]:
     stimuli, neural = load_v4_session(CEILING_SESSION, data.get("v4"), image_size_px=spec.input_size_px)
-    ceiling = ceiling_value(split_half_ceiling(load_v4_repeats(data.get("v4")), rng=rng))
+    ceiling = brainscore_ceiling(split_half_reliabilities(load_v4_repeats(data.get("v4")), rng=rng))
     ds = _record_all(model, spec, stimuli, layers, options)
     ids = stimuli.labels["stimulus_id"].to_numpy()
     rows = []
@@ -95,7 +105,7 @@ def _v4_rows(model, spec, layers, options, data, rng, pls_method) -> list[dict]:
             continue
         raw = pls_predictivity(features[:, informative], neural, ids, rng=rng, method=pls_method,
                                device=options["device"])["raw"]
-        rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": raw, "ceiling": ceiling,
+        rows.append({"benchmark": "V4-Cowley2023", "layer": layer, "raw": raw, "ceiling": ceiling, "ceiled": True,
                      "score": raw**2 / ceiling})
     return rows
 
@@ -112,8 +122,10 @@ def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
             continue
         for name in names:
             result = rsa_benchmark(name, model_rdm, data.get("rsa92"))
-            rows.append({"benchmark": name, "layer": layer, "raw": result["raw"], "ceiling": result["ceiling"],
-                         "score": result["score"]})
+            rows.append({"benchmark": name, "layer": layer, "raw": result["raw"],
+                         "subject_mean": result["subject_mean"], "ceiling_lower": result["ceiling_lower"],
+                         "ceiling_upper": result["ceiling_upper"], "ceiling": result["ceiling"],
+                         "ceiled": result["ceiling"] is not None, "score": result["score"]})
     return rows
 
 
@@ -136,7 +148,10 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     Returns
     -------
     pandas.DataFrame
-        ``benchmark, region, layer, raw, ceiling, score, committed, note``.
+        :data:`SCORE_COLUMNS`: ``raw`` is the benchmark's unceiled measure (RSA: rho with the
+        group-mean RDM; V4: PLS r; V1: similarity), ``subject_mean`` the mean per-subject rho,
+        ``ceiling_lower``/``ceiling_upper`` the Nili bounds, ``ceiling`` the one applied
+        (``ceiled`` says whether one was), and ``score_rule`` how ``score`` follows from them.
     """
     layers = list(layers or spec.sheets)
     names = list(benchmarks or OFFLINE_BENCHMARKS)
@@ -159,14 +174,15 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
         log(f"{', '.join(rsa_names)}: the 92 images")
         rows += _rsa_rows(model, spec, layers, options, data, rsa_names)
     table = pd.DataFrame(rows)
-    for column in ("ceiling", "score", "note"):
-        if column not in table:
-            table[column] = np.nan if column != "note" else ""
-    table["note"] = table["note"].fillna("")
+    for column in ("subject_mean", "ceiling_lower", "ceiling_upper", "ceiling", "score"):
+        table[column] = table[column].astype(float) if column in table else np.nan
+    table["ceiled"] = table["ceiled"].fillna(False).astype(bool) if "ceiled" in table else False
+    table["note"] = table["note"].fillna("") if "note" in table else ""
     table.insert(1, "region", table["benchmark"].map(OFFLINE_BENCHMARKS))
+    table["score_rule"] = table["benchmark"].map(SCORE_RULES)
     committed = default_region_layer_map(spec)
     table["committed"] = [committed.get(region) == layer for region, layer in zip(table["region"], table["layer"])]
-    return table[["benchmark", "region", "layer", "raw", "ceiling", "score", "committed", "note"]]
+    return table[list(SCORE_COLUMNS)]
 
 
 def region_table(scores: pd.DataFrame) -> pd.DataFrame:

@@ -142,6 +142,9 @@ def _rowwise_pearson(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.nda
 def split_half_ceiling(raw: np.ndarray, *, rng: np.random.Generator, n_splits: int = 100) -> pd.DataFrame:
     """Split-half reliability per neuron, Spearman-Brown corrected, averaged over random splits.
 
+    The per-split values are :func:`split_half_reliabilities`; the benchmark's ceiling is
+    :func:`brainscore_ceiling` of those (Brain-Score's order of aggregation).
+
     In each split, every image's available (non-NaN) repeats are shuffled and divided into
     halves of ``floor(k/2)`` and ``ceil(k/2)`` repeats (all repeats are used, so halves differ
     by one when ``k`` is odd); one random order per image is shared by all neurons, as the
@@ -171,6 +174,12 @@ def split_half_ceiling(raw: np.ndarray, *, rng: np.random.Generator, n_splits: i
     >>> round(float(split_half_ceiling(raw, rng=rng, n_splits=10).reliability[0]), 1)
     0.9
     """
+    reliabilities = split_half_reliabilities(raw, rng=rng, n_splits=n_splits)
+    return pd.DataFrame({"neuron": np.arange(reliabilities.shape[1]), "reliability": reliabilities.mean(0)})
+
+
+def split_half_reliabilities(raw: np.ndarray, *, rng: np.random.Generator, n_splits: int = 100) -> np.ndarray:
+    """``(n_splits, n_neurons)`` Spearman-Brown corrected split-half reliabilities (see :func:`split_half_ceiling`)."""
     raw = np.asarray(raw, dtype=np.float64)
     if raw.ndim != 3:
         raise ValueError(f"raw must be (n_neurons, n_images, n_repeats), got shape {raw.shape}")
@@ -192,11 +201,26 @@ def split_half_ceiling(raw: np.ndarray, *, rng: np.random.Generator, n_splits: i
             mean_b = (filled * in_b).sum(-1) / (counts - first)
             r = _rowwise_pearson(mean_a, mean_b, usable)
             corrected[split] = 2 * r / (1 + r)
-    return pd.DataFrame({"neuron": np.arange(raw.shape[0]), "reliability": corrected.mean(0)})
+    return corrected
+
+
+def brainscore_ceiling(reliabilities: np.ndarray) -> float:
+    """The ceiling as Brain-Score aggregates it: the median over neurons in each split, then the
+    mean over splits (NaN neurons ignored).
+
+    Examples
+    --------
+    >>> brainscore_ceiling(np.array([[0.1, 0.5, 0.9], [0.7, 0.8, 0.0]]))  # medians 0.5 and 0.7
+    0.6
+    """
+    return float(np.mean(np.nanmedian(np.asarray(reliabilities, dtype=float), axis=1)))
 
 
 def ceiling_value(table: pd.DataFrame) -> float:
-    """Median ``reliability`` over neurons (NaN neurons ignored), Brain-Score's ceiling convention.
+    """Median over neurons (NaN ignored) of :func:`split_half_ceiling`'s split-averaged ``reliability``.
+
+    The median of split means; Brain-Score takes the mean of split medians
+    (:func:`brainscore_ceiling`), which the V4 benchmark uses.
 
     Examples
     --------
