@@ -82,6 +82,11 @@ def test_look_at_returns_rates_with_tissue_positions(tiny, v4_stimuli):
                                            8.0), ["layer4.1"], spec=spec, device="cpu")
     np.testing.assert_allclose(assembly.isel(time_bin=0).values, direct["responses"].values)
     np.testing.assert_allclose(assembly.isel(time_bin=1).values, direct["responses"].values)
+    # a plain list of image paths (Brain-Score's interface allows it): the same responses, paths as ids
+    paths = [str(subset.get_stimulus(i)) for i in subset["stimulus_id"]]
+    from_paths = candidate.look_at(paths)
+    assert list(from_paths["stimulus_id"].values) == paths
+    np.testing.assert_allclose(from_paths.isel(time_bin=0).values, direct["responses"].values)
 
 
 def test_neuroid_assembly_keeps_its_coordinates(brainscore):

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from ..datafiles import decode_image
 from ..paths import REPO_ROOT
 from ..recording import record
 from ..stimuli.base import StimulusSet, rgb_array
@@ -88,12 +90,9 @@ def default_region_layer_map(spec: CheckpointSpec) -> dict[str, str]:
 
 
 def _load_images(paths, size_px: int) -> np.ndarray:
-    from PIL import Image
-
     images = np.empty((len(paths), size_px, size_px, 3), np.uint8)
     for i, path in enumerate(paths):
-        with Image.open(path) as image:
-            images[i] = rgb_array(image, size_px)
+        images[i] = rgb_array(decode_image(path), size_px)
     return images
 
 
@@ -158,7 +157,8 @@ def _brain_model_class():
             self._time_bins = [_time_bin(time_bin) for time_bin in time_bins]
 
         def look_at(self, stimuli, number_of_trials: int = 1, require_variance: bool = False):
-            """Responses of the committed layer to a Brain-Score ``StimulusSet``.
+            """Responses of the committed layer to a Brain-Score ``StimulusSet``, or to a plain list
+            of image paths (each path is then its own ``stimulus_id``).
 
             The network is deterministic, so repeated trials are identical and one response
             per stimulus is returned. Rates are averaged over all T timesteps and reported in
@@ -167,8 +167,12 @@ def _brain_model_class():
             if self._region is None:
                 raise RuntimeError("call start_recording(region, time_bins) before look_at")
             layer = self.region_layer_map[self._region]
+            if isinstance(stimuli, (list, tuple)):  # Brain-Score's interface also allows paths
+                stimuli = pd.DataFrame({"stimulus_id": [str(path) for path in stimuli]})
+                paths = list(stimuli["stimulus_id"])
+            else:
+                paths = [str(stimuli.get_stimulus(stimulus_id)) for stimulus_id in stimuli["stimulus_id"]]
             ids = list(stimuli["stimulus_id"])
-            paths = [str(stimuli.get_stimulus(stimulus_id)) for stimulus_id in ids]
             size = self._spec.input_size_px
             images = StimulusSet(getattr(stimuli, "identifier", None) or "brainscore", _load_images(paths, size),
                                  stimuli[["stimulus_id"]].reset_index(drop=True).astype(str), self.visual_degrees())
