@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import socket
@@ -75,6 +76,10 @@ def test_baseline_and_positions_file_and_bad_inputs(tmp_path):
     save_sheets(tmp_path / "sheets.npz", spec.sheets)
     _, spec2 = train(_config(tmp_path / "topo", positions=str(tmp_path / "sheets.npz"), max_steps=1))
     assert spec2.sheets["layer3.0"] == spec.sheets["layer3.0"]
+    recipe = json.loads(spec2.provenance["recipe"])  # the positions by name and hash, the input size actually used
+    digest = hashlib.sha256((tmp_path / "sheets.npz").read_bytes()).hexdigest()
+    assert recipe["positions"] == f"sheets.npz (sha256 {digest})" and str(tmp_path) not in spec2.provenance["recipe"]
+    assert recipe["image_size_px"] == spec2.input_size_px == 32
     save_sheets(tmp_path / "partial.npz", {"layer1.0": spec.sheets["layer1.0"]})
     with pytest.raises(ValueError, match="partial.npz has no sheets for"):
         train(_config(tmp_path / "bad", positions=str(tmp_path / "partial.npz")))

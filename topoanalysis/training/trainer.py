@@ -9,6 +9,7 @@ line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -199,7 +200,7 @@ def train(config: TrainConfig):
             raise FileNotFoundError(f"--resume {config.resume}: no such file; pass the checkpoint_last.pt that "
                                     "`topoanalysis train` writes in its --out folder")
         model, spec = load_checkpoint(config.resume)
-        check_resume_recipe(config, spec.provenance)
+        check_resume_recipe(config, spec)
         state = load_train_state(config.resume)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -285,11 +286,16 @@ def train(config: TrainConfig):
                 optimizer.step()
                 functional.reset_net(model)
                 step += 1
+                if step % config.log_every == 0 or step == stop_step:  # every rank: the sums are collective
+                    whole = distributed.all_sum(torch.stack([
+                        task_loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float(),
+                        torch.as_tensor(stc_loss, dtype=torch.float32, device=y.device).detach(),
+                        torch.tensor(float(len(y)), device=y.device)]), info)  # the whole batch, all ranks
                 if info.is_main and (step % config.log_every == 0 or step == stop_step):
                     seconds = time.perf_counter() - t0
-                    record = {"step": step, "epoch": epoch + 1, "lr": lr, "task_loss": task_loss.item(),
-                              "stc_loss": stc_loss.item(),
-                              "train_acc": float((logits.argmax(1) == y).float().mean()),
+                    record = {"step": step, "epoch": epoch + 1, "lr": lr, "task_loss": float(whole[0] / whole[3]),
+                              "stc_loss": float(whole[2] / info.world_size),
+                              "train_acc": float(whole[1] / whole[3]),
                               "img_per_s": round(len(y) * info.world_size / seconds, 1)}
                     for name, values in stats.items():
                         for key, value in values.items():
@@ -380,11 +386,20 @@ def _truncate_log(path: Path, step: int) -> None:
         tmp.write_text("".join(line + "\n" for line in kept))
 
 
+def _positions_record(path: str | None) -> str | None:
+    """The positions file as a checkpoint records it: its name and content hash, not this machine's path."""
+    if path is None:
+        return None
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return f"{Path(path).name} (sha256 {digest})"
+
+
 def _provenance(config: TrainConfig, spec, info, device, precision, test_acc, step, epoch, seconds,
                 sizes: tuple[int, int]) -> dict:
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
                 else f"{platform.machine()} CPU, {torch.get_num_threads()} threads")
     settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "resume", "notes")}
+    settings.update(image_size_px=spec.input_size_px, positions=_positions_record(config.positions))
     return {**spec.provenance, "trained": "yes", "weights": f"torch.manual_seed({config.seed}) initialisation, trained",
             "data": config.dataset, "train_images": sizes[0], "test_images": sizes[1],
             "epochs": round(epoch, 3), "steps": step,

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..models.checkpoints import CheckpointSpec
     from .trainer import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -32,13 +33,18 @@ def check_numbers(config: TrainConfig) -> None:
 
 
 RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
-                     "log_every", "checkpoint_every", "positions")
+                     "log_every", "checkpoint_every", "positions", "image_size_px")
 """Settings a resumed run may change: where things are and how the run is executed, not what is trained
-(``positions`` is read only when a run starts; a resumed run keeps the checkpoint's sheets)."""
+(``positions`` is read only when a run starts; a resumed run keeps the checkpoint's sheets; the image size is
+checked against the checkpoint's input size instead, as the recipe records the size used)."""
 
 
-def check_resume_recipe(config: TrainConfig, provenance: dict) -> None:
+def check_resume_recipe(config: TrainConfig, spec: CheckpointSpec) -> None:
     """Refuse to resume with a different recipe (alpha, lr, epochs, ...) from the checkpoint's, naming each."""
+    if config.dataset == "imagefolder" and config.image_size_px != spec.input_size_px:
+        raise ValueError(f"cannot resume {config.resume} at --image-size {config.image_size_px}: it was trained at "
+                         f"{spec.input_size_px} px. Pass --image-size {spec.input_size_px}")
+    provenance = spec.provenance
     if "recipe" not in provenance:
         logger.warning("%s records no recipe; cannot check that the resumed settings match", config.resume)
         return
