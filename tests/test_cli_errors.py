@@ -221,3 +221,14 @@ def test_report_refuses_bad_input_before_any_analysis(tiny, tmp_path, capsys, mo
         (tmp_path / "other.pt").write_bytes(tiny[2].read_bytes())
         argv += ["--baseline", str(tmp_path / "other.pt")]
     assert main(argv + extra) == 2 and match in _error_line(capsys)
+
+
+def test_record_refuses_a_folder_as_its_out_file(tiny, tmp_path, capsys):
+    assert main(["record", "--ckpt", str(tiny[2]), "--out", str(tmp_path)]) == 2
+    assert "is a folder; pass a file path" in _error_line(capsys)
+
+
+def test_demo_refuses_a_folder_of_other_files(tiny, tmp_path, capsys):
+    (tmp_path / "thesis.tex").write_text("mine")
+    assert main(["demo", "--ckpt", str(tiny[2]), "--out", str(tmp_path), "--device", "cpu"]) == 2
+    assert "already holds other files" in _error_line(capsys) and (tmp_path / "thesis.tex").read_text() == "mine"

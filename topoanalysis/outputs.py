@@ -90,6 +90,18 @@ def check_output_folder(out: str | os.PathLike, marker: str, *, flag: str = "--o
     return out
 
 
+def check_output_file(out: str | os.PathLike, *, flag: str = "--out") -> Path:
+    """Check, before any work, that the file ``out`` can be written (a missing folder above it is created)."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{flag} {out} is a folder; pass a file path (e.g. {out / 'responses.nc'})")
+    parent = _writable_parent(out)
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a path you "
+                         "can write to")
+    return out
+
+
 def _remove_stale_staging(out: Path) -> None:
     """Staging folders beside ``out`` left by runs that were killed (their process is gone)."""
     for folder in out.parent.glob(f".{out.name}.staging-*"):

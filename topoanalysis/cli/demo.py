@@ -8,6 +8,7 @@ each cortical sheet (PNG and PDF) and a JSON summary of what was run.
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -15,13 +16,25 @@ import torch
 
 from .. import __version__
 from ..metrics.activity import layer_activity
-from ..outputs import save_figure, write_csv, write_json
-from ..paths import REPORTS_DIR, atomic_path
+from ..outputs import check_output_folder, save_figure, staged_folder, write_csv, write_json
+from ..paths import REPORTS_DIR
 from ..plotting.sheets import sheet_activity_figure
 from ..recording import record
 from ..responses import save_responses
 from ..stimuli import make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args
+
+
+def _write(out: Path, ds, activity, spec, summary: dict, ckpt: str) -> None:
+    import matplotlib.pyplot as plt
+
+    save_responses(ds, out / "responses_gratings.nc")
+    write_csv(activity, out / "layer_activity.csv")
+    (out / "model_card.txt").write_text(f"checkpoint {ckpt}\n{spec.model_card()}\n")
+    fig = sheet_activity_figure(ds, list(spec.sheets), spec.layer_areas)
+    save_figure(fig, out, "sheet_activity")
+    plt.close(fig)
+    write_json(summary, out / "summary.json")
 
 
 def add_parser(subparsers) -> None:
@@ -32,13 +45,11 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(args.out)
+    out = check_output_folder(args.out, "summary.json")
     started = time.perf_counter()
     model, spec = load_from_args(args)
     print(spec.model_card())
@@ -49,13 +60,6 @@ def run(args) -> int:
     activity = layer_activity(ds)
     activity.insert(1, "area", [spec.layer_areas.get(name, "") for name in activity["layer"]])
 
-    save_responses(ds, out / "responses_gratings.nc")
-    write_csv(activity, out / "layer_activity.csv")
-    with atomic_path(out / "model_card.txt") as tmp:
-        tmp.write_text(f"checkpoint {args.ckpt}\n{spec.model_card()}\n")
-    fig = sheet_activity_figure(ds, layers, spec.layer_areas)
-    save_figure(fig, out, "sheet_activity")
-    plt.close(fig)
     summary = {"checkpoint": str(args.ckpt), "checkpoint_sha256": spec.content_sha256,
                "stimuli": {"name": stimuli.name, "n": len(stimuli), "image_size_px": spec.input_size_px,
                            "degrees": spec.visual_degrees},
@@ -63,7 +67,8 @@ def run(args) -> int:
                "device": ds.attrs["device"], "precision": args.precision,
                "seconds": round(time.perf_counter() - started, 2),
                "versions": {"topoanalysis": __version__, "torch": torch.__version__}}
-    write_json(summary, out / "summary.json")
+    with staged_folder(out, "summary.json") as staging:
+        _write(staging, ds, activity, spec, summary, args.ckpt)
     print(activity.to_string(index=False))
     if summary["silent_layers"]:
         print(f"warning: silent layers (no response to any grating): {', '.join(summary['silent_layers'])}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+
+from ..outputs import check_output_file
 from ..recording import record as record_responses
 from ..responses import save_responses
 from ..stimuli import load_floc, make_sine_gratings
@@ -33,7 +36,8 @@ def load_stimuli(name: str, spec, stimuli_dir: str | None = None):
     return load_floc(stimuli_dir, image_size_px=spec.input_size_px)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    check_output_file(args.out)
     model, spec = load_from_args(args)
     stimuli = load_stimuli(args.stimulus_set, spec, args.stimuli)
     layers = args.layers or list(spec.sheets)
