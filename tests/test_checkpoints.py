@@ -182,3 +182,24 @@ def test_an_empty_checkpoint_file_is_named(tmp_path, capsys):
     assert main(["info", "--ckpt", str(tmp_path / "empty.pt")]) == 2
     err = capsys.readouterr().err
     assert "empty.pt is not a loadable PyTorch checkpoint" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_edited_to_claim_the_relu_twin_is_refused(tiny, tmp_path):
+    """Spiking and ReLU ResNets share every weight name and shape: the saved module types tell them apart."""
+    from topoanalysis.models.checkpoints import content_hash
+
+    model, spec = load_checkpoint(tiny[2])
+    path = tmp_path / "spiking.pt"
+    save_checkpoint(path, create_model("spiking_resnet18", stem="cifar", width=1 / 16, num_classes=10),
+                    replace(spec, arch="spiking_resnet18", arch_kwargs={"stem": "cifar", "width": 1 / 16,
+                                                                          "num_classes": 10},
+                            sheets={}, layer_areas={}))
+    payload = torch.load(path, weights_only=True)
+    assert "LIFNode" in " ".join(payload["module_types"])
+    payload["arch"] = "resnet18"  # the claim edited, the hash recomputed to match
+    edited = replace(spec, arch="resnet18", arch_kwargs=payload["arch_kwargs"], sheets={}, layer_areas={})
+    payload["content_sha256"] = content_hash(edited.metadata(), {}, payload["state_dict"])
+    torch.save(payload, tmp_path / "edited.pt")
+    with pytest.raises(ValueError, match="claims arch 'resnet18'.*arch field was edited"):
+        load_checkpoint(tmp_path / "edited.pt")
+    load_checkpoint(path)  # the original loads

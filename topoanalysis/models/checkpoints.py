@@ -171,7 +171,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     metadata = spec.metadata()
     sha = content_hash(metadata, spec.sheets, state)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata,
-               "sheets": _sheet_payload(spec.sheets), "state_dict": state, "content_sha256": sha}
+               "sheets": _sheet_payload(spec.sheets), "state_dict": state, "content_sha256": sha,
+               "module_types": module_types(model)}
     if train_state is not None:
         payload["train_state"] = train_state
     with atomic_path(path) as tmp:
@@ -263,6 +264,11 @@ def _is_number(value, *, positive: bool = False) -> bool:
     return ok and (value > 0 or not positive)
 
 
+def module_types(model: nn.Module) -> list[str]:
+    """Sorted class names of a network's modules (spiking and ReLU twins share every weight name but not these)."""
+    return sorted({type(module).__name__ for module in model.modules()})
+
+
 def _metadata_problem(obj: dict) -> str | None:
     """The first missing or malformed field of a project-format checkpoint, in words; None if it is sound."""
     checks = {
@@ -276,7 +282,7 @@ def _metadata_problem(obj: dict) -> str | None:
         "visual_degrees": lambda v: _is_number(v, positive=True),
         "layer_areas": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(a, str)
                                                              for k, a in v.items()),
-        "sheets": lambda v: isinstance(v, dict) and v and all(isinstance(a, dict) for a in v.values()),
+        "sheets": lambda v: isinstance(v, dict) and all(isinstance(a, dict) for a in v.values()),
         "provenance": lambda v: isinstance(v, dict),
         "state_dict": lambda v: isinstance(v, dict) and v and all(isinstance(t, torch.Tensor) for t in v.values()),
         "content_sha256": lambda v: isinstance(v, str) and len(v) == 64,
@@ -333,6 +339,12 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                              f"but the file records {obj['content_sha256']}")
         spec = replace(spec, content_sha256=sha)
         model = create_model(spec.arch, **spec.arch_kwargs)
+        saved_types = obj.get("module_types")  # absent in files written before it was recorded
+        if saved_types is not None and list(saved_types) != module_types(model):
+            only_saved = sorted(set(saved_types) - set(module_types(model)))
+            raise ValueError(f"{path} claims arch {spec.arch!r}, but it was saved from a network with other modules "
+                             f"({', '.join(only_saved) or 'a different set'}): its arch field was edited. Restore "
+                             "the original file, or load the weights as a plain state dict with the right --arch")
         _load_weights(model, obj["state_dict"], path, strict=True)
     else:
         if arch is None:
