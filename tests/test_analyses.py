@@ -2,7 +2,7 @@
 
 import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -109,3 +109,22 @@ def test_v1_run_on_paths_then_reload_redraws(tiny, tmp_path):
     pd.testing.assert_frame_equal(loaded.smoothness, result.smoothness)
     assert set(loaded.figures()) == {"v1_maps", "v1_summary"}
     assert mpimg.imread(tmp_path / "v1_maps.png").ndim == 3
+
+
+def test_pgd_runs_on_the_first_images_of_each_class_unless_full(tiny, tmp_path):
+    from topoanalysis.analyses import robustness as analysis
+    from topoanalysis.paths import SHARED_DATA_DIR
+
+    if not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file():
+        pytest.skip("CIFAR-10 zip not available")
+    quick = RobustnessParams(attacks=("fgsm", "pgd"), epsilons_per_255=(0, 4), pgd_steps=1, n_per_class=3,
+                             pgd_n_per_class=1)
+    result = analysis.run({"tiny": tiny[2]}, quick, Runtime(device="cpu", progress=False))
+    curves = result.table("robustness_curves").set_index(["attack", "strength"])["n_images"]
+    assert curves[("fgsm", 4 / 255)] == 30 and curves[("pgd", 4 / 255)] == 10
+    table = result.table_by_model.set_index("attack")
+    assert table.loc["clean", "n_images"] == 30 and table.loc["pgd", "n_images"] == 10 and "tiny se" in table
+    full = analysis.run({"tiny": tiny[2]}, replace(quick, pgd_n_per_class=None), Runtime(device="cpu", progress=False))
+    assert set(full.table("robustness_curves")["n_images"]) == {30}
+    args = _parse(robustness, "robustness", ["--full-sweep"])
+    assert robustness.params_from_args(args).pgd_n_per_class is None

@@ -157,7 +157,9 @@ def test_curves_and_table_on_32px_images_resized_to_the_model(tiny):
     data = (rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 20))
     attacks = {"gaussian_noise": (0, 0.05, 0.2), "pixel_mask": (0, 0.5), "fgsm": (0, 2 / 255, 8 / 255)}
     curves = robustness_curves(model, spec, data, attacks, batch_size=8, device="cpu", seed=0)
-    assert curves.columns.tolist() == ["attack", "strength", "accuracy", "n_images"]
+    assert curves.columns.tolist() == ["attack", "strength", "accuracy", "se", "n_images"]
+    accuracy = curves["accuracy"]
+    np.testing.assert_allclose(curves["se"], np.sqrt(accuracy * (1 - accuracy) / curves["n_images"]))
     assert len(curves) == 8 and (curves["n_images"] == 20).all()
     assert curves[curves["strength"] == 0]["accuracy"].nunique() == 1
     table = robustness_table(curves)

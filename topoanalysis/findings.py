@@ -192,10 +192,11 @@ def _robustness(table: pd.DataFrame, topo: str, base: str, topo_alpha: float | N
     return Finding(
         "Topography makes the network more robust", "Robustness table: +0.2 to +1.3 points at alpha = beta = 10",
         f"accuracy gain topo - baseline (points) under each perturbation at the reference strength, "
-        f"n = {int(rows['n_images'].iloc[0])} images, \u00b1 binomial SE{paper_pair}",
+        f"n = {'/'.join(str(int(n)) for n in dict.fromkeys(rows['n_images']))} images, \u00b1 binomial SE"
+        f"{paper_pair}",
         summary, "(reference)", "-", REPRODUCED if all(wins) else NOT_REPRODUCED,
         f"gain > {Z:g} SE under {sum(wins)} of {len(wins)} perturbations; needs all. The paper's gains are "
-        f"0.2-1.3 points: resolving them needs far more than these {int(rows['n_images'].iloc[0])} images "
+        f"0.2-1.3 points: resolving them needs far more than these {int(rows['n_images'].max())} images "
         "(report --n-per-class)")
 
 

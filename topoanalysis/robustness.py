@@ -260,7 +260,8 @@ def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
                       batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
                       pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None, precision: str = "fp32",
                       progress: bool = False) -> pd.DataFrame:
-    """Accuracy over strengths for each attack: columns ``attack, strength, accuracy, n_images``.
+    """Accuracy over strengths for each attack: columns ``attack, strength, accuracy, se, n_images``
+    (``se``: the binomial standard error of the accuracy on ``n_images``).
 
     ``attacks`` maps attack names to strengths (default :data:`DEFAULT_STRENGTHS`); rows
     at strength 0 hold the clean accuracy, computed once and shared by all attacks.
@@ -271,7 +272,7 @@ def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
     >>> model, spec = tiny_checkpoint(calibrate=False)
     >>> data = (np.zeros((4, 16, 16, 3), np.uint8), np.arange(4))
     >>> robustness_curves(model, spec, data, {"pixel_mask": (0, 0.5)}, device="cpu").columns.tolist()
-    ['attack', 'strength', 'accuracy', 'n_images']
+    ['attack', 'strength', 'accuracy', 'se', 'n_images']
     """
     attacks = dict(DEFAULT_STRENGTHS if attacks is None else attacks)
     plan = [(attack, check_attack(attack, s)) for attack, strengths in attacks.items() for s in strengths]
@@ -291,8 +292,10 @@ def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
     rows = []
     for attack, strength in plan:
         correct, total = results[("clean", 0.0) if strength == 0 else (attack, strength)]
-        rows.append({"attack": attack, "strength": strength, "accuracy": correct / total, "n_images": total})
-    return pd.DataFrame(rows, columns=["attack", "strength", "accuracy", "n_images"])
+        accuracy = correct / total
+        rows.append({"attack": attack, "strength": strength, "accuracy": accuracy,
+                     "se": math.sqrt(accuracy * (1 - accuracy) / total), "n_images": total})
+    return pd.DataFrame(rows, columns=["attack", "strength", "accuracy", "se", "n_images"])
 
 
 def reference_strength(strengths: Sequence[float]) -> float:
@@ -311,7 +314,8 @@ def robustness_table(curves: pd.DataFrame, reference: Mapping[str, float] | None
     """The paper-style table: a ``clean`` row, then one row per attack at its reference strength.
 
     Columns ``attack, strength_name, strength, n_images`` and the accuracy: one
-    ``accuracy`` column, or one column per model when ``curves`` has a ``model`` column.
+    ``accuracy`` column, or one column per model when ``curves`` has a ``model`` column;
+    with an ``se`` column in ``curves``, its standard errors too (``se``, or ``<model> se``).
     ``reference`` maps attacks to strengths (default :func:`reference_strength`).
 
     Examples
@@ -335,8 +339,12 @@ def robustness_table(curves: pd.DataFrame, reference: Mapping[str, float] | None
                "n_images": int(chosen["n_images"].iloc[0])}
         if models is None:
             row["accuracy"] = float(chosen["accuracy"].iloc[0])
+            if "se" in chosen:
+                row["se"] = float(chosen["se"].iloc[0])
         else:
-            first = chosen.drop_duplicates("model").set_index("model")["accuracy"]
-            row.update({m: float(first.get(m, np.nan)) for m in models})
+            first = chosen.drop_duplicates("model").set_index("model")
+            row.update({m: float(first["accuracy"].get(m, np.nan)) for m in models})
+            if "se" in first:
+                row.update({f"{m} se": float(first["se"].get(m, np.nan)) for m in models})
         table.append(row)
     return pd.DataFrame(table)

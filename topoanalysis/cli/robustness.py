@@ -45,6 +45,10 @@ def add_parser(subparsers) -> None:
                         help="PGD iterations (default: %(default)s)")
     parser.add_argument("--pgd-alpha", type=float, default=DEFAULTS.pgd_alpha_per_255,
                         help=f"PGD step size in units of 1/255 (default: {PGD_ALPHA_FACTOR} * epsilon / steps)")
+    parser.add_argument("--pgd-n-per-class", type=int, default=DEFAULTS.pgd_n_per_class,
+                        help="PGD runs on the first N images of each class (default: %(default)s)")
+    parser.add_argument("--full-sweep", action="store_true",
+                        help="PGD on every --n-per-class image too (several times slower)")
     parser.add_argument("--static", action="store_true",
                         help="one perturbation of the static image repeated over T, instead of one per timestep")
     add_evaluation_data_args(parser, DEFAULTS)
@@ -57,7 +61,8 @@ def params_from_args(args: argparse.Namespace) -> RobustnessParams:
     return RobustnessParams(attacks=tuple(args.attacks), sigmas=tuple(args.sigmas),
                             mask_fractions=tuple(args.mask_fractions), epsilons_per_255=tuple(args.epsilons),
                             pgd_steps=args.pgd_steps, pgd_alpha_per_255=args.pgd_alpha, per_timestep=not args.static,
-                            seed=args.seed, data=args.data, data_path=args.data_path, n_per_class=args.n_per_class)
+                            seed=args.seed, data=args.data, data_path=args.data_path, n_per_class=args.n_per_class,
+                            pgd_n_per_class=None if args.full_sweep else args.pgd_n_per_class)
 
 
 def run(args: argparse.Namespace) -> int:
