@@ -49,9 +49,11 @@ class RobustnessParams:
     in grey levels), PGD iterations and step (None: ``2.5 * epsilon / steps``), per-timestep
     or static perturbations, the seed of noise, masks and PGD starts, and the test images.
 
-    ``pgd_n_per_class``: PGD, the slow iterative attack, runs on only the first N test images
-    of each class (its rows say how many; None: all ``n_per_class``), which keeps the default
-    run on the bundled 32-px pair near a minute on two CPU cores; ``--full-sweep`` lifts it."""
+    The defaults keep ``topoanalysis robustness`` on the bundled 32-px pair under 2 minutes on
+    two CPU cores (``benchmarks/robustness_command.py``): 25 test images per class, and PGD,
+    the slow iterative attack, on only the first ``pgd_n_per_class`` of them (its rows say how
+    many; None: all); every accuracy comes with its binomial SE. For publication-size samples
+    raise ``--n-per-class`` and add ``--full-sweep``."""
 
     attacks: tuple[str, ...] = ATTACKS
     sigmas: tuple[float, ...] = DEFAULT_STRENGTHS["gaussian_noise"]
@@ -63,8 +65,8 @@ class RobustnessParams:
     seed: int = 0
     data: str = "cifar10"
     data_path: str | None = None
-    n_per_class: int = 50
-    pgd_n_per_class: int | None = 10
+    n_per_class: int = 25
+    pgd_n_per_class: int | None = 5
 
     def __post_init__(self) -> None:
         self.strengths()
