@@ -222,3 +222,22 @@ class Result:
         record = json.loads(path.read_text())
         tables = {name: pd.read_csv(folder / f"{name}.csv") for name in record.pop("tables", [])}
         return cls(record, tables, **cls._load_extra(folder))
+
+
+@dataclass
+class MapResult(Result):
+    """A result about the maps on one layer's sheet (V1, IT): its layer, parameters and smoothness."""
+
+    @property
+    def layer(self) -> str:
+        return self.record["layer"]
+
+    @property
+    def parameters(self) -> dict:
+        """The metric parameters as applied to this layer."""
+        return self.record["parameters"]
+
+    @property
+    def smoothness(self) -> pd.DataFrame:
+        """Smoothness per model and metric or domain, with SEM and shuffled-position chance."""
+        return self.table("smoothness")

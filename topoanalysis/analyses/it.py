@@ -21,7 +21,7 @@ from .. import __version__
 from ..metrics.it import ITParams, it_analysis
 from ..metrics.overlap import OVERLAP_CHANCE
 from ..outputs import write_json
-from .base import ModelFile, Models, Result, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
+from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
 
 logger = logging.getLogger(__name__)
 
@@ -50,19 +50,11 @@ class ITPatchesParams:
 
 
 @dataclass
-class ITPatchesResult(Result):
+class ITPatchesResult(MapResult):
     outlines: dict[str, list] = field(default_factory=dict)
     """Per model, per patch row: ``[n_segments, 2, 2]`` boundary segments in mm."""
 
     analysis = "it"
-
-    @property
-    def layer(self) -> str:
-        return self.record["layer"]
-
-    @property
-    def parameters(self) -> dict:
-        return self.record["parameters"]
 
     @property
     def t_value(self) -> str:
@@ -72,11 +64,6 @@ class ITPatchesResult(Result):
     @property
     def overlap_methods(self) -> dict[str, str]:
         return self.record["overlap_methods"]
-
-    @property
-    def smoothness(self) -> pd.DataFrame:
-        """t-map smoothness per model and domain with SEM and shuffled chance."""
-        return self.table("smoothness")
 
     @property
     def overlap(self) -> pd.DataFrame:

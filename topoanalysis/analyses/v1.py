@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import __version__
 from ..metrics.v1 import V1Params, v1_analysis
-from .base import ModelFile, Models, Result, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
+from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +38,8 @@ class V1MapsParams:
 
 
 @dataclass
-class V1MapsResult(Result):
+class V1MapsResult(MapResult):
     analysis = "v1"
-
-    @property
-    def layer(self) -> str:
-        return self.record["layer"]
-
-    @property
-    def parameters(self) -> dict:
-        """The metric parameters with the widths applied to this layer."""
-        return self.record["parameters"]
 
     @property
     def orientation_method(self) -> str:
@@ -58,11 +49,6 @@ class V1MapsResult(Result):
     def ringach_similarity(self) -> str:
         """How the Ringach 2002 similarity is computed, in words."""
         return self.record["ringach_similarity"]
-
-    @property
-    def smoothness(self) -> pd.DataFrame:
-        """Smoothness per model and metric (orientation, sf, color) with SEM and shuffled chance."""
-        return self.table("smoothness")
 
     @property
     def correlation_curves(self) -> pd.DataFrame:
