@@ -232,3 +232,16 @@ def test_demo_refuses_a_folder_of_other_files(tiny, tmp_path, capsys):
     (tmp_path / "thesis.tex").write_text("mine")
     assert main(["demo", "--ckpt", str(tiny[2]), "--out", str(tmp_path), "--device", "cpu"]) == 2
     assert "already holds other files" in _error_line(capsys) and (tmp_path / "thesis.tex").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command, flag", [("brain", "--v4-data"), ("brain", "--ringach"), ("it-patches", "--stimuli"),
+                                           ("temporal", "--data-path"), ("robustness", "--data-path")])
+def test_missing_data_fails_before_any_forward_pass(tiny, tmp_path, capsys, monkeypatch, command, flag):
+    from topoanalysis import recording
+
+    monkeypatch.setattr(recording, "record", lambda *a, **k: pytest.fail("a forward pass started"))
+    missing = tmp_path / "missing"
+    argv = [command, "--ckpt", str(tiny[2]), "--baseline", "none", "--out", str(tmp_path / "out"), flag, str(missing)]
+    assert main(argv) == 2
+    line = _error_line(capsys)
+    assert str(missing) in line and not (tmp_path / "out").exists()

@@ -1,8 +1,9 @@
 """What every analysis shares: the checkpoints it compares, how the networks run, and its result.
 
 An analysis module (``v1``, ``it``, ``brain``, ``temporal``, ``robustness``) exposes a
-frozen params dataclass (every default lives there), ``run(models, params, runtime) ->
-Result``, and its :class:`Result` subclass. A result is a JSON-able ``record`` (parameters,
+frozen params dataclass (every default lives there, and bad values fail on construction),
+``check_data(params)`` (the data it reads is there; ``run`` calls it first), ``run(models,
+params, runtime) -> Result``, and its :class:`Result` subclass. A result is a JSON-able ``record`` (parameters,
 per-model summaries, checkpoint hashes, timings) plus named tables; ``save(folder)`` writes
 ``<table>.csv`` for each table, the figures (drawn from the tables, PNG and PDF) and the
 record as ``<analysis>_results.json`` (last, so a folder with it is complete);
@@ -128,6 +129,17 @@ def stacked_tables(results: Mapping, attribute: str) -> pd.DataFrame:
         return pd.DataFrame()
     table = pd.concat(tables, ignore_index=True)
     return table[["model"] + [c for c in table.columns if c != "model"]]
+
+
+def check_evaluation_data(dataset: str, data_path: str | None) -> None:
+    """Fail before any work when the test images of :func:`evaluation_data` are not there."""
+    from ..paths import DATA_SETS, find_data_file
+
+    if dataset == "cifar10":
+        find_data_file(DATA_SETS["cifar10"], data_path, what="CIFAR-10 JPEG zip", flag="--data-path")
+    elif dataset == "imagefolder" and (data_path is None or not Path(data_path).is_dir()):
+        raise FileNotFoundError(f"--data imagefolder needs --data-path ROOT, an existing folder of <class>/<image> "
+                                f"files or one holding val/<class>/<image> (got {data_path})")
 
 
 def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_path: str | None,

@@ -78,8 +78,32 @@ def _with_model_first(table: pd.DataFrame) -> pd.DataFrame:
     return table[["model"] + [c for c in table.columns if c != "model"]]
 
 
+def check_data(params: BrainParams) -> None:
+    """Fail before any work when the data of an offline benchmark asked for is not there."""
+    from .. import paths
+    from ..brain.rsa import ALGONAUTS_FILENAME, HUMAN_IT_FILENAME
+    from ..brain.v4 import load_v4_repeats
+    from ..metrics.ringach import find_ringach_file
+    from ..stimuli.rsa92 import find_rsa92_file
+
+    offline = params.offline()
+    if "V1-Ringach2002" in offline:
+        find_ringach_file(params.ringach)
+    if "V4-Cowley2023" in offline:
+        load_v4_repeats(params.v4_data)
+    rsa = [name for name in offline if "RSA" in name]
+    if rsa:
+        find_rsa92_file(params.rsa92)
+    if any("Kriegeskorte" in name for name in rsa):
+        paths.find_data_file(HUMAN_IT_FILENAME, params.rsa92, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
+    if any("Algonauts" in name for name in rsa):
+        paths.find_data_file(ALGONAUTS_FILENAME, params.rsa92, what="Algonauts 2019 92-image fMRI RDMs",
+                             flag="--rsa92")
+
+
 def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = Runtime()) -> BrainResult:
     """Score each checkpoint on the offline benchmarks (a layer sweep) and any official ones."""
+    check_data(params)
     from ..brain.adapter import brain_model
     from ..brain.official import official_benchmark
 

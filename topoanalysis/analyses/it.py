@@ -136,9 +136,20 @@ def _analyse(file: ModelFile, params: ITPatchesParams, runtime: Runtime):
     return result, info
 
 
+def check_data(params: ITPatchesParams) -> None:
+    """Fail before any work when fLoc, or a 92-image set that is asked for by path, is not there."""
+    from ..stimuli import find_floc_dir
+    from ..stimuli.rsa92 import find_rsa92_file
+
+    find_floc_dir(params.floc)
+    if params.rsa92 not in (None, "none"):
+        find_rsa92_file(params.rsa92)
+
+
 def run(models: Models, params: ITPatchesParams = ITPatchesParams(),
         runtime: Runtime = Runtime()) -> ITPatchesResult:
     """Record fLoc (and the 92-image set) on each checkpoint and analyse its IT layer."""
+    check_data(params)
     files = model_files(models)
     results, infos = {}, {}
     for step, (name, file) in enumerate(files.items(), start=1):

@@ -26,7 +26,7 @@ from ..robustness import (
     check_attack,
     reference_strength,
 )
-from .base import Models, Result, Runtime, checkpoint_info, evaluation_data, model_files
+from .base import Models, Result, Runtime, check_evaluation_data, checkpoint_info, evaluation_data, model_files
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ class RobustnessResult(Result):
                                                 chance=1 / self.record["data"]["n_classes"], title=title)}
 
 
+def check_data(params: RobustnessParams) -> None:
+    """Fail before any work when the test images are not there."""
+    check_evaluation_data(params.data, params.data_path)
+
+
 def first_per_class(data, n_per_class: int):
     """The first ``n_per_class`` images of each class of an :class:`~topoanalysis.training.data.ImageArrays`."""
     from ..training.data import ImageArrays
@@ -130,6 +135,7 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
     from ..recording import default_device
     from ..robustness import robustness_curves, robustness_table
 
+    check_data(params)
     run_started = time.perf_counter()
     strengths = params.strengths()
     device = default_device() if runtime.device is None else runtime.device

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .. import __version__
 from ..metrics.temporal import entropy_shift
-from .base import Models, Result, Runtime, checkpoint_info, evaluation_data, model_files
+from .base import Models, Result, Runtime, check_evaluation_data, checkpoint_info, evaluation_data, model_files
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,16 @@ class TemporalResult(Result):
                                             self.table("fisher"), shift)}
 
 
+def check_data(params: TemporalParams) -> None:
+    """Fail before any work when the test images are not there."""
+    check_evaluation_data(params.data, params.data_path)
+
+
 def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runtime = Runtime()) -> TemporalResult:
     """Spike statistics, accuracy vs T and Fisher information for each checkpoint."""
     from ..dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
 
+    check_data(params)
     stats, accuracy, fisher, infos = [], [], [], {}
     options = dict(batch_size=runtime.batch_size, device=runtime.device)
     for name, file in model_files(models).items():

@@ -111,8 +111,17 @@ def _analyse(file: ModelFile, params: V1MapsParams, runtime: Runtime, reference:
     return result, info
 
 
+def check_data(params: V1MapsParams) -> None:
+    """Fail before any work on a data path that is given but not there."""
+    if params.ringach is not None:
+        from ..metrics.ringach import find_ringach_file
+
+        find_ringach_file(params.ringach)
+
+
 def run(models: Models, params: V1MapsParams = V1MapsParams(), runtime: Runtime = Runtime()) -> V1MapsResult:
     """Record the gratings on each checkpoint and analyse its V1 layer."""
+    check_data(params)
     files = model_files(models)
     reference = _ringach(params.ringach)
     results, infos = {}, {}

@@ -235,6 +235,8 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     started = time.perf_counter()
     models = {ckpt.stem: ModelFile(ckpt, arch), baseline.stem: ModelFile(baseline, arch)}
     spec, base_spec = check_models(models)
+    for name, analysis in ANALYSES.items():  # every data set, before the first analysis starts
+        analysis.check_data(params.for_analysis(name, spec))
     results, folders = {}, {}
     for name in ANALYSES:
         analysis_params = params.for_analysis(name, spec)
