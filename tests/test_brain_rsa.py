@@ -184,3 +184,39 @@ def test_benchmarks_on_real_data(monkey_it):
 
 def test_no_module_level_data_loading():
     assert not any(isinstance(v, np.ndarray) for v in vars(rsa).values())
+
+
+# --- against rsatoolbox, the field's RSA library ---
+
+def _rsatoolbox_rdms(matrices):
+    from rsatoolbox.rdm import RDMs
+
+    matrices = np.asarray(matrices, dtype=float)
+    return RDMs(np.stack([upper_triangle(m) for m in matrices]), dissimilarity_measure="correlation")
+
+
+def test_rdm_and_rsa_agree_with_rsatoolbox():
+    pytest.importorskip("rsatoolbox")
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm, compare
+
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(20, 50))
+    theirs = calc_rdm(Dataset(features), method="correlation").get_matrices()[0]
+    np.testing.assert_allclose(rdm(features), theirs, atol=1e-12)
+    a, b = _random_rdm(rng, 20), _random_rdm(rng, 20)
+    assert rsa_score(a, b) == pytest.approx(float(compare(_rsatoolbox_rdms([a]), _rsatoolbox_rdms([b]),
+                                                          method="spearman")[0, 0]), abs=1e-12)
+
+
+@needs_data
+def test_nili_ceiling_agrees_with_rsatoolbox_on_human_it():
+    """rsatoolbox rank-transforms RDMs before averaging them for Spearman; we average them as they are
+    (the reference is then the group RDM models are compared with): the bounds differ by under 0.01."""
+    pytest.importorskip("rsatoolbox")
+    from rsatoolbox.inference import boot_noise_ceiling
+
+    for subjects in (load_human_it_subject_rdms(DATA), load_algonauts_rdms("IT", DATA)):
+        lower, upper = noise_ceiling(subjects)
+        their_lower, their_upper = boot_noise_ceiling(_rsatoolbox_rdms(subjects), method="spearman")
+        assert abs(lower - their_lower) < 0.01 and abs(upper - their_upper) < 0.01
