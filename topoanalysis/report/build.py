@@ -50,7 +50,7 @@ class ReportParams:
 
     Each defaults to its analysis's own defaults, except smaller samples for temporal
     (10 images per class, T = 1, 2, 4, 8, 32 Fisher images) and robustness (10 images per
-    class), which keep a cold CPU run of the bundled pair short. ``brain_layers``:
+    class, every attack on all of them), which keep a cold CPU run of the bundled pair short. ``brain_layers``:
     "committed" scores each region's committed layer only, "all" sweeps ``brain.layers``
     (None: every layer).
     """
@@ -61,7 +61,7 @@ class ReportParams:
     temporal: temporal.TemporalParams = field(default_factory=lambda: temporal.TemporalParams(
         n_per_class=10, timesteps=(1, 2, 4, 8), fisher_images=32))
     robustness: robustness.RobustnessParams = field(default_factory=lambda: robustness.RobustnessParams(
-        n_per_class=10))
+        n_per_class=10, pgd_n_per_class=None))
     brain_layers: str = "committed"
 
     def __post_init__(self) -> None:
