@@ -113,8 +113,20 @@ def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
+    import torch.nn.functional as F
+
+    cross_entropy, losses = F.cross_entropy, []
+
+    def recording(*args, **kwargs):  # this rank's task loss at each step
+        value = cross_entropy(*args, **kwargs)
+        losses.append(float(value.detach()))
+        return value
+
+    F.cross_entropy = recording
     model, _ = train(_config(out, batch_size=4, max_steps=3))
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    with open(os.path.join(out, f"losses{rank}.json"), "w") as handle:
+        json.dump(losses, handle)
 
 
 def test_two_process_gloo_ddp_keeps_weights_identical_on_both_ranks(tmp_path):
@@ -127,6 +139,11 @@ def test_two_process_gloo_ddp_keeps_weights_identical_on_both_ranks(tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     assert [r["step"] for r in _log(tmp_path)] == [1, 2, 3]
+    # the log describes the whole batch: the mean of both ranks' losses, not rank 0's
+    ranks = [json.loads((tmp_path / f"losses{rank}.json").read_text())[:3] for rank in (0, 1)]
+    assert ranks[0] != ranks[1]
+    for record, loss0, loss1 in zip(_log(tmp_path), *ranks):
+        assert record["task_loss"] == pytest.approx((loss0 + loss1) / 2, rel=1e-6)
 
 
 def test_cli_notes_reach_the_card_and_log_every_thins_the_log(tmp_path, capsys):
