@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from . import (
     brain,
     demo,
+    importers,
     info,
     init_checkpoint,
     it_patches,
@@ -24,7 +25,7 @@ from . import (
     v1_maps,
 )
 
-COMMANDS = (demo, info, init_checkpoint, record, swap_positions, train, v1_maps, it_patches, brain, temporal,
+COMMANDS = (demo, info, init_checkpoint, importers, record, swap_positions, train, v1_maps, it_patches, brain, temporal,
             robustness, report)
 
 

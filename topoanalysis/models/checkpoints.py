@@ -180,7 +180,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     return replace(spec, content_sha256=sha)
 
 
-def _read(path: Path):
+def read_checkpoint_file(path: Path):
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}; pass --ckpt PATH to an existing file "
                                 "(the bundled ones are in checkpoints/)")
@@ -197,7 +197,7 @@ def _read(path: Path):
 
 def load_train_state(path: str | os.PathLike) -> dict:
     """The ``train_state`` saved with a checkpoint (for resuming training)."""
-    obj = _read(Path(path))
+    obj = read_checkpoint_file(Path(path))
     if not (isinstance(obj, dict) and isinstance(obj.get("train_state"), dict)):
         raise ValueError(f"{path} holds no training state to resume from; resume from the "
                          "checkpoint_last.pt that `topoanalysis train` writes every epoch")
@@ -217,7 +217,7 @@ def _strip_prefixes(state: dict) -> dict:
     return out
 
 
-def _unwrap_state_dict(obj, path: Path) -> dict:
+def unwrap_state_dict(obj, path: Path) -> dict:
     if isinstance(obj, dict):
         for key in _WRAPPER_KEYS:
             if isinstance(obj.get(key), dict):
@@ -229,7 +229,7 @@ def _unwrap_state_dict(obj, path: Path) -> dict:
     return _strip_prefixes(obj)
 
 
-def _infer_resnet_kwargs(state: dict, path: Path) -> dict:
+def infer_resnet_kwargs(state: dict, path: Path) -> dict:
     """Stem, width and class count read off the tensor shapes of a ResNet-18 state dict."""
     for key in ("conv1.weight", "fc.weight"):
         if key not in state:
@@ -240,7 +240,7 @@ def _infer_resnet_kwargs(state: dict, path: Path) -> dict:
             "width": conv1.shape[0] / 64, "num_classes": int(state["fc.weight"].shape[0])}
 
 
-def _load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> None:
+def load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -314,7 +314,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
         The model in eval mode on ``device``, and its :class:`CheckpointSpec`.
     """
     path = Path(path)
-    obj = _read(path)
+    obj = read_checkpoint_file(path)
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         if obj.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{path} has checkpoint format version {obj.get('format_version')}; "
@@ -345,15 +345,15 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
             raise ValueError(f"{path} claims arch {spec.arch!r}, but it was saved from a network with other modules "
                              f"({', '.join(only_saved) or 'a different set'}): its arch field was edited. Restore "
                              "the original file, or load the weights as a plain state dict with the right --arch")
-        _load_weights(model, obj["state_dict"], path, strict=True)
+        load_weights(model, obj["state_dict"], path, strict=True)
     else:
         if arch is None:
             raise ValueError(f"{path} is a plain state dict without metadata; pass the architecture "
                              f"(arch=... or --arch), one of: {', '.join(list_models())}")
-        state = _unwrap_state_dict(obj, path)
-        kwargs = {**_infer_resnet_kwargs(state, path), **(arch_kwargs or {})}
+        state = unwrap_state_dict(obj, path)
+        kwargs = {**infer_resnet_kwargs(state, path), **(arch_kwargs or {})}
         model = create_model(arch, **kwargs)
-        _load_weights(model, state, path, strict)
+        load_weights(model, state, path, strict)
         size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
         shapes = layer_shapes(model, size, list(DEFAULT_LAYER_AREAS))
         spec = CheckpointSpec(

@@ -1,0 +1,155 @@
+"""Importers: TDANN-format and plain checkpoints, written by the tests in exactly those formats."""
+
+import pickle
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from topoanalysis.cli.main import main
+from topoanalysis.models import create_model
+from topoanalysis.models.checkpoints import DEFAULT_LAYER_AREAS, load_checkpoint
+from topoanalysis.models.importers import import_state_dict, import_tdann
+from topoanalysis.models.shapes import layer_shapes
+from topoanalysis.safe_pickle import UnsafePickleError
+from topoanalysis.sheets import default_sheets
+
+SIZE_PX = 64
+LAYERS = list(DEFAULT_LAYER_AREAS)
+
+
+@pytest.fixture(scope="module")
+def spacetorch_module():
+    """A stand-in ``spacetorch.models.positions`` with TDANN's dataclass, so pickles name it as TDANN's do."""
+    module = types.ModuleType("spacetorch.models.positions")
+
+    @dataclass
+    class LayerPositions:
+        name: str
+        dims: tuple
+        coordinates: np.ndarray
+        neighborhood_indices: np.ndarray
+        neighborhood_width: float
+
+    LayerPositions.__module__, LayerPositions.__qualname__ = module.__name__, "LayerPositions"
+    module.LayerPositions = LayerPositions
+    names = ["spacetorch", "spacetorch.models", "spacetorch.models.positions"]
+    saved = {name: sys.modules.get(name) for name in names}
+    sys.modules.update({"spacetorch": types.ModuleType("spacetorch"),
+                        "spacetorch.models": types.ModuleType("spacetorch.models"), module.__name__: module})
+    yield LayerPositions
+    for name, old in saved.items():
+        if old is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = old
+
+
+@pytest.fixture(scope="module")
+def tdann_files(tmp_path_factory, spacetorch_module):
+    """A VISSL-format TDANN checkpoint (a small ResNet-18 trunk) and a positions directory, .npz and .pkl mixed."""
+    folder = tmp_path_factory.mktemp("tdann")
+    torch.manual_seed(0)
+    model = create_model("resnet18", stem="imagenet", width=1 / 16, num_classes=10)
+    trunk = {f"base_model.{k}": v for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    torch.save({"classy_state_dict": {"base_model": {"model": {"trunk": trunk, "heads": {}}}}, "phase_idx": 3},
+               folder / "model_final_checkpoint_phase199.torch")
+    sheets = default_sheets(layer_shapes(model, SIZE_PX, LAYERS), DEFAULT_LAYER_AREAS, rng=np.random.default_rng(7))
+    positions = folder / "positions"
+    positions.mkdir()
+    for i, (layer, sheet) in enumerate(sheets.items()):
+        fields = dict(name=layer, dims=np.array(sheet.shape_chw), coordinates=np.asarray(sheet.xy_mm, np.float64),
+                      neighborhood_indices=np.arange(12).reshape(3, 4), neighborhood_width=1.5)
+        if i % 2:
+            with open(positions / f"{layer}.pkl", "wb") as handle:
+                pickle.dump(spacetorch_module(**{**fields, "dims": tuple(sheet.shape_chw)}), handle)
+        else:
+            np.savez(positions / f"{layer}.npz", **fields)
+    return folder / "model_final_checkpoint_phase199.torch", positions, model, sheets
+
+
+def test_tdann_checkpoint_and_positions_come_back_exactly(tdann_files):
+    weights, positions, original, sheets = tdann_files
+    model, spec = import_tdann(weights, positions, input_size_px=SIZE_PX)
+    assert spec.arch == "resnet18" and spec.input_size_px == SIZE_PX and spec.layer_for("V1") == "layer2.0"
+    for key, value in original.state_dict().items():
+        if not key.startswith("fc."):
+            assert torch.equal(model.state_dict()[key], value), key
+    assert not model.fc.weight.any() and "classifier" in spec.provenance
+    for layer in LAYERS:  # unit i keeps its coordinates (TDANN's C, H, W flattening is the toolkit's)
+        np.testing.assert_allclose(spec.sheets[layer].xy_mm, sheets[layer].xy_mm, rtol=0, atol=1e-6)
+        assert spec.sheets[layer].neighborhood_width_mm == 1.5
+    assert spec.provenance["source"].startswith("TDANN checkpoint model_final_checkpoint_phase199.torch (sha256 ")
+
+
+def test_import_tdann_command_feeds_the_analyses(tdann_files, tmp_path):
+    weights, positions, _, _ = tdann_files
+    out = tmp_path / "tdann.pt"
+    assert main(["import", "tdann", "--weights", str(weights), "--positions", str(positions), "--input-size",
+                 str(SIZE_PX), "--out", str(out)]) == 0
+    _, spec = load_checkpoint(out)
+    assert spec.content_sha256 and set(spec.sheets) == set(LAYERS)
+    assert main(["v1-maps", "--ckpt", str(out), "--baseline", "none", "--device", "cpu", "--out", str(tmp_path / "v1"),
+                 "--mask-rule", "response_floor", "--n-samples", "2", "--sample-size", "50"]) == 0
+    assert (tmp_path / "v1" / "v1_results.json").is_file()
+
+
+def test_a_pickle_that_would_run_code_is_refused(tdann_files, tmp_path):
+    weights, positions, _, _ = tdann_files
+    planted = tmp_path / "positions"
+    planted.mkdir()
+    for file in positions.iterdir():
+        planted.joinpath(file.name).write_bytes(file.read_bytes())
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (exec, (f"open({str(marker)!r}, 'w').write('x')",))
+
+    pkl = next(planted.glob("*.pkl"))
+    pkl.write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(UnsafePickleError, match="builtins.exec"):
+        import_tdann(weights, planted, input_size_px=SIZE_PX)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage, match", [
+    ("plain", "is not a TDANN \\(VISSL\\) checkpoint"),
+    ("missing_layer", "has no layer4.1.npz or layer4.1.pkl"),
+    ("wrong_size", "pass the --input-size they were made for"),
+])
+def test_bad_tdann_inputs_are_named(tdann_files, tmp_path, damage, match):
+    weights, positions, original, _ = tdann_files
+    size = SIZE_PX
+    if damage == "plain":
+        torch.save(original.state_dict(), tmp_path / "plain.pt")
+        weights = tmp_path / "plain.pt"
+    elif damage == "missing_layer":
+        positions = tmp_path / "partial"
+        positions.mkdir()
+        for file in tdann_files[1].iterdir():
+            if not file.name.startswith("layer4.1"):
+                positions.joinpath(file.name).write_bytes(file.read_bytes())
+    else:
+        size = 96
+    with pytest.raises((ValueError, FileNotFoundError), match=match):
+        import_tdann(weights, positions, input_size_px=size)
+
+
+def test_plain_state_dict_with_one_array_per_layer(tmp_path):
+    torch.manual_seed(1)
+    model = create_model("spiking_resnet18", stem="cifar", width=1 / 16, num_classes=10)
+    torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, tmp_path / "weights.pth")
+    shapes = layer_shapes(model, 32, ["layer2.0", "layer4.1"])
+    sheets = default_sheets(shapes, {"layer2.0": "V1", "layer4.1": "IT"}, rng=np.random.default_rng(3))
+    np.savez(tmp_path / "positions.npz", **{name: np.asarray(s.xy_mm, float) for name, s in sheets.items()})
+    loaded, spec = import_state_dict(tmp_path / "weights.pth", "spiking_resnet18", tmp_path / "positions.npz")
+    assert spec.input_size_px == 32 and set(spec.sheets) == {"layer2.0", "layer4.1"}
+    np.testing.assert_allclose(spec.sheets["layer4.1"].xy_mm, sheets["layer4.1"].xy_mm, atol=1e-6)
+    assert spec.layer_for("IT") == "layer4.1" and torch.equal(loaded.fc.weight, model.fc.weight)
+    assert main(["import", "state-dict", "--weights", str(tmp_path / "weights.pth"), "--arch", "spiking_resnet18",
+                 "--positions", str(tmp_path / "positions.npz"), "--out", str(tmp_path / "x.pt")]) == 0
+    assert load_checkpoint(tmp_path / "x.pt")[1].sheets["layer2.0"].area == "V1"

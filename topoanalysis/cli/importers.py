@@ -1,0 +1,52 @@
+"""``topoanalysis import``: checkpoints the toolkit did not train, written in its own format.
+
+``import tdann --weights FILE --positions DIR --out X.pt``: a TDANN (VISSL) checkpoint and its
+positions directory. ``import state-dict --weights FILE --arch A --positions FILE.npz --out
+X.pt``: a plain torchvision / spikingjelly ResNet-18 state dict with positions from a file.
+See :mod:`topoanalysis.models.importers` for the formats.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..models import list_models
+from ..outputs import check_output_file
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("import", help="write a TDANN checkpoint or a plain state dict with positions "
+                                                  "in the toolkit's format")
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    tdann = kinds.add_parser("tdann", help="a TDANN (VISSL) checkpoint and its positions directory")
+    tdann.add_argument("--weights", required=True, metavar="FILE", help="TDANN's checkpoint (.torch)")
+    tdann.add_argument("--positions", required=True, metavar="DIR",
+                       help="TDANN's positions directory (layer1.0 ... layer4.1 as .npz or .pkl)")
+    tdann.add_argument("--input-size", type=int, default=224, help="input size in px (default: %(default)s)")
+    tdann.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    plain = kinds.add_parser("state-dict", help="a torchvision / spikingjelly ResNet-18 state dict with positions")
+    plain.add_argument("--weights", required=True, metavar="FILE", help="the state dict (.pt / .pth)")
+    plain.add_argument("--arch", required=True, choices=list_models(), help="its architecture")
+    plain.add_argument("--positions", required=True, metavar="FILE",
+                       help=".npz: a save_sheets file, or one (N, 2) array in mm per layer name")
+    plain.add_argument("--input-size", type=int, default=None,
+                       help="input size in px (default: 224 for an ImageNet stem, 32 for a CIFAR stem)")
+    plain.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models.checkpoints import save_checkpoint
+    from ..models.importers import import_state_dict, import_tdann
+
+    check_output_file(args.out)
+    if args.input_size is not None and args.input_size < 16:
+        raise ValueError(f"--input-size must be >= 16 px, got {args.input_size}")
+    if args.kind == "tdann":
+        model, spec = import_tdann(args.weights, args.positions, input_size_px=args.input_size)
+    else:
+        model, spec = import_state_dict(args.weights, args.arch, args.positions, input_size_px=args.input_size)
+    spec = save_checkpoint(args.out, model, spec)
+    print(f"wrote {args.out} ({spec.arch}, {spec.input_size_px} px, {len(spec.sheets)} sheets)  "
+          f"sha256 {spec.content_sha256}")
+    return 0

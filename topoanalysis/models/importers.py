@@ -1,0 +1,229 @@
+"""Checkpoints the toolkit did not train, turned into its own format so every command accepts them.
+
+* TDANN (neuroailab/TDANN; VISSL checkpoints): the trunk's weights at
+  ``ckpt["classy_state_dict"]["base_model"]["model"]["trunk"]`` (torchvision ResNet-18 names
+  behind a ``base_model.`` prefix, no classifier), and a positions directory with one file per
+  layer, ``layer1.0`` ... ``layer4.1``, as ``.npz`` (fields ``name``, ``dims`` (C, H, W),
+  ``coordinates`` N x 2 in mm, ``neighborhood_indices``, ``neighborhood_width``) or ``.pkl`` (a
+  pickled spacetorch ``LayerPositions`` with those fields, read by a restricted unpickler that
+  admits that one class and numpy arrays, nothing else). Unit ``i`` of ``coordinates`` is
+  ``torch.flatten``'s unit ``i`` of the (C, H, W) map (spacetorch's ``get_flat_indices``),
+  the toolkit's own order.
+* Plain torchvision / spikingjelly state dicts with positions from an ``.npz`` file: either a
+  :func:`topoanalysis.sheets.save_sheets` file, or one ``(N, 2)`` array in mm per layer name.
+
+Sheets keep TDANN's sizes per area (widened to hold every given coordinate), areas follow
+TDANN's map (layer2.0 V1, layer3.0 V2, layer3.1 V4, layer4.1 IT), and the model card records
+where everything came from by file name and sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..safe_pickle import numpy_array_globals, restricted_load
+from ..sheets import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions, load_sheets
+from .checkpoints import (
+    DEFAULT_LAYER_AREAS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    CheckpointSpec,
+    infer_resnet_kwargs,
+    load_weights,
+    read_checkpoint_file,
+    unwrap_state_dict,
+)
+from .registry import create_model
+from .shapes import layer_shapes
+
+TDANN_TRUNK = ("classy_state_dict", "base_model", "model", "trunk")
+SPACETORCH_POSITIONS = ("spacetorch.models.positions", "LayerPositions")
+_PREFIXES = ("base_model.", "_feature_blocks.", "module.")
+
+
+class _SpacetorchLayerPositions:
+    """Stands in for ``spacetorch.models.positions.LayerPositions`` while unpickling: its fields only."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The trunk's state dict from a TDANN (VISSL) checkpoint, prefixes removed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights {path}: no such file; pass TDANN's checkpoint (a .torch file)")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for foreign or broken files
+        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: "
+                         f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+    trunk = obj
+    for key in TDANN_TRUNK:
+        if not isinstance(trunk, dict) or key not in trunk:
+            raise ValueError(f"{path} is not a TDANN (VISSL) checkpoint: no {'/'.join(TDANN_TRUNK)} inside; for "
+                             "a plain state dict use `topoanalysis import state-dict`")
+        trunk = trunk[key]
+    state = {}
+    for key, value in trunk.items():
+        for prefix in _PREFIXES:
+            key = key.removeprefix(prefix)
+        state[key] = value
+    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: the TDANN trunk holds no tensors")
+    return state
+
+
+def read_tdann_layer(path: str | os.PathLike) -> tuple[tuple[int, int, int], np.ndarray, float]:
+    """``(dims, coordinates_mm, neighborhood_width_mm)`` of one TDANN positions file (.npz or .pkl)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                fields = {name: npz[name] for name in ("dims", "coordinates", "neighborhood_width") if name in npz}
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{path}: not a readable .npz positions file ({exc})") from None
+    elif path.suffix == ".pkl":
+        allowed = {**numpy_array_globals(), SPACETORCH_POSITIONS: _SpacetorchLayerPositions}
+        with open(path, "rb") as handle:
+            obj = restricted_load(handle, allowed, source=str(path), encoding="latin1")
+        if not isinstance(obj, _SpacetorchLayerPositions):
+            raise ValueError(f"{path} holds a {type(obj).__name__}, not a spacetorch LayerPositions")
+        fields = {name: getattr(obj, name) for name in ("dims", "coordinates", "neighborhood_width")
+                  if hasattr(obj, name)}
+    else:
+        raise ValueError(f"{path}: TDANN positions files end in .npz or .pkl")
+    missing = [name for name in ("dims", "coordinates", "neighborhood_width") if name not in fields]
+    if missing:
+        raise ValueError(f"{path}: no {', '.join(missing)} field(s); is this a TDANN positions file?")
+    dims = tuple(int(v) for v in np.asarray(fields["dims"]).reshape(-1))
+    coordinates = np.asarray(fields["coordinates"], dtype=np.float64)
+    if len(dims) != 3 or coordinates.shape != (int(np.prod(dims)), 2) or not np.isfinite(coordinates).all():
+        raise ValueError(f"{path}: coordinates of shape {coordinates.shape} do not fit dims {dims} (need C*H*W x 2, "
+                         "finite)")
+    return dims, coordinates, float(np.asarray(fields["neighborhood_width"]).item())
+
+
+def read_tdann_positions(directory: str | os.PathLike, layers) -> dict[str, tuple]:
+    """``{layer: (dims, coordinates_mm, neighborhood_width_mm)}`` from a TDANN positions directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"--positions {directory}: no such folder; pass TDANN's positions directory "
+                                "(one layer1.0.npz|pkl ... layer4.1.npz|pkl per layer)")
+    found = {}
+    for layer in layers:
+        files = [file for file in (directory / f"{layer}.npz", directory / f"{layer}.pkl") if file.is_file()]
+        if not files:
+            raise FileNotFoundError(f"{directory} has no {layer}.npz or {layer}.pkl; TDANN's positions directory "
+                                    "holds one file per layer, layer1.0 ... layer4.1")
+        found[layer] = read_tdann_layer(files[0])
+    return found
+
+
+def _sheets(positions: dict[str, tuple], shapes: dict[str, tuple], areas: dict[str, str],
+            source: str) -> dict[str, LayerPositions]:
+    sheets = {}
+    for layer, (dims, xy_mm, width_mm) in positions.items():
+        if tuple(dims) != tuple(shapes[layer]):
+            raise ValueError(f"{source}: positions for {layer} are for a {tuple(dims)} map, but the network's "
+                             f"{layer} is {tuple(shapes[layer])} at this input size; pass the --input-size they were "
+                             "made for")
+        if (xy_mm < 0).any():
+            raise ValueError(f"{source}: {layer} has negative coordinates; sheets start at 0 mm")
+        size_mm = max(AREA_SHEET_SIZE_MM.get(areas[layer], 0.0), float(xy_mm.max()))
+        sheets[layer] = LayerPositions(layer, tuple(dims), xy_mm, size_mm, width_mm, areas[layer])
+    return sheets
+
+
+def _classifierless(state: dict, kwargs: dict) -> dict:
+    """``state`` with a zero classifier added when it has none (TDANN's trunk): logits all 0, chance accuracy."""
+    if "fc.weight" in state:
+        return state
+    features = state["layer4.1.conv2.weight"].shape[0] if "layer4.1.conv2.weight" in state else None
+    if features is None:
+        raise ValueError("the state dict has no layer4.1.conv2.weight: not a ResNet-18 trunk")
+    kwargs.setdefault("num_classes", 1000)
+    return {**state, "fc.weight": torch.zeros(kwargs["num_classes"], features), "fc.bias":
+            torch.zeros(kwargs["num_classes"])}
+
+
+def _infer(state: dict, path: Path) -> dict:
+    probe = dict(state)
+    probe.setdefault("fc.weight", torch.zeros(1000, 1))
+    kwargs = infer_resnet_kwargs(probe, path)
+    if "fc.weight" not in state:
+        del kwargs["num_classes"]
+    return kwargs
+
+
+def _build(arch: str, state: dict, path: Path, input_size_px: int | None) -> tuple[nn.Module, dict, int]:
+    kwargs = _infer(state, path)
+    state = _classifierless(state, kwargs)
+    model = create_model(arch, **kwargs)
+    load_weights(model, state, path, strict=True)
+    size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
+    return model.eval(), kwargs, size
+
+
+def import_tdann(weights: str | os.PathLike, positions: str | os.PathLike, *,
+                 input_size_px: int = 224) -> tuple[nn.Module, CheckpointSpec]:
+    """A TDANN checkpoint and its positions directory as ``(model, spec)`` (arch ``resnet18``, ReLU)."""
+    weights, positions = Path(weights), Path(positions)
+    state = tdann_trunk(weights)
+    model, kwargs, size = _build("resnet18", state, weights, input_size_px)
+    areas = dict(DEFAULT_LAYER_AREAS)
+    coordinates = read_tdann_positions(positions, list(areas))
+    sheets = _sheets(coordinates, layer_shapes(model, size, list(areas)), areas, str(positions))
+    provenance = {"source": f"TDANN checkpoint {weights.name} (sha256 {_sha256(weights)})",
+                  "sheets": f"TDANN positions directory {positions.name}, one file per layer, coordinates as given",
+                  "classifier": "none in the file (TDANN's trunk only): fc is zero, so accuracy-based analyses "
+                                "(temporal, robustness) are meaningless for this model",
+                  "normalisation": "ImageNet mean/std", "imported": "topoanalysis import tdann"}
+    spec = CheckpointSpec(arch="resnet18", arch_kwargs=kwargs, timesteps=1, input_size_px=size,
+                          mean=IMAGENET_MEAN, std=IMAGENET_STD, layer_areas=areas, sheets=sheets,
+                          provenance=provenance)
+    return model, spec
+
+
+def _positions_file(path: Path, shapes: dict[str, tuple], areas: dict[str, str]) -> dict[str, tuple]:
+    """``{layer: (dims, coordinates, width)}`` from a save_sheets file or one (N, 2) array per layer."""
+    try:
+        return {name: (sheet.shape_chw, np.asarray(sheet.xy_mm, float), sheet.neighborhood_width_mm)
+                for name, sheet in load_sheets(path).items()}
+    except ValueError as exc:
+        if "__layers__" not in str(exc):
+            raise
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
+    unknown = sorted(set(arrays) - set(areas))
+    if unknown:
+        raise ValueError(f"{path}: arrays {unknown} name no layer with an area ({', '.join(areas)})")
+    return {name: (shapes[name], xy, AREA_NEIGHBORHOOD_WIDTH_MM.get(areas[name], 1.0)) for name, xy in arrays.items()}
+
+
+def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os.PathLike, *,
+                      input_size_px: int | None = None) -> tuple[nn.Module, CheckpointSpec]:
+    """A plain torchvision / spikingjelly ResNet-18 state dict with positions from an ``.npz`` file."""
+    weights, positions = Path(weights), Path(positions)
+    if not positions.is_file():
+        raise FileNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
+    state = unwrap_state_dict(read_checkpoint_file(weights), weights)
+    model, kwargs, size = _build(arch, state, weights, input_size_px)
+    areas = dict(DEFAULT_LAYER_AREAS)
+    shapes = layer_shapes(model, size, list(areas))
+    coordinates = _positions_file(positions, shapes, areas)
+    sheets = _sheets(coordinates, shapes, {**areas}, str(positions))
+    provenance = {"source": f"plain state dict {weights.name} (sha256 {_sha256(weights)})",
+                  "sheets": f"positions file {positions.name} (sha256 {_sha256(positions)})",
+                  "normalisation": "ImageNet mean/std assumed", "imported": "topoanalysis import state-dict"}
+    spec = CheckpointSpec(arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1),
+                          input_size_px=size, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+                          layer_areas={name: areas[name] for name in sheets}, sheets=sheets, provenance=provenance)
+    return model, spec
