@@ -3,7 +3,10 @@
 #   1. a position donor (seed 1, alpha = beta = 0, 2 epochs) is trained;
 #   2. positions are swap-optimised on the donor's sine-grating rates;
 #   3. the baseline (alpha = beta = 0) and the topographic models (alpha = beta = 0.5, 10) are
-#      trained from scratch on those fixed positions with one recipe and seed (0).
+#      trained from scratch on those fixed positions with one recipe and seed (0);
+#   4. the ANN twins (ReLU ResNet-18, the same positions, recipe and seed, T = 1): a baseline and a
+#      TDANN-style topographic ANN, alpha = 0.5 on the spatial-correlation term and beta = 0 (a ReLU
+#      network has no spike timing): the same weight as the spiking default's on the term both share.
 # The donor is never bundled: no evaluated model has seen the swap's stimuli.
 # CPU recipe: width 0.25, T = 4, 15 epochs over all 50,000 training images, bf16 autocast
 # (AMX): 3.8 h (baseline) and 6.0 h (alpha = beta = 0.5) with two runs sharing 2 cores, 1 thread each.
@@ -11,7 +14,8 @@
 # Rerunnable: a finished step is skipped, an interrupted run resumes from its checkpoint_last.pt.
 # A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
 # its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
-# Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]   (RUN: baseline, topo_a05b05 or topo_a10b10 alone)
+# Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]
+#   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline or ann_topo_a05)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -54,10 +58,14 @@ then fixed; this network was trained from scratch on them"
 want baseline && train baseline --alpha 0 --beta 0 --positions "$sheets" --note "$note" "${recipe[@]}"
 want topo_a05b05 && train topo_a05b05 --alpha 0.5 --beta 0.5 --positions "$sheets" --note "$note" "${recipe[@]}"
 want topo_a10b10 && train topo_a10b10 --alpha 10 --beta 10 --positions "$sheets" --note "$note" "${recipe[@]}"
+ann=(--arch resnet18 --positions "$sheets" --note "$note" "${recipe[@]}" --timesteps 1)  # the last --timesteps wins
+want ann_baseline && train ann_baseline --alpha 0 --beta 0 "${ann[@]}"
+want ann_topo_a05 && train ann_topo_a05 --alpha 0.5 --beta 0 "${ann[@]}"
 
 declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
-                    [topo_a10b10]=tsresnet18_cifar10_a10b10.pt)
-for name in baseline topo_a05b05 topo_a10b10; do
+                    [topo_a10b10]=tsresnet18_cifar10_a10b10.pt [ann_baseline]=resnet18_cifar10_baseline.pt
+                    [ann_topo_a05]=tresnet18_cifar10_a05.pt)
+for name in baseline topo_a05b05 topo_a10b10 ann_baseline ann_topo_a05; do
     if want "$name"; then
         cp "$runs/$name/model.pt" "checkpoints/${bundled[$name]}"
         $ta info --ckpt "checkpoints/${bundled[$name]}"
