@@ -10,6 +10,7 @@ pass fails. Networks that have a ``timesteps`` attribute are time-major
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from contextlib import nullcontext
 
@@ -22,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
+from .models.lif import use_plain_lif
 from .models.shapes import layer_shapes
 from .sheets import LayerPositions
 from .stimuli import StimulusSet
@@ -149,8 +151,10 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
         as float32 either way.
     compile : bool or str
         Run ``model.forward_features`` through ``torch.compile`` (a string names the
-        backend, e.g. ``"inductor"``); the first batch pays the compilation. Only for
-        models with ``forward_features``; the eager fp32 path is the reference.
+        backend, e.g. ``"inductor"``), on a copy whose spikingjelly LIF neurons are swapped
+        for their plain-ops twins (:mod:`topoanalysis.models.lif`, identical spikes) so the
+        graph fuses; the first batch pays the compilation. Only for models with
+        ``forward_features``; the eager fp32 spikingjelly path is the reference.
 
     Returns
     -------
@@ -185,6 +189,8 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
             raise ValueError("compile=True needs a model with forward_features and only its feature_layers "
                              f"({', '.join(getattr(model, 'feature_layers', ())) or 'none for this model'})")
         backend = compile if isinstance(compile, str) else "inductor"
+        model = copy.deepcopy(model)  # the compiled copy runs the plain-ops LIF; the caller's model is untouched
+        use_plain_lif(model)
         forward_features = torch.compile(model.forward_features, backend=backend, dynamic=False)
     if explicit and input_size_px is not None:
         _check_sheets(sheets, layer_shapes(model, input_size_px, layers))

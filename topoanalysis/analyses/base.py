@@ -78,15 +78,17 @@ def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ck
 class Runtime:
     """Where and how the networks run.
 
-    ``device`` (None: CUDA when available) and ``batch_size`` change results only by
-    floating-point round-off; ``precision`` ("fp32", the tested reference, or "bf16")
-    changes them more, so the report keys its cache on it.
+    ``device`` (None: CUDA when available), ``batch_size`` and ``compile`` (recordings through
+    ``torch.compile`` with the plain-ops LIF) change results only by floating-point round-off;
+    ``precision`` ("fp32", the tested reference, or "bf16") changes them more, so the report
+    keys its cache on it.
     """
 
     device: str | None = None
     precision: str = "fp32"
     batch_size: int = 64
     progress: bool = True
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -97,7 +99,7 @@ class Runtime:
     def recording_options(self) -> dict:
         """Keyword arguments of :func:`topoanalysis.recording.record`."""
         return {"batch_size": self.batch_size, "device": self.device, "precision": self.precision,
-                "progress": self.progress}
+                "progress": self.progress, "compile": self.compile}
 
 
 def checkpoint_info(file: ModelFile, spec: CheckpointSpec) -> dict:

@@ -110,6 +110,7 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
     offline, official = params.offline(), params.official()
     data = {"v4": params.v4_data, "rsa92": params.rsa92, "ringach": params.ringach}
     options = dict(batch_size=runtime.batch_size, device=runtime.device, precision=runtime.precision)
+    recording = dict(options, compile=runtime.compile)
     sweeps, official_scores, infos = [], [], {}
     for name, file in model_files(models).items():
         started = time.perf_counter()
@@ -124,7 +125,7 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
             scores = run_offline_suite(model, spec, rng=np.random.default_rng(params.seed), layers=params.layers,
                                        benchmarks=offline, data=data, progress=runtime.progress,
                                        pls_method=params.pls_method, log=lambda line: logger.info(f"    {line}"),
-                                       **options)
+                                       **recording)
             sweeps.append(scores.assign(model=name))
         infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
     record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,

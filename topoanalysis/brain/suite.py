@@ -131,7 +131,8 @@ def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
 
 def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.Generator, layers=None,
                       benchmarks=None, data=None, batch_size: int = 64, device=None, precision: str = "fp32",
-                      progress: bool = False, pls_method: str = "exact", log=logger.info) -> pd.DataFrame:
+                      compile: bool = False, progress: bool = False, pls_method: str = "exact",
+                      log=logger.info) -> pd.DataFrame:
     """Score every layer on every offline benchmark; one row per (benchmark, layer).
 
     Parameters
@@ -161,7 +162,7 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     if pls_method not in PLS_METHODS:
         raise ValueError(f"unknown PLS method {pls_method!r}; valid: {', '.join(PLS_METHODS)}")
     data = dict(data or {})
-    options = dict(batch_size=batch_size, device=device, precision=precision, progress=progress)
+    options = dict(batch_size=batch_size, device=device, precision=precision, compile=compile, progress=progress)
     rows: list[dict] = []
     if "V1-Ringach2002" in names:
         log("V1-Ringach2002: gratings")

@@ -38,19 +38,26 @@ def parse_device(text: str) -> str:
     return text
 
 
-def add_device_args(parser: argparse.ArgumentParser) -> None:
+def add_device_args(parser: argparse.ArgumentParser, *, records: bool = True) -> None:
+    """``--device``, ``--precision``, ``--batch-size``, and ``--compile`` for commands that record layers."""
     parser.add_argument("--device", type=parse_device, default=None,
                         help="cpu, cuda, cuda:1 ... (default: CUDA if available)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="forward-pass precision (default: %(default)s, the reference path)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: %(default)s)")
+    if not records:
+        return
+    parser.add_argument("--compile", action="store_true",
+                        help="record through torch.compile with the plain-ops LIF (fast on a GPU; the first batch "
+                             "pays the compilation)")
 
 
 def runtime_from_args(args: argparse.Namespace):
     """The :class:`~topoanalysis.analyses.base.Runtime` of ``--device``, ``--precision``, ``--batch-size``."""
     from ..analyses.base import Runtime
 
-    return Runtime(device=args.device, precision=args.precision, batch_size=args.batch_size)
+    return Runtime(device=args.device, precision=args.precision, batch_size=args.batch_size,
+                   compile=getattr(args, "compile", False))
 
 
 def check_out(args: argparse.Namespace, result_class) -> None:

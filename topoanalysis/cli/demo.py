@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     stimuli = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     layers = list(spec.sheets)
     ds = record(model, stimuli, layers, spec=spec, batch_size=args.batch_size, device=args.device,
-                precision=args.precision, progress=True)
+                precision=args.precision, compile=args.compile, progress=True)
     activity = layer_activity(ds)
     activity.insert(1, "area", [spec.layer_areas.get(name, "") for name in activity["layer"]])
 

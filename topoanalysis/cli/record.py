@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     stimuli = load_stimuli(args.stimulus_set, spec, args.stimuli)
     layers = args.layers or list(spec.sheets)
     ds = record_responses(model, stimuli, layers, spec=spec, reduce=args.reduce, batch_size=args.batch_size,
-                          device=args.device, precision=args.precision, progress=True)
+                          device=args.device, precision=args.precision, compile=args.compile, progress=True)
     save_responses(ds, args.out)
     print(f"wrote {args.out}: {ds.sizes['stimulus']} stimuli x {ds.sizes['unit']} units")
     return 0

@@ -31,7 +31,7 @@ DEFAULTS = RobustnessParams()
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("robustness", help="accuracy under noise, masking, FGSM and PGD at each timestep")
     add_checkpoint_args(parser)
-    add_device_args(parser)
+    add_device_args(parser, records=False)
     add_baseline_arg(parser)
     parser.add_argument("--attacks", nargs="+", choices=ATTACKS, default=list(DEFAULTS.attacks),
                         help="attacks to run (default: all)")

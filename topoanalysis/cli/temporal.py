@@ -28,7 +28,7 @@ DEFAULTS = TemporalParams()
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("temporal", help="spike entropy, accuracy vs T, Fisher information (Fig. 1)")
     add_checkpoint_args(parser)
-    add_device_args(parser)
+    add_device_args(parser, records=False)
     add_baseline_arg(parser)
     add_evaluation_data_args(parser, DEFAULTS)
     parser.add_argument("--timesteps", nargs="+", type=int, default=list(DEFAULTS.timesteps),

@@ -266,7 +266,7 @@ def _is_number(value, *, positive: bool = False) -> bool:
 
 def module_types(model: nn.Module) -> list[str]:
     """Sorted class names of a network's modules (spiking and ReLU twins share every weight name but not these)."""
-    return sorted({type(module).__name__ for module in model.modules()})
+    return sorted({getattr(type(module), "checkpoint_type_name", type(module).__name__) for module in model.modules()})
 
 
 def _metadata_problem(obj: dict) -> str | None:
