@@ -9,16 +9,14 @@ line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import platform
 import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +25,16 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
-from .. import __version__
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
+from ..models.lif import use_plain_lif
 from ..paths import atomic_path
 from ..sheets import load_sheets
 from . import distributed
 from .allocator import reuse_freed_memory
 from .augment import random_crop_flip, to_float_images
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
+from .provenance import model_card
 from .stc import STCLoss
 from .validation import check_numbers, check_resume_recipe
 
@@ -208,6 +207,8 @@ def train(config: TrainConfig):
     if state is None:
         model, spec = _initial(config, train_data)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions (oneDNN, cuDNN); same values
+    if device.type == "cuda":  # the plain-ops LIF fuses on the GPU; identical spikes, LIFNode in the checkpoint
+        use_plain_lif(model)
     layers = list(spec.sheets)
     topographic = config.alpha > 0 or config.beta > 0
     stc = (STCLoss(spec.sheets, alpha=config.alpha, beta=config.beta,
@@ -245,7 +246,7 @@ def train(config: TrainConfig):
                        "elapsed_s": time.perf_counter() - started,
                        "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
                        "test_acc": test_acc}
-        card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+        card = model_card(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
                            time.perf_counter() - started, (len(train_data), len(test_data)))
         save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card), train_state=train_state)
 
@@ -320,7 +321,7 @@ def train(config: TrainConfig):
             if stop.requested:
                 raise TrainingInterrupted(out / "checkpoint_last.pt", step)
         if info.is_main:
-            card = _provenance(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+            card = model_card(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
                                time.perf_counter() - started, (len(train_data), len(test_data)))
             spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
             logger.info("wrote %s: test accuracy %.4f, sha256 %s", out / "model.pt", test_acc, spec.content_sha256)
@@ -384,26 +385,3 @@ def _truncate_log(path: Path, step: int) -> None:
             kept.append(line)
     with atomic_path(path) as tmp:
         tmp.write_text("".join(line + "\n" for line in kept))
-
-
-def _positions_record(path: str | None) -> str | None:
-    """The positions file as a checkpoint records it: its name and content hash, not this machine's path."""
-    if path is None:
-        return None
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return f"{Path(path).name} (sha256 {digest})"
-
-
-def _provenance(config: TrainConfig, spec, info, device, precision, test_acc, step, epoch, seconds,
-                sizes: tuple[int, int]) -> dict:
-    hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
-                else f"{platform.machine()} CPU, {torch.get_num_threads()} threads")
-    settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "resume", "notes")}
-    settings.update(image_size_px=spec.input_size_px, positions=_positions_record(config.positions))
-    return {**spec.provenance, "trained": "yes", "weights": f"torch.manual_seed({config.seed}) initialisation, trained",
-            "data": config.dataset, "train_images": sizes[0], "test_images": sizes[1],
-            "epochs": round(epoch, 3), "steps": step,
-            "test_accuracy": round(test_acc, 4), "alpha": config.alpha, "beta": config.beta,
-            "wall_time_s": round(seconds, 1), "hardware": f"{info.world_size} x {hardware}",
-            "precision": precision, "recipe": json.dumps(settings, sort_keys=True), "topoanalysis": __version__,
-            "torch": str(torch.__version__), **config.notes}
