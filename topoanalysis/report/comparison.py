@@ -1,0 +1,92 @@
+"""Tables and figures over several models (the paper's Table 1, Fig. 1 right and Fig. 5a).
+
+Pure functions of the analyses' results, so a multi-model report can put TDSNNs, topographic
+ANNs and their baselines side by side:
+
+* :func:`region_table` - rows = models, one column per brain region: the mean, over that
+  region's offline benchmarks, of the committed layer's score (ceiled where a ceiling exists);
+  regions with no offline benchmark (V2) stay NaN; plus the test accuracy.
+* :func:`topography_cost` - per topographic / baseline pair: the accuracy change with its
+  binomial standard error (Fig. 1 right: spiking vs ReLU families).
+* :func:`accuracy_vs_smoothness_models_figure` - accuracy against V1 and IT smoothness, one
+  point per model, marker by family (Fig. 5a).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+REGIONS = ("V1", "V2", "V4", "IT")
+
+
+def region_table(region_scores: pd.DataFrame, accuracy: dict[str, tuple[float, int] | None]) -> pd.DataFrame:
+    """Rows = models (in ``region_scores`` order), columns ``V1 V2 V4 IT`` and ``accuracy %``.
+
+    ``region_scores`` is the brain analysis's per-benchmark table stacked over models
+    (``model, benchmark, region, committed_score``); ``accuracy`` maps models to
+    ``(top-1 accuracy, test images)`` or None.
+    """
+    rows = []
+    for model in dict.fromkeys(region_scores["model"]):
+        part = region_scores[region_scores["model"] == model]
+        row = {"model": model}
+        for region in REGIONS:
+            scores = part.loc[part["region"] == region, "committed_score"].astype(float).dropna()
+            row[region] = float(scores.mean()) if len(scores) else np.nan
+            row[f"{region} benchmarks"] = int(len(scores))
+        card = accuracy.get(model)
+        row["accuracy %"] = np.nan if card is None else 100 * card[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def topography_cost(pairs: list[tuple[str, str, str]], accuracy: dict[str, tuple[float, int] | None]) -> pd.DataFrame:
+    """One row per ``(family, topographic, baseline)``: accuracy change in points and its standard error.
+
+    Examples
+    --------
+    >>> row = topography_cost([("spiking", "t", "b")], {"t": (0.70, 10_000), "b": (0.75, 10_000)}).iloc[0]
+    >>> round(float(row["accuracy_change_points"]), 2), round(float(row["se_points"]), 2)
+    (-5.0, 0.63)
+    """
+    rows = []
+    for family, topo, base in pairs:
+        t, b = accuracy.get(topo), accuracy.get(base)
+        if t is None or b is None:
+            change, se = np.nan, np.nan
+        else:
+            change = 100 * (t[0] - b[0])
+            se = 100 * math.hypot(math.sqrt(t[0] * (1 - t[0]) / t[1]), math.sqrt(b[0] * (1 - b[0]) / b[1]))
+        rows.append({"family": family, "topographic": topo, "baseline": base, "accuracy_change_points": change,
+                     "se_points": se})
+    return pd.DataFrame(rows)
+
+
+def accuracy_vs_smoothness_models_figure(points: pd.DataFrame):
+    """Two panels (V1 orientation, IT faces): accuracy against smoothness, one point per model.
+
+    ``points`` has ``model, family, accuracy, accuracy_se`` (fractions) and ``v1_smoothness,
+    v1_sem, it_smoothness, it_sem``; families get their own marker and colour.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2), layout="constrained")
+    families = list(dict.fromkeys(points["family"]))
+    markers = "osD^v"
+    for ax, (column, label) in zip(axes, (("v1", "V1 orientation smoothness"), ("it", "IT face smoothness"))):
+        for i, family in enumerate(families):
+            part = points[points["family"] == family]
+            ax.errorbar(part[f"{column}_smoothness"], 100 * part["accuracy"], xerr=part[f"{column}_sem"],
+                        yerr=100 * part["accuracy_se"], fmt=markers[i % len(markers)], color=f"C{i}", capsize=3,
+                        label=family)
+            for row in part.itertuples():
+                ax.annotate(row.model, (getattr(row, f"{column}_smoothness"), 100 * row.accuracy), fontsize=5,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(f"{label} (\u00b1 SEM)")
+        ax.set_ylabel("top-1 accuracy (%, \u00b1 SE)")
+    axes[0].legend(fontsize=6, frameon=False)
+    fig.suptitle("accuracy vs smoothness by model family (Fig. 5a)", fontsize=9)
+    return fig
