@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.report.comparison import accuracy_vs_smoothness_models_figure, region_table, topography_cost
 
 
@@ -49,3 +50,35 @@ def test_fig5a_draws_one_point_per_model_by_family():
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert legend == ["spiking", "ReLU"]
     assert len(fig.axes[1].texts) == 3  # every model labelled
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(), reason="the shared data is not available")
+def test_compare_models_on_tiny_checkpoints(tmp_path):
+    from topoanalysis.analyses.base import Runtime
+    from topoanalysis.models.checkpoints import save_checkpoint
+    from topoanalysis.report.multi import compare_models
+    from topoanalysis.testing import tiny_checkpoint
+
+    paths = {}
+    for name, seed in (("topo", 0), ("base", 1), ("other", 2)):
+        model, spec = tiny_checkpoint(seed, calibrate_on="floc")
+        paths[name] = tmp_path / f"{name}.pt"
+        save_checkpoint(paths[name], model, spec)
+    families = {"topo": "spiking", "base": "spiking", "other": "ReLU"}
+    lines = []
+    out = compare_models(paths, families, [("topo", "base")], tmp_path / "out", runtime=Runtime(device="cpu"),
+                         cache_dir=tmp_path / "cache", log=lines.append)
+    table = pd.read_csv(out / "table1_models.csv")
+    assert table["model"].tolist() == ["topo", "base", "other"] and {"V1", "V2", "V4", "IT"} <= set(table)
+    assert np.isnan(table["V2"]).all() and table["V1"].notna().all()
+    points = pd.read_csv(out / "models_points.csv")
+    assert points["family"].tolist() == ["spiking", "spiking", "ReLU"] and points["v1_smoothness"].notna().all()
+    assert (out / "accuracy_vs_smoothness_models.png").stat().st_size > 1000
+    assert len(pd.read_csv(out / "topography_cost.csv")) == 1
+    lines.clear()
+    compare_models(paths, families, [("topo", "base")], tmp_path / "out", runtime=Runtime(device="cpu"),
+                   cache_dir=tmp_path / "cache", log=lines.append)
+    assert sum("cached" in line for line in lines) == 9  # 3 models x 3 analyses, each keyed on its own checkpoint
+    with pytest.raises(ValueError, match="needs a family"):
+        compare_models(paths, {"topo": "spiking"}, [], tmp_path / "bad", cache_dir=tmp_path / "cache")

@@ -76,7 +76,7 @@ class ReportParams:
         return params
 
 
-def _data_paths(name: str, params) -> list[Path]:
+def data_paths(name: str, params) -> list[Path]:
     """The data an analysis reads (its params' paths, else the default data folder's)."""
     def path(given, data_set: str) -> Path:
         return Path(given) if given not in (None, "none") else default_data_path(data_set)
@@ -90,7 +90,7 @@ def _data_paths(name: str, params) -> list[Path]:
     return [path(params.data_path, "cifar10")]
 
 
-def _fingerprint(*paths: Path) -> list:
+def fingerprint(*paths: Path) -> list:
     """Names, sizes and modification times of the data an analysis reads (cheap, no hashing)."""
     prints = []
     for path in paths:
@@ -242,7 +242,7 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
         analysis_params = params.for_analysis(name, spec)
         key_parts = {"analysis": name, "params": asdict(analysis_params),
                      "checkpoints": {ckpt.stem: spec.content_sha256, baseline.stem: base_spec.content_sha256},
-                     "data": _fingerprint(*_data_paths(name, analysis_params)), "precision": runtime.precision,
+                     "data": fingerprint(*data_paths(name, analysis_params)), "precision": runtime.precision,
                      "version": __version__}
         results[name], folders[name] = run_cached(name, models, analysis_params, key_parts, cache_dir,
                                                   runtime=runtime, force=force, log=log)
