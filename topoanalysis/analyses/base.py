@@ -123,14 +123,18 @@ def choose_layer(spec: CheckpointSpec, requested: str | None, area: str) -> str:
     return layer
 
 
+def model_first(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ``model`` column first."""
+    return table[["model"] + [c for c in table.columns if c != "model"]]
+
+
 def stacked_tables(results: Mapping, attribute: str) -> pd.DataFrame:
     """One table of ``result.<attribute>`` over models, with a leading ``model`` column."""
     tables = [getattr(result, attribute).assign(model=name) for name, result in results.items()
               if getattr(result, attribute) is not None]
     if not tables:
         return pd.DataFrame()
-    table = pd.concat(tables, ignore_index=True)
-    return table[["model"] + [c for c in table.columns if c != "model"]]
+    return model_first(pd.concat(tables, ignore_index=True))
 
 
 def check_evaluation_data(dataset: str, data_path: str | None) -> None:

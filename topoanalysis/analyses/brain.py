@@ -19,7 +19,7 @@ import pandas as pd
 from .. import __version__
 from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
-from .base import Models, Result, Runtime, checkpoint_info, model_files
+from .base import Models, Result, Runtime, checkpoint_info, model_files, model_first
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +72,6 @@ class BrainResult(Result):
         from ..plotting.brain import layer_sweep_figure
 
         return {"brain_layer_sweep": layer_sweep_figure(self.scores)} if len(self.scores.columns) else {}
-
-
-def _with_model_first(table: pd.DataFrame) -> pd.DataFrame:
-    return table[["model"] + [c for c in table.columns if c != "model"]]
 
 
 def check_data(params: BrainParams) -> None:
@@ -134,8 +130,8 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
                             "mean over splits (Brain-Score's order)"}
     tables = {}
     if sweeps:
-        scores = _with_model_first(pd.concat(sweeps, ignore_index=True))
-        table = _with_model_first(pd.concat([region_table(part).assign(model=model)
+        scores = model_first(pd.concat(sweeps, ignore_index=True))
+        table = model_first(pd.concat([region_table(part).assign(model=model)
                                              for model, part in scores.groupby("model", sort=False)],
                                             ignore_index=True))
         tables = {"brain_scores": scores, "brain_table": table}

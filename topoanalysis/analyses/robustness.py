@@ -26,7 +26,16 @@ from ..robustness import (
     check_attack,
     reference_strength,
 )
-from .base import Models, Result, Runtime, check_evaluation_data, checkpoint_info, evaluation_data, model_files
+from .base import (
+    Models,
+    Result,
+    Runtime,
+    check_evaluation_data,
+    checkpoint_info,
+    evaluation_data,
+    model_files,
+    model_first,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +166,7 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
             table = pd.concat([table, robustness_curves(model, spec, first_per_class(data, params.pgd_n_per_class),
                                                         {"pgd": strengths["pgd"]}, **options)], ignore_index=True)
         done = time.perf_counter()
-        curves.append(table.assign(model=name)[["model", *table.columns]])
+        curves.append(model_first(table.assign(model=name)))
         infos[name] = {**checkpoint_info(file, spec), "arch": spec.arch, "input_size_px": spec.input_size_px,
                        "timesteps": spec.timesteps, "n_images": len(data),
                        "seconds": {"load": round(loaded - started, 3), "attacks": round(done - loaded, 3)}}

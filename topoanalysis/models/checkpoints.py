@@ -180,13 +180,14 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     return replace(spec, content_sha256=sha)
 
 
-def read_checkpoint_file(path: Path):
+def read_checkpoint_file(path: Path, flag: str = "--ckpt"):
+    """``torch.load(weights_only=True)`` of ``path``; errors name the file and ``flag``, the option it came from."""
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}; pass --ckpt PATH to an existing file "
+        raise FileNotFoundError(f"checkpoint not found: {path}; pass {flag} PATH to an existing file "
                                 "(the bundled ones are in checkpoints/)")
     if path.stat().st_size == 0:
         raise ValueError(f"{path} is not a loadable PyTorch checkpoint: the file is empty (an interrupted copy?); "
-                         "copy it again or pass another --ckpt")
+                         f"copy it again or pass another {flag}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or broken files

@@ -58,14 +58,7 @@ def _sha256(path: Path) -> str:
 def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The trunk's state dict from a TDANN (VISSL) checkpoint, prefixes removed."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--weights {path}: no such file; pass TDANN's checkpoint (a .torch file)")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for foreign or broken files
-        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: "
-                         f"{(str(exc).splitlines() or [''])[0][:200]})") from None
-    trunk = obj
+    trunk = read_checkpoint_file(path, flag="--weights")
     for key in TDANN_TRUNK:
         if not isinstance(trunk, dict) or key not in trunk:
             raise ValueError(f"{path} is not a TDANN (VISSL) checkpoint: no {'/'.join(TDANN_TRUNK)} inside; for "
@@ -214,7 +207,7 @@ def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os
     weights, positions = Path(weights), Path(positions)
     if not positions.is_file():
         raise FileNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
-    state = unwrap_state_dict(read_checkpoint_file(weights), weights)
+    state = unwrap_state_dict(read_checkpoint_file(weights, flag="--weights"), weights)
     model, kwargs, size = _build(arch, state, weights, input_size_px)
     areas = dict(DEFAULT_LAYER_AREAS)
     shapes = layer_shapes(model, size, list(areas))
