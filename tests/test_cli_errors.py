@@ -223,6 +223,33 @@ def test_report_refuses_bad_input_before_any_analysis(tiny, tmp_path, capsys, mo
     assert main(argv + extra) == 2 and match in _error_line(capsys)
 
 
+@pytest.mark.parametrize("args, match", [
+    (["--models", "A", "MISSING", "--baseline-of", "A=B"], "B.pt is not among --models"),
+    (["--models", "A", "B", "--baseline-of", "A=A"], "cannot be its own baseline"),
+    (["--models", "A"], "at least two checkpoints"),
+    (["--models", "A", "B", "--ckpt", "A"], "--models replaces --ckpt and --baseline"),
+    (["--baseline-of", "A=B"], "pass --models too"),
+    (["--models", "A", "MISSING"], "error: --models"),
+])
+def test_models_report_refuses_bad_input_before_any_analysis(tiny, tmp_path, capsys, monkeypatch, args, match):
+    from topoanalysis.report import build
+
+    monkeypatch.setattr(build, "run_cached", lambda *a, **k: pytest.fail("work started"))
+    for name in "AB":
+        (tmp_path / f"{name}.pt").write_bytes(tiny[2].read_bytes())
+    given = {"A": str(tmp_path / "A.pt"), "B": str(tmp_path / "B.pt"), "MISSING": str(tmp_path / "MISSING.pt")}
+    argv = [given.get(arg, arg) if "=" not in arg else "=".join(given[part] for part in arg.split("="))
+            for arg in args]
+    assert main(["report", *argv, "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")]) == 2
+    assert match in _error_line(capsys)
+
+
+def test_models_report_pairs_need_an_equals_sign(capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "--models", "a.pt", "b.pt", "--baseline-of", "a.pt"])
+    assert "expected TOPO=BASELINE" in capsys.readouterr().err
+
+
 def test_record_refuses_a_folder_as_its_out_file(tiny, tmp_path, capsys):
     assert main(["record", "--ckpt", str(tiny[2]), "--out", str(tmp_path)]) == 2
     assert "is a folder; pass a file path" in _error_line(capsys)

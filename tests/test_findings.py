@@ -99,3 +99,8 @@ def test_it_brain_score_direction(topo_scores, verdict):
     brain = pd.DataFrame({"region": ["IT"] * 4, "benchmark": ["a", "b"] * 2, "model": ["topo", "topo", "base", "base"],
                           "committed_score": [*topo_scores, 0.45, 0.45]})
     assert _verdicts(brain=brain)[8] == verdict
+
+
+def test_without_spike_trains_the_entropy_claim_is_not_testable():
+    entropy = _findings(entropy_shift=None)["Topography:spike-train"]
+    assert entropy.verdict == NOT_TESTABLE and "ReLU" in entropy.reason

@@ -5,8 +5,9 @@ import pytest
 import torch
 from spikingjelly.activation_based import functional
 
+from topoanalysis.models import create_model
 from topoanalysis.models.checkpoints import module_types
-from topoanalysis.models.lif import PlainLIF, plain_twin, use_plain_lif
+from topoanalysis.models.lif import PlainLIF, is_spiking, plain_twin, use_plain_lif
 from topoanalysis.models.resnet import make_neuron
 from topoanalysis.recording import record
 from topoanalysis.testing import tiny_checkpoint, tiny_gratings
@@ -50,6 +51,11 @@ def test_swapped_model_records_identically_and_keeps_its_checkpoint_identity():
     swapped = record(model, stimuli, layers, spec=spec, device="cpu")["responses"].values
     assert np.array_equal(reference, swapped) and reference.any()
     assert module_types(model) == types  # a checkpoint saved from it still says LIFNode
+    assert is_spiking(model)  # the plain LIF still counts as spiking
+
+
+def test_only_networks_with_spiking_neurons_are_spiking():
+    assert is_spiking(create_model("tiny_spiking_resnet")) and not is_spiking(create_model("tiny_resnet"))
 
 
 def test_plain_twin_refuses_neurons_it_does_not_cover():

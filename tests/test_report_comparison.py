@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from topoanalysis.paths import SHARED_DATA_DIR
-from topoanalysis.report.comparison import accuracy_vs_smoothness_models_figure, region_table, topography_cost
+from topoanalysis.report.comparison import (
+    accuracy_vs_smoothness_models_figure,
+    region_table,
+    topography_cost,
+    topography_cost_figure,
+)
 
 
 def _region_scores():
@@ -52,33 +57,67 @@ def test_fig5a_draws_one_point_per_model_by_family():
     assert len(fig.axes[1].texts) == 3  # every model labelled
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(), reason="the shared data is not available")
-def test_compare_models_on_tiny_checkpoints(tmp_path):
-    from topoanalysis.analyses.base import Runtime
+def test_fig1_right_draws_one_bar_per_pair_and_marks_missing_accuracies():
+    cost = topography_cost([("spiking", "t", "b"), ("ReLU", "rt", "rb")],
+                           {"t": (0.55, 10_000), "b": (0.57, 10_000), "rt": None, "rb": (0.6, 10_000)})
+    fig = topography_cost_figure(cost)
+    bars = fig.axes[0].patches
+    assert len(bars) == 1 and bars[0].get_height() == pytest.approx(-2.0)
+    assert any("no accuracy" in text.get_text() for text in fig.axes[0].texts)
+
+
+def _tiny_models(folder, accuracies):
+    from dataclasses import replace
+
     from topoanalysis.models.checkpoints import save_checkpoint
-    from topoanalysis.report.multi import compare_models
     from topoanalysis.testing import tiny_checkpoint
 
-    paths = {}
-    for name, seed in (("topo", 0), ("base", 1), ("other", 2)):
-        model, spec = tiny_checkpoint(seed, calibrate_on="floc")
-        paths[name] = tmp_path / f"{name}.pt"
-        save_checkpoint(paths[name], model, spec)
-    families = {"topo": "spiking", "base": "spiking", "other": "ReLU"}
+    paths = []
+    models = (("snn_topo", "tiny_spiking_resnet", 0), ("snn_base", "tiny_spiking_resnet", 1),
+              ("relu_topo", "tiny_resnet", 0), ("relu_base", "tiny_resnet", 1))
+    for (name, arch, seed), accuracy in zip(models, accuracies):
+        model, spec = tiny_checkpoint(seed, arch=arch, calibrate_on="floc")
+        spec = replace(spec, provenance={**spec.provenance, "data": "cifar10", "test_accuracy": accuracy,
+                                         "test_images": 10_000})
+        paths.append(folder / f"{name}.pt")
+        save_checkpoint(paths[-1], model, spec)
+    return paths
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(), reason="the shared data is not available")
+def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
+    from topoanalysis.analyses.base import Runtime
+    from topoanalysis.analyses.robustness import RobustnessParams
+    from topoanalysis.analyses.temporal import TemporalParams
+    from topoanalysis.findings import NOT_TESTABLE
+    from topoanalysis.report import ReportParams, build_models_report
+
+    paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60))
+    quick = ReportParams(temporal=TemporalParams(n_per_class=2, timesteps=(1, 2), fisher_images=4),
+                         robustness=RobustnessParams(n_per_class=2, pgd_steps=2))
     lines = []
-    out = compare_models(paths, families, [("topo", "base")], tmp_path / "out", runtime=Runtime(device="cpu"),
-                         cache_dir=tmp_path / "cache", log=lines.append)
+    html = build_models_report(paths, [(paths[0], paths[1]), (paths[2], paths[3])], tmp_path / "out", params=quick,
+                               runtime=Runtime(device="cpu", progress=False), cache_dir=tmp_path / "cache",
+                               log=lines.append)
+    out = html.parent
+    # the spiking pair runs all five analyses, the ReLU pair all but temporal; every model's V1, IT and brain
+    # results then come from its pair's cache
+    assert sum("running the analysis" in line for line in lines) == 9
+    assert sum("cached (" in line for line in lines) == 6
     table = pd.read_csv(out / "table1_models.csv")
-    assert table["model"].tolist() == ["topo", "base", "other"] and {"V1", "V2", "V4", "IT"} <= set(table)
-    assert np.isnan(table["V2"]).all() and table["V1"].notna().all()
+    assert table["model"].tolist() == ["snn_topo", "snn_base", "relu_topo", "relu_base"]
+    assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60])
     points = pd.read_csv(out / "models_points.csv")
-    assert points["family"].tolist() == ["spiking", "spiking", "ReLU"] and points["v1_smoothness"].notna().all()
-    assert (out / "accuracy_vs_smoothness_models.png").stat().st_size > 1000
-    assert len(pd.read_csv(out / "topography_cost.csv")) == 1
-    lines.clear()
-    compare_models(paths, families, [("topo", "base")], tmp_path / "out", runtime=Runtime(device="cpu"),
-                   cache_dir=tmp_path / "cache", log=lines.append)
-    assert sum("cached" in line for line in lines) == 9  # 3 models x 3 analyses, each keyed on its own checkpoint
-    with pytest.raises(ValueError, match="needs a family"):
-        compare_models(paths, {"topo": "spiking"}, [], tmp_path / "bad", cache_dir=tmp_path / "cache")
+    assert points["family"].tolist() == ["spiking", "spiking", "ReLU", "ReLU"] and points["v1_smoothness"].notna().all()
+    cost = pd.read_csv(out / "topography_cost.csv")
+    assert cost["family"].tolist() == ["spiking", "ReLU"]
+    assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0])
+    relu_pair = out / "pairs" / "relu_topo_vs_relu_base"
+    entropy = pd.read_csv(relu_pair / "findings.csv").set_index("claim").loc["Topography shifts spike-train entropy"]
+    assert entropy["verdict"] == NOT_TESTABLE and "ReLU" in entropy["reason"]
+    assert not (relu_pair / "figures" / "temporal.png").exists()
+    assert (out / "pairs" / "snn_topo_vs_snn_base" / "figures" / "temporal.png").is_file()
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == 2 and "CIFAR-10 at 32 px" in text
+    assert 'href="pairs/relu_topo_vs_relu_base/index.html"' in text and 'id="findings_snn_topo_vs_snn_base"' in text

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.report.page import Figure, Section, Table, format_cell, render_report, write_report
+from topoanalysis.report.page import Figure, Note, Section, Table, format_cell, render_report, write_report
 
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 LOADED = re.compile(r'data-figures-loaded="(\d+)/(\d+)"')
@@ -102,6 +102,8 @@ def test_rejects_bad_input(sections, tmp_path):
         render_report("R", [Section("S", [fig, fig])], {})
     with pytest.raises(ValueError, match="pdf_name"):
         render_report("R", [Section("S", [Figure("f", "F", fig.png_path, "c", "../x.pdf")])], {})
+    with pytest.raises(ValueError, match="link must be a relative path"):
+        render_report("R", [Section("S", [Note("n", "N", "text", link="/etc/passwd")])], {})
     text = tmp_path / "fake.png"
     text.write_text("not a png")
     with pytest.raises(ValueError, match="not a PNG"):
@@ -132,3 +134,10 @@ def test_figures_load_in_headless_chromium(sections, tmp_path):
     corrupt = tmp_path / "corrupt.html"
     corrupt.write_text(page.replace(DATA_URI.findall(page)[1], garbage), encoding="utf-8")
     assert figures_loaded(corrupt) == (1, 2)
+
+
+def test_a_note_is_escaped_text_with_an_optional_relative_link():
+    note = Note("why", "Not applicable", "a <ReLU> network", link="pairs/a b.html")
+    page = render_report("R", [Section("S", [note])], {})
+    assert '<section class="note" id="why">' in page and "a &lt;ReLU&gt; network" in page
+    assert 'href="pairs/a%20b.html"' in page

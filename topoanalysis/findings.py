@@ -165,7 +165,10 @@ def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: st
         f"drop {drop:+.1f} \u00b1 {se:.1f} points (needs <= {MAX_DROP_POINTS:g})")
 
 
-def _entropy(shift: pd.DataFrame, timesteps: int | None) -> Finding:
+def _entropy(shift: pd.DataFrame | None, timesteps: int | None) -> Finding:
+    if shift is None:
+        return Finding("Topography shifts spike-train entropy", "Fig. 1 left", "spike-train entropy", "n/a", "n/a",
+                       "-", NOT_TESTABLE, "a ReLU network emits no spike trains (the temporal analysis was skipped)")
     if "timestep" in shift:
         shift = shift[shift["timestep"] == -1]  # the whole window (temporal's convention)
     t = timesteps if timesteps in set(shift["timesteps"]) else int(shift["timesteps"].max())
@@ -219,14 +222,15 @@ def _it_brain(table: pd.DataFrame, topo: str, base: str) -> Finding:
 
 def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_curves: pd.DataFrame,
                    it_smoothness: pd.DataFrame, it_layer: str, overlap: pd.DataFrame,
-                   accuracy: dict[str, tuple[float, int] | None], entropy_shift: pd.DataFrame,
+                   accuracy: dict[str, tuple[float, int] | None], entropy_shift: pd.DataFrame | None,
                    robustness: pd.DataFrame, brain: pd.DataFrame, topographic: str, baseline: str,
                    topographic_alpha: float | None = None, timesteps: int | None = None) -> list[Finding]:
     """One :class:`Finding` per claim, from the analyses' results for ``topographic`` vs ``baseline``.
 
     ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)``, e.g. the
     model card's full-test-set figure, or ``None`` where there is none; ``timesteps`` picks the
-    inference T whose entropy shift is shown (default: the largest). The smoothness tables are
+    inference T whose entropy shift is shown (default: the largest; ``entropy_shift`` None: a
+    ReLU model, whose claim is not testable). The smoothness tables are
     stacked over models (a ``model`` column; ``metric`` or ``domain``, ``smoothness``, ``sem``,
     ``chance``), as the V1 and IT analyses write them.
     """

@@ -24,7 +24,8 @@ def tiny_gratings(n_orientations: int = 4, image_size_px: int = TINY_INPUT_PX) -
 
 def tiny_checkpoint(seed: int = 0, *, calibrate: bool = True, arch: str = "tiny_spiking_resnet",
                     calibrate_on: str = "gratings"):
-    """``(model, spec)`` for a 4-channel-base spiking ResNet-18 at 16 px, T = 2.
+    """``(model, spec)`` for a 4-channel-base spiking ResNet-18 at 16 px, T = 2 (``arch="tiny_resnet"``: its ReLU
+    twin).
 
     With ``calibrate`` its batch norm is calibrated on the gratings (or, with
     ``calibrate_on="floc"``, on 200 fLoc images) so every layer fires for those stimuli.

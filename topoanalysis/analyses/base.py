@@ -47,6 +47,13 @@ class ModelFile:
         return load_checkpoint(self.path, arch=self.arch, device=device)
 
 
+def network_family(file: ModelFile) -> str:
+    """``"spiking"`` for a network with spiking neurons, ``"ReLU"`` for one without (e.g. the ReLU twin, TDANN)."""
+    from ..models.lif import is_spiking
+
+    return "spiking" if is_spiking(file.load()[0]) else "ReLU"
+
+
 Models = Mapping[str, "str | os.PathLike | ModelFile"]
 """Model name (its label in tables and figures) -> checkpoint, in the order they are compared."""
 

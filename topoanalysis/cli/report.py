@@ -2,6 +2,9 @@
 
 Runs (or reuses from the cache) the v1, it, brain, temporal and robustness analyses, then
 writes ``OUT/index.html`` (self-contained), ``OUT/figures/*.png|pdf`` and the tables as CSV.
+With ``--models A.pt B.pt ... [--baseline-of A.pt=B.pt ...]`` it reports on several models
+instead: one pair report per ``--baseline-of`` under ``OUT/pairs/``, and a page putting every
+model side by side (Table 1 over models, the accuracy cost of topography per family, Fig. 5a).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import replace
 
 from ..models import list_models
 from ..paths import DEFAULT_CHECKPOINT
-from ..report import ReportParams, build_report
+from ..report import ReportParams, build_models_report, build_report
 from .common import DEFAULT_BASELINE, add_device_args, runtime_from_args
 
 DEFAULTS = ReportParams()
@@ -19,12 +22,17 @@ DEFAULTS = ReportParams()
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("report", help="rebuild the paper's figures and tables into one HTML report")
-    parser.add_argument("--ckpt", default=str(DEFAULT_CHECKPOINT), help="topographic checkpoint (default: %(default)s)")
-    parser.add_argument("--baseline", default=str(DEFAULT_BASELINE),
-                        help="non-topographic checkpoint (default: %(default)s)")
+    parser.add_argument("--ckpt", default=None, help=f"topographic checkpoint (default: {DEFAULT_CHECKPOINT})")
+    parser.add_argument("--baseline", default=None, help=f"non-topographic checkpoint (default: {DEFAULT_BASELINE})")
+    parser.add_argument("--models", nargs="+", metavar="CKPT",
+                        help="report on several checkpoints instead of --ckpt/--baseline (see --baseline-of)")
+    parser.add_argument("--baseline-of", action="append", default=[], metavar="TOPO=BASELINE", type=_pair,
+                        help="with --models: BASELINE is TOPO's non-topographic baseline (both among --models); "
+                             "repeat for each pair")
     parser.add_argument("--arch", choices=list_models(),
                         help="architecture, required for plain state dicts without metadata")
-    parser.add_argument("--out", default=None, help="output folder (default: reports/<checkpoint name>)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: reports/<checkpoint name>, with --models reports/models)")
     parser.add_argument("--force", action="store_true", help="recompute every analysis, ignoring the cache")
     parser.add_argument("--cache-dir", default=None, help="analysis cache (default: reports/.cache)")
     add_device_args(parser)
@@ -41,6 +49,13 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def _pair(text: str) -> tuple[str, str]:
+    topo, sep, base = text.partition("=")
+    if not (sep and topo and base):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected TOPO=BASELINE, e.g. topo.pt=baseline.pt")
+    return topo, base
+
+
 def params_from_args(args: argparse.Namespace) -> ReportParams:
     temporal = replace(DEFAULTS.temporal, n_per_class=args.n_per_class, timesteps=tuple(args.timesteps),
                        fisher_images=args.fisher_images)
@@ -52,6 +67,15 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    build_report(args.ckpt, args.baseline, args.out, params=params_from_args(args), runtime=runtime_from_args(args),
-                 arch=args.arch, force=args.force, cache_dir=args.cache_dir)
+    options = {"params": params_from_args(args), "runtime": runtime_from_args(args), "arch": args.arch,
+               "force": args.force, "cache_dir": args.cache_dir}
+    if args.models is None:
+        if args.baseline_of:
+            raise ValueError("--baseline-of pairs models listed under --models; pass --models too")
+        build_report(args.ckpt or DEFAULT_CHECKPOINT, args.baseline or DEFAULT_BASELINE, args.out, **options)
+        return 0
+    if args.ckpt is not None or args.baseline is not None:
+        raise ValueError("--models replaces --ckpt and --baseline: list every checkpoint under --models and pair "
+                         "them with --baseline-of TOPO=BASELINE")
+    build_models_report(args.models, args.baseline_of, args.out, **options)
     return 0

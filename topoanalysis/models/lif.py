@@ -68,3 +68,8 @@ def use_plain_lif(model: nn.Module) -> int:
     for parent, name, child in swaps:
         setattr(parent, name, plain_twin(child))
     return len(swaps)
+
+
+def is_spiking(model: nn.Module) -> bool:
+    """Whether ``model`` has spiking neurons (a spikingjelly node or :class:`PlainLIF`), i.e. is not a ReLU network."""
+    return any(isinstance(module, (neuron.BaseNode, PlainLIF)) for module in model.modules())

@@ -28,10 +28,18 @@ def tiny_spiking_resnet(**kwargs) -> SpikingResNet18:
     return SpikingResNet18(neuron_kind="lif", **kwargs)
 
 
+def tiny_resnet(**kwargs) -> SpikingResNet18:
+    """The ReLU twin of :func:`tiny_spiking_resnet` (T = 1), for tests of the ANN path."""
+    for key, value in {"num_classes": 10, "stem": "cifar", "width": 1 / 16}.items():
+        kwargs.setdefault(key, value)
+    return resnet18(**kwargs)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "spiking_resnet18": spiking_resnet18,
     "resnet18": resnet18,
     "tiny_spiking_resnet": tiny_spiking_resnet,
+    "tiny_resnet": tiny_resnet,
 }
 
 

@@ -3,9 +3,11 @@
 * :mod:`.build` - :func:`build_report` runs or reuses the analyses and writes the report;
 * :mod:`.sections` - the findings, headline and figure sections;
 * :mod:`.figures` - figures that combine analyses or show the stimuli;
-* :mod:`.page` - the self-contained HTML page.
+* :mod:`.page` - the self-contained HTML page;
+* :mod:`.comparison` and :mod:`.multi` - several models side by side (:func:`build_models_report`).
 """
 
 from .build import ANALYSES, ReportParams, build_report
+from .multi import build_models_report
 
-__all__ = ["ANALYSES", "ReportParams", "build_report"]
+__all__ = ["ANALYSES", "ReportParams", "build_models_report", "build_report"]

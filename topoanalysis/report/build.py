@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import __version__
 from ..analyses import brain, it, robustness, temporal, v1
-from ..analyses.base import ModelFile, Result, Runtime, check_models
+from ..analyses.base import ModelFile, Result, Runtime, check_models, network_family
 from ..brain.adapter import default_region_layer_map
 from ..findings import findings_table, paper_findings
 from ..outputs import check_output_folder, staged_folder
@@ -105,6 +105,15 @@ def fingerprint(*paths: Path) -> list:
     return prints
 
 
+def cache_key_parts(name: str, analysis_params, specs: dict[str, CheckpointSpec], runtime: Runtime) -> dict:
+    """What analysis ``name``'s cached result depends on: its params, the checkpoints' content, the data, the
+    precision and the toolkit version (``specs``: model name -> spec, in the order the analysis compares them)."""
+    return {"analysis": name, "params": asdict(analysis_params),
+            "checkpoints": {model: spec.content_sha256 for model, spec in specs.items()},
+            "data": fingerprint(*data_paths(name, analysis_params)), "precision": runtime.precision,
+            "version": __version__}
+
+
 def run_cached(name: str, models: dict[str, ModelFile], params, key_parts: dict, cache_dir: Path, *,
                runtime: Runtime, force: bool, log=logger.info) -> tuple[Result, Path]:
     """Analysis ``name``'s result, loaded from ``cache_dir/<name>-<key>`` or computed and saved there."""
@@ -129,7 +138,7 @@ def run_cached(name: str, models: dict[str, ModelFile], params, key_parts: dict,
     return result, final
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
     import numpy
     import spikingjelly
     import torch
@@ -197,18 +206,19 @@ def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, b
     findings = findings_table(paper_findings(
         v1_smoothness=v1_result.smoothness, v1_layer=v1_result.layer, correlation_curves=v1_result.correlation_curves,
         it_smoothness=it_result.smoothness, it_layer=it_result.layer, overlap=it_result.overlap, accuracy=accuracy,
-        entropy_shift=results["temporal"].entropy_shift, robustness=robustness_table, brain=brain_table,
+        entropy_shift=results["temporal"].entropy_shift if "temporal" in results else None,
+        robustness=robustness_table, brain=brain_table,
         topographic=ckpt.stem, baseline=baseline.stem, topographic_alpha=spec.provenance.get("alpha"),
         timesteps=spec.timesteps))
     headline = headline_table(v1_result, it_result, accuracy)
     for stem, frame in (("findings", findings), ("headline", headline), ("table1_brain", table1),
                         ("table_robustness", robustness_table)):
         frame.to_csv(out / f"{stem}.csv", index=False)
-    sections = figure_sections(copied, v1_result, it_result, results["temporal"], table1, robustness_table)
+    sections = figure_sections(copied, v1_result, it_result, results.get("temporal"), table1, robustness_table)
     metadata = {"checkpoint": {"path": str(ckpt), "sha256": spec.content_sha256},
                 "baseline": {"path": str(baseline), "sha256": base_spec.content_sha256},
-                "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M"),
-                "parameters": {name: asdict(params.for_analysis(name, spec)) for name in ANALYSES},
+                "versions": package_versions(), "date": time.strftime("%Y-%m-%d %H:%M"),
+                "parameters": {name: asdict(params.for_analysis(name, spec)) for name in results},
                 "runtime": asdict(runtime),
                 "analyses": {name: str(folder) for name, folder in folders.items()},
                 "seconds": round(time.perf_counter() - started, 1)}
@@ -235,15 +245,17 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     started = time.perf_counter()
     models = {ckpt.stem: ModelFile(ckpt, arch), baseline.stem: ModelFile(baseline, arch)}
     spec, base_spec = check_models(models)
-    for name, analysis in ANALYSES.items():  # every data set, before the first analysis starts
-        analysis.check_data(params.for_analysis(name, spec))
+    relu = [name for name, file in models.items() if network_family(file) == "ReLU"]
+    names = [name for name in ANALYSES if not (name == "temporal" and relu)]
+    for name in names:  # every data set, before the first analysis starts
+        ANALYSES[name].check_data(params.for_analysis(name, spec))
+    if relu:
+        log(f"temporal: skipped, {' and '.join(relu)} {'is a ReLU network' if len(relu) == 1 else 'are ReLU networks'}"
+            " (no spike trains)")
     results, folders = {}, {}
-    for name in ANALYSES:
+    for name in names:
         analysis_params = params.for_analysis(name, spec)
-        key_parts = {"analysis": name, "params": asdict(analysis_params),
-                     "checkpoints": {ckpt.stem: spec.content_sha256, baseline.stem: base_spec.content_sha256},
-                     "data": fingerprint(*data_paths(name, analysis_params)), "precision": runtime.precision,
-                     "version": __version__}
+        key_parts = cache_key_parts(name, analysis_params, {ckpt.stem: spec, baseline.stem: base_spec}, runtime)
         results[name], folders[name] = run_cached(name, models, analysis_params, key_parts, cache_dir,
                                                   runtime=runtime, force=force, log=log)
     with staged_folder(out, "index.html") as staging:

@@ -8,6 +8,7 @@ ANNs and their baselines side by side:
   regions with no offline benchmark (V2) stay NaN; plus the test accuracy.
 * :func:`topography_cost` - per topographic / baseline pair: the accuracy change with its
   binomial standard error (Fig. 1 right: spiking vs ReLU families).
+* :func:`topography_cost_figure` - that change as bars, coloured by family (Fig. 1 right).
 * :func:`accuracy_vs_smoothness_models_figure` - accuracy against V1 and IT smoothness, one
   point per model, marker by family (Fig. 5a).
 """
@@ -89,4 +90,29 @@ def accuracy_vs_smoothness_models_figure(points: pd.DataFrame):
         ax.set_ylabel("top-1 accuracy (%, \u00b1 SE)")
     axes[0].legend(fontsize=6, frameon=False)
     fig.suptitle("accuracy vs smoothness by model family (Fig. 5a)", fontsize=9)
+    return fig
+
+
+def topography_cost_figure(cost: pd.DataFrame):
+    """Fig. 1 right: the accuracy change from baseline to topographic model, one bar per pair, by family.
+
+    ``cost`` is :func:`topography_cost`'s table; error bars are one binomial standard error of
+    the difference; pairs without accuracies are listed as such instead of drawn.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(3.2, 1.1 * len(cost) + 1.5), 3.0), layout="constrained")
+    families = list(dict.fromkeys(cost["family"]))
+    labels = []
+    for i, row in enumerate(cost.itertuples()):
+        labels.append(f"{row.family}\n{row.topographic}\nvs {row.baseline}")
+        if np.isfinite(row.accuracy_change_points):
+            ax.bar(i, row.accuracy_change_points, yerr=row.se_points, capsize=4,
+                   color=f"C{families.index(row.family)}")
+        else:
+            ax.text(i, 0, "no accuracy\nrecorded", ha="center", va="bottom", fontsize=6)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(cost)), labels, fontsize=6)
+    ax.set_ylabel("accuracy change, topo - baseline\n(points, \u00b1 SE)")
+    ax.set_title("what topography costs in accuracy (Fig. 1 right)", fontsize=9)
     return fig

@@ -1,9 +1,12 @@
-"""Several models through the same probes: the multi-model Table 1, Fig. 1 right and Fig. 5a.
+"""Several models through the same probes: the paper's comparison across model families in one report.
 
-:func:`compare_models` runs (or reuses, through the report's cache) the V1, IT and brain
-analyses on each model alone, then writes ``table1_models.csv`` (rows = models),
-``topography_cost.csv`` (accuracy change per topographic / baseline pair, by family),
-``models_points.csv`` and ``accuracy_vs_smoothness_models.png/.pdf``.
+:func:`build_models_report` writes each topographic / baseline pair's full report under
+``pairs/<topographic>_vs_<baseline>/``, then puts every model side by side:
+``table1_models.csv`` (rows = models, V1 / V2 / V4 / IT brain scores and accuracy),
+``topography_cost.csv`` (accuracy change per pair, by family: Fig. 1 right),
+``models_points.csv`` (accuracy and V1 / IT smoothness: Fig. 5a), each pair's findings, the
+figures, and ``index.html``, which opens with what these models can and cannot say. A model in
+a pair reuses that pair's cached V1, IT and brain results; any other model runs alone.
 """
 
 from __future__ import annotations
@@ -12,74 +15,192 @@ import json
 import logging
 import math
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .. import __version__
-from ..analyses.base import ModelFile, Runtime, check_models
+from ..analyses.base import ModelFile, Runtime, check_models, network_family
 from ..findings import binomial_se
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
-from .build import ReportParams, card_accuracy, data_paths, fingerprint, run_cached
-from .comparison import accuracy_vs_smoothness_models_figure, region_table, topography_cost
+from .build import ANALYSES, ReportParams, build_report, cache_key_parts, card_accuracy, package_versions, run_cached
+from .comparison import accuracy_vs_smoothness_models_figure, region_table, topography_cost, topography_cost_figure
+from .page import Figure, Note, Section, Table, write_report
+
+if TYPE_CHECKING:
+    from ..models.checkpoints import CheckpointSpec
 
 logger = logging.getLogger(__name__)
 
-ANALYSES = ("v1", "it", "brain")
+MODEL_ANALYSES = ("v1", "it", "brain")
+"""The analyses every model goes through (temporal and robustness belong to the pair reports)."""
+
+CIFAR_SCOPE = (
+    "The paper's comparative claims are about ImageNet-trained networks at 224 px: topography costs a topographic "
+    "ANN accuracy (TopoNet: -3 % top-1) but not a TDSNN, and TDSNNs score higher on brain benchmarks than TDANN and "
+    "TopoNet (Table 1). Models trained on CIFAR-10 at 32 px can test the direction of those contrasts under one "
+    "controlled recipe (within a family, the pair shares positions, data, seed and schedule): does topography cost "
+    "accuracy in the ReLU family and not in the spiking one, and does it make maps smoother in both? They cannot "
+    "give the size of the ImageNet accuracy cost, and their brain scores, computed on benchmark images shown at "
+    "32 px, are not comparable with the paper's Table 1 or with released ImageNet models: compare them only with "
+    "each other. Each model is one training seed and every standard error here is test-set sampling only, so a "
+    "difference within about two standard errors, or one that a second seed could reverse, is not a finding.")
+
+
+def _own_rows(frame: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The rows of a table stacked over models (a pair's) that belong to ``model``."""
+    return frame[frame["model"] == model]
 
 
 def _point(name: str, family: str, v1, it, accuracy: tuple[float, int] | None) -> dict:
-    orientation = v1.smoothness[v1.smoothness["metric"] == "orientation"].iloc[0]
-    faces = it.smoothness[it.smoothness["domain"] == "faces"].iloc[0]
+    v1_rows, it_rows = _own_rows(v1.smoothness, name), _own_rows(it.smoothness, name)
+    orientation = v1_rows[v1_rows["metric"] == "orientation"].iloc[0]
+    faces = it_rows[it_rows["domain"] == "faces"].iloc[0]
     value, se = (math.nan, math.nan) if accuracy is None else (accuracy[0], binomial_se(*accuracy))
     return {"model": name, "family": family, "accuracy": value, "accuracy_se": se,
             "v1_smoothness": orientation["smoothness"], "v1_sem": orientation["sem"],
             "it_smoothness": faces["smoothness"], "it_sem": faces["sem"]}
 
 
-def compare_models(models: dict[str, str | os.PathLike], families: dict[str, str], pairs: list[tuple[str, str]],
-                   out: str | os.PathLike | None = None, *, params: ReportParams = ReportParams(),
-                   runtime: Runtime = Runtime(), cache_dir: str | os.PathLike | None = None, force: bool = False,
-                   log=logger.info) -> Path:
-    """Compare ``models`` (name -> checkpoint); ``families`` names each one's family (e.g. spiking, ReLU) and
-    ``pairs`` lists ``(topographic, baseline)`` names. Returns the output folder."""
-    files = {name: ModelFile(Path(path)) for name, path in models.items()}
-    unknown = sorted({name for pair in pairs for name in pair} - set(files)) + sorted(set(files) - set(families))
-    if unknown:
-        raise ValueError(f"{', '.join(unknown)}: every pair member must be a model and every model needs a family")
-    out = check_output_folder(out if out is not None else REPORTS_DIR / "models", "table1_models.csv")
+def _scope_note(specs: dict[str, CheckpointSpec], families: dict[str, str]) -> Note:
+    models = "; ".join(f"{name} ({families[name]}, trained on {spec.provenance.get('data', 'unrecorded data')}, "
+                       f"{spec.input_size_px} px, T = {spec.timesteps})" for name, spec in specs.items())
+    cifar = any(str(spec.provenance.get("data", "")).lower().startswith("cifar") for spec in specs.values())
+    return Note("scope", "What these models can and cannot say",
+                f"Models: {models}." + (f" {CIFAR_SCOPE}" if cifar else ""))
+
+
+def _pair_names(models: Sequence[Path], pairs: Sequence[tuple[Path, Path]]) -> list[tuple[str, str]]:
+    """``pairs`` as model names, each member one of ``models`` (matched by resolved path)."""
+    by_path = {path.resolve(): path.stem for path in models}
+    named = []
+    for topo, base in pairs:
+        missing = [str(p) for p in (topo, base) if Path(p).resolve() not in by_path]
+        if missing:
+            raise ValueError(f"--baseline-of {topo}={base}: {', '.join(missing)} is not among --models; list every "
+                             "pair member under --models")
+        if Path(topo).resolve() == Path(base).resolve():
+            raise ValueError(f"--baseline-of {topo}={base}: a model cannot be its own baseline")
+        named.append((by_path[Path(topo).resolve()], by_path[Path(base).resolve()]))
+    return named
+
+
+def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tuple[str | os.PathLike,
+                                                                                   str | os.PathLike]] = (),
+                        out: str | os.PathLike | None = None, *, params: ReportParams = ReportParams(),
+                        runtime: Runtime = Runtime(), arch: str | None = None, force: bool = False,
+                        cache_dir: str | os.PathLike | None = None, log=logger.info) -> Path:
+    """Report on several checkpoints; ``pairs`` lists ``(topographic, baseline)`` paths among ``models``.
+
+    Every model's family (spiking or ReLU) is read from its network. ``out`` (default
+    ``reports/models``) is replaced whole when the report is complete. Returns ``index.html``'s path.
+    """
+    paths = [Path(model) for model in models]
+    stems = [path.stem for path in paths]
+    if len(paths) < 2 or len(set(stems)) < len(stems):
+        raise ValueError(f"--models needs at least two checkpoints with distinct file names, got {stems}")
+    named_pairs = _pair_names(paths, [(Path(t), Path(b)) for t, b in pairs])
+    out = check_output_folder(out if out is not None else REPORTS_DIR / "models", "index.html")
     cache_dir = Path(cache_dir) if cache_dir is not None else REPORTS_DIR / ".cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    specs = dict(zip(files, check_models(files, flags=tuple(f"--models {name}" for name in files))))
+    started = time.perf_counter()
+    files = {path.stem: ModelFile(path, arch) for path in paths}
+    specs = dict(zip(files, check_models(files, flags=tuple(f"--models {path}" for path in paths))))
+    families = {name: network_family(file) for name, file in files.items()}
+    for name in ANALYSES:  # every data set, before the first analysis starts
+        ANALYSES[name].check_data(params.for_analysis(name, specs[stems[0]]))
+    with staged_folder(out, "index.html") as staging:
+        findings = {}
+        for topo, base in named_pairs:
+            folder = staging / "pairs" / f"{topo}_vs_{base}"
+            build_report(files[topo].path, files[base].path, folder, params=params, runtime=runtime, arch=arch,
+                         force=force, cache_dir=cache_dir, log=log)
+            findings[(topo, base)] = pd.read_csv(folder / "findings.csv")
+        results = _model_results(files, specs, named_pairs, params, runtime, cache_dir, force, log)
+        _write(staging, files, specs, families, named_pairs, results, findings, params, runtime, started)
+    html = out / "index.html"
+    log(f"wrote {html}: {len(files)} models, {len(named_pairs)} pair reports under {out / 'pairs'}")
+    return html
+
+
+def _model_results(files: dict[str, ModelFile], specs: dict, pairs: list[tuple[str, str]], params: ReportParams,
+                   runtime: Runtime, cache_dir: Path, force: bool, log) -> dict[str, dict]:
+    """Per model, its V1, IT and brain results: its first pair's (just computed, so cached), else its own."""
+    paired = {name for pair in pairs for name in pair}
+    groups = list(dict.fromkeys(pairs)) + [(name,) for name in files if name not in paired]
     results: dict[str, dict] = {}
-    for name, file in files.items():
-        results[name] = {}
-        for analysis in ANALYSES:
-            analysis_params = params.for_analysis(analysis, specs[name])
-            key_parts = {"analysis": analysis, "params": asdict(analysis_params),
-                         "checkpoints": {name: specs[name].content_sha256},
-                         "data": fingerprint(*data_paths(analysis, analysis_params)),
-                         "precision": runtime.precision, "version": __version__}
-            results[name][analysis], _ = run_cached(analysis, {name: file}, analysis_params, key_parts, cache_dir,
-                                                    runtime=runtime, force=force, log=log)
+    for group in groups:
+        for analysis in MODEL_ANALYSES:
+            analysis_params = params.for_analysis(analysis, specs[group[0]])
+            key_parts = cache_key_parts(analysis, analysis_params, {member: specs[member] for member in group},
+                                        runtime)
+            result, _ = run_cached(analysis, {member: files[member] for member in group}, analysis_params,
+                                   key_parts, cache_dir, runtime=runtime, force=force and len(group) == 1, log=log)
+            for member in group:
+                results.setdefault(member, {}).setdefault(analysis, result)
+    return results
+
+
+def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[str, str],
+           pairs: list[tuple[str, str]], results: dict[str, dict], findings: dict, params: ReportParams,
+           runtime: Runtime, started: float) -> None:
+    """Tables, figures and ``index.html`` into ``out``."""
+    import matplotlib.pyplot as plt
+
     accuracy = {name: card_accuracy(spec) for name, spec in specs.items()}
-    table1 = region_table(pd.concat([results[name]["brain"].region_scores for name in files], ignore_index=True),
-                          accuracy)
-    cost = topography_cost([(f"{families[topo]}", topo, base) for topo, base in pairs], accuracy)
+    scores = pd.concat([_own_rows(results[name]["brain"].region_scores, name) for name in files],
+                       ignore_index=True)
+    table1 = region_table(scores, accuracy)
+    cost = topography_cost([(families[topo] if families[topo] == families[base] else "mixed", topo, base)
+                            for topo, base in pairs], accuracy)
     points = pd.DataFrame([_point(name, families[name], results[name]["v1"], results[name]["it"], accuracy[name])
                            for name in files])
-    with staged_folder(out, "table1_models.csv") as staging:
-        for stem, frame in (("table1_models", table1), ("topography_cost", cost), ("models_points", points)):
-            write_csv(frame, staging / f"{stem}.csv")
-        import matplotlib.pyplot as plt
-
-        figure = accuracy_vs_smoothness_models_figure(points)
-        save_figure(figure, staging, "accuracy_vs_smoothness_models")
+    for stem, frame in (("table1_models", table1), ("topography_cost", cost), ("models_points", points)):
+        write_csv(frame, out / f"{stem}.csv")
+    figures_dir = out / "figures"
+    figures_dir.mkdir()
+    for stem, figure in (("topography_cost", topography_cost_figure(cost)),
+                         ("accuracy_vs_smoothness_models", accuracy_vs_smoothness_models_figure(points))):
+        save_figure(figure, figures_dir, stem)
         plt.close(figure)
-        (staging / "models.json").write_text(json.dumps(
-            {"models": {n: {"path": str(f.path), "sha256": specs[n].content_sha256, "family": families[n]}
-                        for n, f in files.items()}, "pairs": pairs, "version": __version__}, indent=2))
-    log(f"wrote {out}/: table1_models.csv, topography_cost.csv, models_points.csv, accuracy_vs_smoothness_models")
-    return out
+
+    def fig(key: str, title: str, caption: str) -> Figure:
+        return Figure(key, title, figures_dir / f"{key}.png", caption, pdf_name=f"figures/{key}.pdf")
+
+    sections = [
+        Section("Table 1 over models: brain benchmarks and accuracy", [Table(
+            "table1_models", "Mean committed-layer score per region", table1,
+            "Per region, the mean over its offline benchmarks of the committed layer's score (ceiled where the "
+            "benchmark has a ceiling; see each pair report's brain table for the ceilings); V2 has no offline "
+            "benchmark. Accuracy: the model card's full test set.")]),
+        Section("Figure 1 right: what topography costs in accuracy", [
+            fig("topography_cost", "Accuracy change from baseline to topographic model",
+                "One bar per pair, coloured by family; \u00b1 one binomial standard error of the difference "
+                "(test-set sampling only)."),
+            Table("topography_cost_table", "Accuracy change per pair", cost, "Points of top-1 accuracy.")]),
+        Section("Figure 5a: accuracy vs smoothness", [fig(
+            "accuracy_vs_smoothness_models", "Accuracy against V1 and IT smoothness, one point per model",
+            "V1 orientation and IT face t-map smoothness (\u00b1 SEM over unit samples) against top-1 accuracy "
+            "(\u00b1 binomial SE).")]),
+        *[Section(f"Findings: {topo} vs {base}", [
+            Table(f"findings_{topo}_vs_{base}", "The paper's claims on this pair",
+                  frame[["claim", "verdict", "topographic", "baseline", "reason"]],
+                  "From the pair's own report, which has every figure and the rules behind each verdict."),
+            Note(f"pair_{topo}_vs_{base}", "Full pair report", "Every figure and table for this pair:",
+                 link=f"pairs/{topo}_vs_{base}/index.html")])
+          for (topo, base), frame in findings.items()],
+    ]
+    metadata = {"models": {name: {"path": str(file.path), "sha256": specs[name].content_sha256,
+                                  "family": families[name]} for name, file in files.items()},
+                "pairs": [list(pair) for pair in pairs], "versions": package_versions(),
+                "date": time.strftime("%Y-%m-%d %H:%M"),
+                "parameters": {name: asdict(params.for_analysis(name, specs[next(iter(files))]))
+                               for name in MODEL_ANALYSES},
+                "runtime": asdict(runtime), "seconds": round(time.perf_counter() - started, 1)}
+    (out / "models.json").write_text(json.dumps(metadata, indent=2, default=str))
+    write_report(out / "index.html", f"Topographic analysis of {len(files)} models", sections, metadata,
+                 lead=Section("Scope", [_scope_note(specs, families)]))

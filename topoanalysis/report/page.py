@@ -83,11 +83,21 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A paragraph of text, e.g. why a figure is absent; ``link`` is an optional relative path it points to."""
+
+    key: str
+    title: str
+    text: str
+    link: str | None = None
+
+
+@dataclass(frozen=True)
 class Section:
-    """A titled group of figures and tables, e.g. everything belonging to one paper figure."""
+    """A titled group of figures, tables and notes, e.g. everything belonging to one paper figure."""
 
     title: str
-    items: Sequence[Figure | Table]
+    items: Sequence[Figure | Table | Note]
 
 
 def _esc(value: object) -> str:
@@ -160,27 +170,35 @@ def png_data_uri(path: str | os.PathLike) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+def _relative_href(name: str, what: str) -> str:
+    """``name`` as an href, after checking that it stays below the report's folder."""
+    if not name or Path(name).is_absolute() or ".." in Path(name).parts or ":" in name or "\\" in name:
+        raise ValueError(f"{what} must be a relative path below the report's folder, got {name!r}")
+    return _esc(quote(name))
+
+
 def _figure_html(figure: Figure) -> str:
     key, title = _esc(figure.key), _esc(figure.title)
     pdf = ""
     if figure.pdf_name is not None:
-        name = str(figure.pdf_name)
-        parts = Path(name).parts
-        if not name or Path(name).is_absolute() or ".." in parts or ":" in name or "\\" in name:
-            raise ValueError(f"pdf_name must be a relative path below the report's folder, got {name!r}")
-        pdf = f' <a class="pdf" href="{_esc(quote(name))}">PDF</a>'
+        pdf = f' <a class="pdf" href="{_relative_href(str(figure.pdf_name), "pdf_name")}">PDF</a>'
     return (f'<figure id="{key}">\n<h3>{title}</h3>\n'
             f'<img src="{png_data_uri(figure.png_path)}" alt="{title}" data-figure="{key}">\n'
             f"<figcaption>{_esc(figure.caption)}{pdf}</figcaption>\n</figure>")
 
 
-def _item_html(item: Figure | Table) -> str:
+def _item_html(item: Figure | Table | Note) -> str:
     if isinstance(item, Figure):
         return _figure_html(item)
+    if isinstance(item, Note):
+        link = "" if item.link is None else \
+            f' <a href="{_relative_href(item.link, "link")}">{_esc(item.link)}</a>'
+        return (f'<section class="note" id="{_esc(item.key)}">\n<h3>{_esc(item.title)}</h3>\n'
+                f"<p>{_esc(item.text)}{link}</p>\n</section>")
     if isinstance(item, Table):
         return (f'<section class="table" id="{_esc(item.key)}">\n<h3>{_esc(item.title)}</h3>\n'
                 f"{_table_html(item.frame)}\n<p class=\"caption\">{_esc(item.caption)}</p>\n</section>")
-    raise TypeError(f"report items must be Figure or Table, got {type(item).__name__}")
+    raise TypeError(f"report items must be Figure, Table or Note, got {type(item).__name__}")
 
 
 def _metadata_html(metadata: Mapping[str, object]) -> str:

@@ -10,7 +10,7 @@ from ..analyses.it import ITPatchesResult
 from ..analyses.temporal import TemporalResult
 from ..analyses.v1 import V1MapsResult
 from ..findings import MAX_DROP_POINTS, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Z, binomial_se, plus_minus
-from .page import Figure, Section, Table
+from .page import Figure, Note, Section, Table
 
 
 def headline_table(v1: V1MapsResult, it: ITPatchesResult, accuracy: dict) -> pd.DataFrame:
@@ -46,19 +46,25 @@ def findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
               "full test set).")])
 
 
-def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesResult, temporal: TemporalResult,
-                    table1: pd.DataFrame, robustness: pd.DataFrame) -> list[Section]:
-    """The paper's figures and tables in order; ``figures`` maps figure stems to their PNG files."""
+def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesResult,
+                    temporal: TemporalResult | None, table1: pd.DataFrame, robustness: pd.DataFrame) -> list[Section]:
+    """The paper's figures and tables in order; ``figures`` maps figure stems to their PNG files.
+
+    ``temporal`` is None when a model is a ReLU network: Figure 1 then says why it is absent.
+    """
     p = v1.parameters
 
     def fig(key: str, title: str, caption: str) -> Figure:
         return Figure(key, title, figures[key], caption, pdf_name=f"figures/{key}.pdf")
 
+    temporal_item = Note("temporal", "Not applicable", "A model of this pair is a ReLU network: it emits no spike "
+                         "trains, so the temporal analysis (entropy, accuracy vs T, Fisher information over time) "
+                         "was skipped.") if temporal is None else fig(
+        "temporal", "Entropy shift, accuracy vs T, Fisher information, firing rates",
+        f"Binary spike-train entropy per layer (H_topo - H_baseline) for T = {temporal.timesteps}; top-1 "
+        f"accuracy vs inference T; {temporal.fisher_description}; firing probability per layer.")
     return [
-        Section("Figure 1: temporal dynamics", [fig(
-            "temporal", "Entropy shift, accuracy vs T, Fisher information, firing rates",
-            f"Binary spike-train entropy per layer (H_topo - H_baseline) for T = {temporal.timesteps}; top-1 "
-            f"accuracy vs inference T; {temporal.fisher_description}; firing probability per layer.")]),
+        Section("Figure 1: temporal dynamics", [temporal_item]),
         Section(f"Figure 3: V1 ({v1.layer})", [
             fig("gratings", "Grating examples", "Sine gratings as the network sees them (TDANN's grid of 8 "
                 "orientations x 8 spatial frequencies x 5 phases x 2 colours, scaled to the input size)."),
