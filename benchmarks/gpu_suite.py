@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -32,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from _results import save_result
+from _train_step import stc_step_times, sync
 from topoanalysis.analyses import it, v1
 from topoanalysis.analyses.base import Runtime
 from topoanalysis.brain.pls import kernel_pls_predict
@@ -55,16 +54,11 @@ QUICK = {"width": 0.125, "size_px": 64, "batch": 16, "n_images": 64, "train_batc
          "floc_per_category": 4, "n_samples": 2}
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(device: torch.device, fn):
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     out = fn()
-    _sync(device)
+    sync(device)
     return out, time.perf_counter() - start
 
 
@@ -148,37 +142,14 @@ def training(size: dict, device: torch.device) -> dict:
     model.to(device, memory_format=torch.channels_last).train()
     layers = list(spec.sheets)
     stc = STCLoss(spec.sheets, alpha=0.5, beta=0.5, clusters_per_layer=10, timesteps=model.timesteps).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    generator = torch.Generator().manual_seed(0)
     x = torch.randn(size["train_batch"], 3, size["size_px"], size["size_px"], device=device)
     x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 1000, (size["train_batch"],), device=device)
     forward = torch.compile(model) if device.type == "cuda" else model
-
-    def step(topographic: bool) -> float:
-        def run():
-            with torch.autocast(device.type, torch.bfloat16):
-                if topographic:
-                    logits, features = forward(x, return_features=layers)
-                else:
-                    logits = forward(x)
-                loss = F.cross_entropy(logits.float(), y)
-            if topographic:
-                loss = loss + stc(features, generator=generator)[0]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            functional.reset_net(model)
-        return _timed(device, run)[1]
-
-    warm = [step(False), step(True)]  # compilation of both graphs
-    times = {False: [], True: []}
-    for _ in range(size["train_steps"]):
-        for topographic in (False, True):
-            times[topographic].append(step(topographic))
-    base, topo = statistics.median(times[False]), statistics.median(times[True])
+    times = stc_step_times(model, stc, layers, x, y, steps=size["train_steps"], bf16=True, forward=forward)
+    base, topo, warm = times["ce_s"], times["stc_s"], times["warmup_s"]
     return {"batch_size": size["train_batch"], "precision": "bf16", "compiled": device.type == "cuda",
-            "warmup_s": round(sum(warm), 1), "ce_img_per_s": round(size["train_batch"] / base, 1),
+            "warmup_s": round(warm, 1), "ce_img_per_s": round(size["train_batch"] / base, 1),
             "stc_img_per_s": round(size["train_batch"] / topo, 1), "stc_throughput_ratio": round(base / topo, 3)}
 
 

@@ -17,22 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import torch
-import torch.nn.functional as F
-from spikingjelly.activation_based import functional
 
 from _results import save_result
+from _train_step import stc_step_times
 from topoanalysis.models.fresh import fresh_checkpoint
 from topoanalysis.training.allocator import reuse_freed_memory
 from topoanalysis.training.stc import STCLoss
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def measure(width: float, batch_size: int, device: torch.device, steps: int, precision: str,
@@ -43,36 +35,10 @@ def measure(width: float, batch_size: int, device: torch.device, steps: int, pre
     layers = list(spec.sheets)
     stc = STCLoss(spec.sheets, alpha=50.0, beta=50.0, clusters_per_layer=clusters,
                   timesteps=model.timesteps).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch_size,), device=device)
-
-    def step(topographic: bool) -> float:
-        _sync(device)
-        start = time.perf_counter()
-        with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
-            if topographic:
-                logits, features = model(x, return_features=layers)
-            else:
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
-        if topographic:
-            loss = loss + stc(features, generator=gen)[0]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        functional.reset_net(model)
-        _sync(device)
-        return time.perf_counter() - start
-
-    for _ in range(2):
-        step(False), step(True)
-    times = {False: [], True: []}
-    for _ in range(steps):
-        for topographic in (False, True):
-            times[topographic].append(step(topographic))
-    base, topo = statistics.median(times[False]), statistics.median(times[True])
+    times = stc_step_times(model, stc, layers, x, y, steps=steps, bf16=precision == "bf16", warmup=2)
+    base, topo = times["ce_s"], times["stc_s"]
     cluster_sizes = {name: int(getattr(stc, f"_clusters_{k}").shape[1]) for k, name in enumerate(layers)}
     row = {"width": width, "batch_size": batch_size, "timesteps": model.timesteps, "precision": precision,
            "clusters_per_layer": clusters, "cluster_units": cluster_sizes,
