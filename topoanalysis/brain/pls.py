@@ -29,12 +29,12 @@ Examples
 --------
 >>> import torch
 >>> g = torch.Generator().manual_seed(0)
->>> x = torch.randn(40, 200, generator=g, dtype=torch.float64)
+>>> x = torch.randn(40, 20, generator=g, dtype=torch.float64)
 >>> y = x[:, :3] @ torch.randn(3, 2, generator=g, dtype=torch.float64)
 >>> gram = x @ x.T
 >>> pred = kernel_pls_predict(gram, y, torch.arange(30), torch.arange(30, 40), n_components=10)
->>> bool(torch.corrcoef(torch.stack([pred[:, 0], y[30:, 0]]))[0, 1] > 0.5)
-True
+>>> round(float(torch.corrcoef(torch.stack([pred[:, 0], y[30:, 0]]))[0, 1]), 2)
+0.94
 """
 
 from __future__ import annotations
