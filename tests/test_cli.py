@@ -335,3 +335,16 @@ def test_a_device_this_machine_lacks_is_a_usage_error(command, device, message, 
         main([*command, "--device", device])
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_report_models_passes_every_model_and_pair_through(monkeypatch):
+    from topoanalysis.cli import report
+
+    calls = []
+    monkeypatch.setattr(report, "build_models_report", lambda *args, **kwargs: calls.append((args, kwargs)))
+    monkeypatch.setattr(report, "build_report", lambda *a, **k: pytest.fail("the pair report was called"))
+    assert main(["report", "--models", "a.pt", "b.pt", "c.pt", "--baseline-of", "a.pt=b.pt", "--out", "x",
+                 "--device", "cpu", "--n-per-class", "3"]) == 0
+    (models, pairs, out), kwargs = calls[0]
+    assert models == ["a.pt", "b.pt", "c.pt"] and pairs == [("a.pt", "b.pt")] and out == "x"
+    assert kwargs["params"].temporal.n_per_class == 3 and kwargs["runtime"].device == "cpu"

@@ -118,7 +118,8 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
         for topo, base in named_pairs:
             folder = staging / "pairs" / f"{topo}_vs_{base}"
             build_report(files[topo].path, files[base].path, folder, params=params, runtime=runtime, arch=arch,
-                         force=force, cache_dir=cache_dir, log=log)
+                         force=force, cache_dir=cache_dir,
+                         log=lambda line: log(line.replace(str(staging), str(out))))  # where it will be
             findings[(topo, base)] = pd.read_csv(folder / "findings.csv")
         results = _model_results(files, specs, named_pairs, params, runtime, cache_dir, force, log)
         _write(staging, files, specs, families, named_pairs, results, findings, params, runtime, started)
