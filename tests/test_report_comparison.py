@@ -7,6 +7,7 @@ import pytest
 from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.report.comparison import (
     accuracy_vs_smoothness_models_figure,
+    benchmark_ceilings,
     region_table,
     topography_cost,
     topography_cost_figure,
@@ -32,6 +33,16 @@ def test_region_table_averages_each_regions_benchmarks_per_model():
     assert np.isnan(topo["V2"]) and topo["V2 benchmarks"] == 0 and topo["IT benchmarks"] == 1  # NaN left out
     assert topo["accuracy %"] == pytest.approx(70.0) and np.isnan(table.set_index("model").loc["snn_base",
                                                                                                "accuracy %"])
+
+
+def test_benchmark_ceilings_one_row_per_benchmark_from_committed_layers():
+    scores = pd.DataFrame({"model": ["a", "a", "b", "b"], "benchmark": ["V4", "V4", "V4", "IT"],
+                           "region": ["V4", "V4", "V4", "IT"], "committed": [True, False, True, True],
+                           "ceiling": [0.8, 0.8, 0.8, np.nan], "ceiling_lower": [np.nan, np.nan, np.nan, 0.3],
+                           "ceiling_upper": [np.nan, np.nan, np.nan, 0.4], "score_rule": ["ceiled"] * 3 + ["raw"]})
+    table = benchmark_ceilings(scores)
+    assert table["benchmark"].tolist() == ["V4", "IT"] and table["ceiling"].iloc[0] == 0.8
+    assert table["ceiling_upper"].iloc[1] == 0.4
 
 
 def test_topography_cost_with_its_standard_error():
@@ -110,6 +121,9 @@ def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
     assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60])
     points = pd.read_csv(out / "models_points.csv")
     assert points["family"].tolist() == ["spiking", "spiking", "ReLU", "ReLU"] and points["v1_smoothness"].notna().all()
+    ceilings = pd.read_csv(out / "benchmark_ceilings.csv")
+    pair_table1 = pd.read_csv(out / "pairs" / "snn_topo_vs_snn_base" / "table1_brain.csv")
+    assert ceilings["benchmark"].is_unique and set(ceilings["benchmark"]) == set(pair_table1["benchmark"])
     cost = pd.read_csv(out / "topography_cost.csv")
     assert cost["family"].tolist() == ["spiking", "ReLU"]
     assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0])

@@ -6,6 +6,7 @@ ANNs and their baselines side by side:
 * :func:`region_table` - rows = models, one column per brain region: the mean, over that
   region's offline benchmarks, of the committed layer's score (ceiled where a ceiling exists);
   regions with no offline benchmark (V2) stay NaN; plus the test accuracy.
+* :func:`benchmark_ceilings` - each benchmark's ceiling and score rule, shared by every model.
 * :func:`topography_cost` - per topographic / baseline pair: the accuracy change with its
   binomial standard error (Fig. 1 right: spiking vs ReLU families).
 * :func:`topography_cost_figure` - that change as bars, coloured by family (Fig. 1 right).
@@ -42,6 +43,17 @@ def region_table(region_scores: pd.DataFrame, accuracy: dict[str, tuple[float, i
         row["accuracy %"] = np.nan if card is None else 100 * card[0]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def benchmark_ceilings(scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per benchmark (per distinct ceiling, should models see different ones): region, ceiling, score rule.
+
+    ``scores`` is the brain analysis's per-layer table stacked over models; only committed
+    layers are read. The ceilings come from the neural data, so every model shares them.
+    """
+    committed = scores[scores["committed"].astype(bool)]
+    columns = ["benchmark", "region", "ceiling", "ceiling_lower", "ceiling_upper", "score_rule"]
+    return committed[columns].drop_duplicates(subset=["benchmark", "ceiling"]).reset_index(drop=True)
 
 
 def topography_cost(pairs: list[tuple[str, str, str]], accuracy: dict[str, tuple[float, int] | None]) -> pd.DataFrame:

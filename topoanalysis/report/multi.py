@@ -28,7 +28,13 @@ from ..findings import binomial_se
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
 from .build import ANALYSES, ReportParams, build_report, cache_key_parts, card_accuracy, package_versions, run_cached
-from .comparison import accuracy_vs_smoothness_models_figure, region_table, topography_cost, topography_cost_figure
+from .comparison import (
+    accuracy_vs_smoothness_models_figure,
+    benchmark_ceilings,
+    region_table,
+    topography_cost,
+    topography_cost_figure,
+)
 from .page import Figure, Note, Section, Table, write_report
 
 if TYPE_CHECKING:
@@ -156,11 +162,14 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
     scores = pd.concat([_own_rows(results[name]["brain"].region_scores, name) for name in files],
                        ignore_index=True)
     table1 = region_table(scores, accuracy)
+    ceilings = benchmark_ceilings(pd.concat([_own_rows(results[name]["brain"].scores, name) for name in files],
+                                            ignore_index=True))
     cost = topography_cost([(families[topo] if families[topo] == families[base] else "mixed", topo, base)
                             for topo, base in pairs], accuracy)
     points = pd.DataFrame([_point(name, families[name], results[name]["v1"], results[name]["it"], accuracy[name])
                            for name in files])
-    for stem, frame in (("table1_models", table1), ("topography_cost", cost), ("models_points", points)):
+    for stem, frame in (("table1_models", table1), ("benchmark_ceilings", ceilings), ("topography_cost", cost),
+                        ("models_points", points)):
         write_csv(frame, out / f"{stem}.csv")
     figures_dir = out / "figures"
     figures_dir.mkdir()
@@ -176,8 +185,11 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
         Section("Table 1 over models: brain benchmarks and accuracy", [Table(
             "table1_models", "Mean committed-layer score per region", table1,
             "Per region, the mean over its offline benchmarks of the committed layer's score (ceiled where the "
-            "benchmark has a ceiling; see each pair report's brain table for the ceilings); V2 has no offline "
-            "benchmark. Accuracy: the model card's full test set.")]),
+            "benchmark has a ceiling, below); V2 has no offline benchmark. Accuracy: the model card's full test "
+            "set."),
+            Table("benchmark_ceilings", "Benchmarks, ceilings and score rules", ceilings,
+                  "Ceilings come from the neural data (split-half reliability or the Nili noise-ceiling bounds), "
+                  "so every model shares them; a benchmark without one reports its raw score.")]),
         Section("Figure 1 right: what topography costs in accuracy", [
             fig("topography_cost", "Accuracy change from baseline to topographic model",
                 "One bar per pair, coloured by family; \u00b1 one binomial standard error of the difference "
