@@ -66,6 +66,8 @@ def test_fig5a_draws_one_point_per_model_by_family():
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert legend == ["spiking", "ReLU"]
     assert len(fig.axes[1].texts) == 3  # every model labelled
+    fig = accuracy_vs_smoothness_models_figure(points.assign(accuracy=[0.7, np.nan, 0.8]))
+    assert "not drawn (no accuracy recorded): b" in [t.get_text() for t in fig.texts]
 
 
 def test_fig1_right_draws_one_bar_per_pair_and_marks_missing_accuracies():

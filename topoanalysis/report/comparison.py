@@ -101,6 +101,9 @@ def accuracy_vs_smoothness_models_figure(points: pd.DataFrame):
         ax.set_xlabel(f"{label} (\u00b1 SEM)")
         ax.set_ylabel("top-1 accuracy (%, \u00b1 SE)")
     axes[0].legend(fontsize=6, frameon=False)
+    missing = points.loc[~np.isfinite(points["accuracy"].astype(float)), "model"].tolist()
+    if missing:
+        fig.text(0.5, 0.01, f"not drawn (no accuracy recorded): {', '.join(missing)}", ha="center", fontsize=6)
     fig.suptitle("accuracy vs smoothness by model family (Fig. 5a)", fontsize=9)
     return fig
 
@@ -124,6 +127,9 @@ def topography_cost_figure(cost: pd.DataFrame):
         else:
             ax.text(i, 0, "no accuracy\nrecorded", ha="center", va="bottom", fontsize=6)
     ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlim(-0.6, len(cost) - 0.4)
+    if not np.isfinite(cost["accuracy_change_points"]).any():
+        ax.set_ylim(-1, 1)
     ax.set_xticks(range(len(cost)), labels, fontsize=6)
     ax.set_ylabel("accuracy change, topo - baseline\n(points, \u00b1 SE)")
     ax.set_title("what topography costs in accuracy (Fig. 1 right)", fontsize=9)
