@@ -58,7 +58,10 @@ then fixed; this network was trained from scratch on them"
 want baseline && train baseline --alpha 0 --beta 0 --positions "$sheets" --note "$note" "${recipe[@]}"
 want topo_a05b05 && train topo_a05b05 --alpha 0.5 --beta 0.5 --positions "$sheets" --note "$note" "${recipe[@]}"
 want topo_a10b10 && train topo_a10b10 --alpha 10 --beta 10 --positions "$sheets" --note "$note" "${recipe[@]}"
-ann=(--arch resnet18 --positions "$sheets" --note "$note" "${recipe[@]}" --timesteps 1)  # the last --timesteps wins
+ann_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates of a \
+separately trained position donor (the spiking twin of this ReLU architecture, seed 1, alpha = beta = 0, 2 epochs; \
+sha256 $donor_sha), then fixed, as for the spiking models; this network was trained from scratch on them"
+ann=(--arch resnet18 --positions "$sheets" --note "$ann_note" "${recipe[@]}" --timesteps 1)  # the last --timesteps wins
 want ann_baseline && train ann_baseline --alpha 0 --beta 0 "${ann[@]}"
 want ann_topo_a05 && train ann_topo_a05 --alpha 0.5 --beta 0 "${ann[@]}"
 
