@@ -136,4 +136,4 @@ def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
     assert (out / "pairs" / "snn_topo_vs_snn_base" / "figures" / "temporal.png").is_file()
     text = html.read_text()
     assert text.count("data:image/png;base64,") == 2 and "CIFAR-10 at 32 px" in text
-    assert 'href="pairs/relu_topo_vs_relu_base/index.html"' in text and 'id="findings_snn_topo_vs_snn_base"' in text
+    assert 'href="pairs/relu_topo_vs_relu_base/index.html"' in text and 'id="findings_1"' in text

@@ -92,7 +92,7 @@ def _pair_names(models: Sequence[Path], pairs: Sequence[tuple[Path, Path]]) -> l
         if Path(topo).resolve() == Path(base).resolve():
             raise ValueError(f"--baseline-of {topo}={base}: a model cannot be its own baseline")
         named.append((by_path[Path(topo).resolve()], by_path[Path(base).resolve()]))
-    return named
+    return list(dict.fromkeys(named))
 
 
 def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tuple[str | os.PathLike,
@@ -200,12 +200,12 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
             "V1 orientation and IT face t-map smoothness (\u00b1 SEM over unit samples) against top-1 accuracy "
             "(\u00b1 binomial SE).")]),
         *[Section(f"Findings: {topo} vs {base}", [
-            Table(f"findings_{topo}_vs_{base}", "The paper's claims on this pair",
+            Table(f"findings_{number}", "The paper's claims on this pair",
                   frame[["claim", "verdict", "topographic", "baseline", "reason"]],
                   "From the pair's own report, which has every figure and the rules behind each verdict."),
-            Note(f"pair_{topo}_vs_{base}", "Full pair report", "Every figure and table for this pair:",
+            Note(f"pair_{number}", "Full pair report", "Every figure and table for this pair:",
                  link=f"pairs/{topo}_vs_{base}/index.html")])
-          for (topo, base), frame in findings.items()],
+          for number, ((topo, base), frame) in enumerate(findings.items(), start=1)],
     ]
     metadata = {"models": {name: {"path": str(file.path), "sha256": specs[name].content_sha256,
                                   "family": families[name]} for name, file in files.items()},
