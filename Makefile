@@ -16,8 +16,15 @@ $(STAMP): requirements.lock requirements-test.lock requirements-build.lock pypro
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# The bundled spiking pair (the default checkpoint and its baseline) and the bundled ReLU pair.
+SNN_TOPO := checkpoints/tsresnet18_cifar10_a05b05.pt
+SNN_BASE := checkpoints/sresnet18_cifar10_baseline.pt
+ANN_TOPO := checkpoints/tresnet18_cifar10_a05.pt
+ANN_BASE := checkpoints/resnet18_cifar10_baseline.pt
+
 demo: $(STAMP)
-	$(BIN)/topoanalysis report --out reports/bundled
+	$(BIN)/topoanalysis report --models $(SNN_TOPO) $(SNN_BASE) $(ANN_TOPO) $(ANN_BASE) \
+		--baseline-of $(SNN_TOPO)=$(SNN_BASE) --baseline-of $(ANN_TOPO)=$(ANN_BASE) --out reports/bundled
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
