@@ -15,7 +15,8 @@
 # A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
 # its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
 # Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]
-#   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline or ann_topo_a05)
+#   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline, ann_topo_a05, or a further seed of the
+#   ReLU pair: ann_baseline_seed1, ann_topo_a05_seed1, ann_baseline_seed2, ann_topo_a05_seed2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -64,11 +65,20 @@ sha256 $donor_sha), then fixed, as for the spiking models; this network was trai
 ann=(--arch resnet18 --positions "$sheets" --note "$ann_note" "${recipe[@]}" --timesteps 1)  # the last --timesteps wins
 want ann_baseline && train ann_baseline --alpha 0 --beta 0 "${ann[@]}"
 want ann_topo_a05 && train ann_topo_a05 --alpha 0.5 --beta 0 "${ann[@]}"
+# Seeds 1 and 2 of the ReLU pair (issue 23: between-seed uncertainty): the same recipe and positions, only the
+# seed (initialisation, augmentation, data order) differs; the last --seed wins.
+for seed in 1 2; do
+    want "ann_baseline_seed$seed" && train "ann_baseline_seed$seed" --alpha 0 --beta 0 "${ann[@]}" --seed "$seed"
+    want "ann_topo_a05_seed$seed" && train "ann_topo_a05_seed$seed" --alpha 0.5 --beta 0 "${ann[@]}" --seed "$seed"
+done
 
 declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
                     [topo_a10b10]=tsresnet18_cifar10_a10b10.pt [ann_baseline]=resnet18_cifar10_baseline.pt
-                    [ann_topo_a05]=tresnet18_cifar10_a05.pt)
-for name in baseline topo_a05b05 topo_a10b10 ann_baseline ann_topo_a05; do
+                    [ann_topo_a05]=tresnet18_cifar10_a05.pt
+                    [ann_baseline_seed1]=resnet18_cifar10_baseline_seed1.pt [ann_topo_a05_seed1]=tresnet18_cifar10_a05_seed1.pt
+                    [ann_baseline_seed2]=resnet18_cifar10_baseline_seed2.pt [ann_topo_a05_seed2]=tresnet18_cifar10_a05_seed2.pt)
+for name in baseline topo_a05b05 topo_a10b10 ann_baseline ann_topo_a05 \
+            ann_baseline_seed1 ann_topo_a05_seed1 ann_baseline_seed2 ann_topo_a05_seed2; do
     if want "$name"; then
         cp "$runs/$name/model.pt" "checkpoints/${bundled[$name]}"
         $ta info --ckpt "checkpoints/${bundled[$name]}"

@@ -63,9 +63,11 @@ def test_resume_refuses_a_different_recipe_and_names_it(tmp_path):
     last = str(tmp_path / "checkpoint_last.pt")
     with pytest.raises(ValueError, match=r"--alpha was 1.0, now 5.0; --clusters was 2, now 3\. Pass"):
         train(_config(tmp_path, epochs=2, alpha=5.0, clusters_per_layer=3, resume=last))
-    with pytest.raises(ValueError, match="--lr was None, now 0.01"):
+    with pytest.raises(ValueError, match="--lr was 0.0005, now 0.01"):  # the card records the default it used
         train(_config(tmp_path, epochs=2, lr=0.01, resume=last))
-    assert [r["step"] for r in _log(tmp_path)] == [1]  # nothing ran, the log is untouched
+    train(_config(tmp_path, epochs=2, max_steps=1, lr=5e-4, weight_decay=0.01, resume=last))  # the defaults, spelled
+    recipe = json.loads(load_checkpoint(last)[1].provenance["recipe"])
+    assert (recipe["lr"], recipe["weight_decay"], recipe["image_size_px"]) == (5e-4, 0.01, 32)
     train(_config(tmp_path, epochs=2, max_steps=2, log_every=1, precision="fp32", resume=last))  # run settings
     assert [r["step"] for r in _log(tmp_path)] == [1, 2]
 

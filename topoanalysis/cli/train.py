@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from ..models import list_models
-from ..training.trainer import DATASETS, OPTIMIZERS, TrainConfig, TrainingInterrupted, train
+from ..training.optimizers import OPTIMIZERS
+from ..training.trainer import DATASETS, TrainConfig, TrainingInterrupted, train
 from .common import parse_device
 
 

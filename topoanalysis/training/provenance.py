@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .. import __version__
+from .optimizers import optimizer_settings
 
 if TYPE_CHECKING:
     from .trainer import TrainConfig
@@ -31,7 +32,8 @@ def model_card(config: TrainConfig, spec, info, device, precision, test_acc, ste
     hardware = (torch.cuda.get_device_name(device) if device.type == "cuda"
                 else f"{platform.machine()} CPU, {torch.get_num_threads()} threads")
     settings = {k: v for k, v in asdict(config).items() if k not in ("out_dir", "resume", "notes")}
-    settings.update(image_size_px=spec.input_size_px, positions=_positions_record(config.positions))
+    settings.update(image_size_px=spec.input_size_px, positions=_positions_record(config.positions),
+                    **optimizer_settings(config.optimizer, config.lr, config.weight_decay))
     return {**spec.provenance, "trained": "yes", "weights": f"torch.manual_seed({config.seed}) initialisation, trained",
             "data": config.dataset, "train_images": sizes[0], "test_images": sizes[1],
             "epochs": round(epoch, 3), "steps": step,

@@ -34,6 +34,7 @@ from . import distributed
 from .allocator import reuse_freed_memory
 from .augment import random_crop_flip, to_float_images
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
+from .optimizers import OPTIMIZERS, make_optimizer, optimizer_settings
 from .provenance import model_card
 from .stc import STCLoss
 from .validation import check_numbers, check_resume_recipe
@@ -41,7 +42,6 @@ from .validation import check_numbers, check_resume_recipe
 logger = logging.getLogger(__name__)
 
 DATASETS = ("cifar10", "cifar100", "imagefolder")
-OPTIMIZERS = {"adamw": {"lr": 5e-4, "weight_decay": 0.01}, "sgd": {"lr": 0.1, "weight_decay": 5e-4}}
 
 
 @dataclass
@@ -173,12 +173,8 @@ def _initial(config: TrainConfig, train):
 
 def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float]:
     """AdamW (the paper's recipe) or Nesterov SGD, with the option's defaults filled in."""
-    defaults = OPTIMIZERS[config.optimizer]
-    lr = config.lr if config.lr is not None else defaults["lr"]
-    decay = config.weight_decay if config.weight_decay is not None else defaults["weight_decay"]
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=decay), lr
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=decay), lr
+    used = optimizer_settings(config.optimizer, config.lr, config.weight_decay)
+    return make_optimizer(config.optimizer, model.parameters(), **used), used["lr"]
 
 
 def train(config: TrainConfig):
@@ -254,7 +250,9 @@ def train(config: TrainConfig):
         for epoch in range(start_epoch, config.epochs):
             if step >= stop_step:
                 break
-            order = torch.randperm(len(train_data), generator=torch.Generator().manual_seed(config.seed + epoch))
+            # seed * 1,000,003 + epoch: seeds never share an epoch's order (seed + epoch would shift one onto another)
+            order_gen = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+            order = torch.randperm(len(train_data), generator=order_gen)
             order = distributed.shard(order, info) if info.enabled else order
             first = max(0, step - epoch * steps_per_epoch)  # > 0 only when resuming mid-epoch
             bar = tqdm(_batches(train_data, order[first * config.batch_size:], config.batch_size, config.workers,

@@ -7,6 +7,8 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from .optimizers import OPTIMIZERS, optimizer_settings
+
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec
     from .trainer import TrainConfig
@@ -50,6 +52,10 @@ def check_resume_recipe(config: TrainConfig, spec: CheckpointSpec) -> None:
         return
     recorded = json.loads(provenance["recipe"])
     requested = json.loads(json.dumps(asdict(config)))
+    if recorded.get("optimizer") in OPTIMIZERS:  # None (an earlier card's record) means the optimizer's default
+        recorded.update(optimizer_settings(recorded["optimizer"], recorded.get("lr"), recorded.get("weight_decay")))
+    if requested["optimizer"] in OPTIMIZERS:
+        requested.update(optimizer_settings(requested["optimizer"], requested["lr"], requested["weight_decay"]))
     differing = [key for key in sorted(recorded)
                  if key in requested and key not in RESUMABLE_CHANGES and recorded[key] != requested[key]]
     if differing:
