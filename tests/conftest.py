@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny checkpoint saved to disk, and headless matplotlib."""
+"""Shared fixtures: a tiny checkpoint saved to disk, headless matplotlib, denormal floats flushed to zero,
+and a longer per-test timeout for slow-marked tests."""
 
 from __future__ import annotations
 
@@ -6,6 +7,26 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+SLOW_TIMEOUT_S = 1800
+"""pytest-timeout's limit for ``@pytest.mark.slow`` tests (the rest get pyproject's ``timeout``)."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_denormals():
+    """Denormal floats as zero for the whole session, set before the first test starts torch's worker threads
+    (they copy the setting when they start); a oneDNN backward over denormals can take minutes per step."""
+    import torch
+
+    torch.set_flush_denormal(True)
+    yield
+    torch.set_flush_denormal(False)
 
 
 @pytest.fixture(scope="session")

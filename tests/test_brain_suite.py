@@ -1,9 +1,14 @@
 """The offline brain suite: every benchmark over a layer sweep, on real data."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from topoanalysis.brain.suite import OFFLINE_BENCHMARKS, region_table, run_offline_suite
+from topoanalysis.analyses.base import Runtime
+from topoanalysis.analyses.brain import BrainParams, BrainResult
+from topoanalysis.analyses.brain import run as run_brain
+from topoanalysis.brain.rsa import RSA_BENCHMARKS, bootstrap_image_indices
+from topoanalysis.brain.suite import BOOTSTRAP_COLUMNS, OFFLINE_BENCHMARKS, region_table, run_offline_suite
 from topoanalysis.brain.v4 import PLS_METHODS
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
@@ -65,6 +70,59 @@ def test_bad_benchmark_and_missing_data_are_named(tiny_floc, tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         run_offline_suite(model, spec, rng=np.random.default_rng(0), benchmarks=["V4-Cowley2023"], device="cpu",
                           layers=["layer4.1"], data={"v4": tmp_path}, log=lambda line: None)
+
+
+def test_rsa_bootstrap_of_the_committed_layers(tiny_floc):
+    """Identity resamples reproduce the committed layer's score; other layers are not bootstrapped."""
+    model, spec, _ = tiny_floc
+    indices = np.vstack([np.arange(92), bootstrap_image_indices(4, np.random.default_rng(0))])
+    scores, boot = run_offline_suite(model, spec, rng=np.random.default_rng(0), layers=LAYERS, device="cpu",
+                                     benchmarks=list(RSA_BENCHMARKS), bootstrap_indices=indices,
+                                     log=lambda line: None)
+    assert list(boot.columns) == list(BOOTSTRAP_COLUMNS) and len(boot) == len(RSA_BENCHMARKS) * 5
+    committed = scores[scores["committed"]].set_index("benchmark")
+    assert set(committed.index) == set(RSA_BENCHMARKS)
+    for name, group in boot.groupby("benchmark"):
+        assert group["replicate"].tolist() == list(range(5))
+        assert group["layer"].unique().tolist() == [committed.loc[name, "layer"]]
+        assert group["region"].unique().tolist() == [committed.loc[name, "region"]]
+        assert group["score"].iloc[0] == pytest.approx(committed.loc[name, "score"], abs=1e-12)
+        assert np.isfinite(group["score"]).all() and group["score"].iloc[1:].std() > 0
+    assert set(boot.loc[boot["benchmark"] == "EVC-RSA-Algonauts2019", "layer"]) == {"layer2.0"}
+    unchanged = run_offline_suite(model, spec, rng=np.random.default_rng(0), layers=LAYERS, device="cpu",
+                                  benchmarks=list(RSA_BENCHMARKS), log=lambda line: None)
+    pd.testing.assert_frame_equal(unchanged, scores)  # the bootstrap leaves the score table as it was
+    with pytest.raises(ValueError, match=r"\(n_boot, 92\)"):
+        run_offline_suite(model, spec, rng=np.random.default_rng(0), bootstrap_indices=np.zeros((3, 10), int),
+                          log=lambda line: None)
+
+
+def test_brain_analysis_saves_paired_bootstrap_replicates(tiny_floc, tmp_path):
+    """Two models share every resample: the same checkpoint twice gives identical replicates."""
+    _, _, path = tiny_floc
+    names = ("IT-RSA-Kiani2007", "EVC-RSA-Algonauts2019")
+    runtime = Runtime(device="cpu", progress=False)
+    params = BrainParams(benchmarks=names, layers=tuple(LAYERS), n_bootstrap=30, seed=3)
+    result = run_brain({"a": path, "b": path}, params, runtime)
+    boot = result.rsa_bootstrap
+    assert list(boot.columns) == ["model", "benchmark", "region", "layer", "replicate", "score"]
+    assert len(boot) == 2 * len(names) * 30
+    a, b = (boot[boot["model"] == m].reset_index(drop=True) for m in "ab")
+    np.testing.assert_array_equal(a["score"], b["score"])
+    assert a["score"].std() > 0
+    assert result.record["rsa_bootstrap"]["n"] == 30 and "distinct" in result.record["rsa_bootstrap"]["pairs"]
+    assert "full image set" in result.record["rsa_bootstrap"]["ceiling"]
+    again = run_brain({"a": path}, params, runtime).rsa_bootstrap
+    np.testing.assert_array_equal(again["score"], a["score"])  # the seed fixes the resamples
+    result.save(tmp_path)
+    pd.testing.assert_frame_equal(BrainResult.load(tmp_path).rsa_bootstrap, boot, check_dtype=False)
+    assert list(result.tables) == ["brain_scores", "brain_table", "rsa_bootstrap"]
+    off = run_brain({"a": path}, BrainParams(benchmarks=names, layers=tuple(LAYERS), n_bootstrap=0), runtime)
+    assert off.rsa_bootstrap.empty and list(off.tables) == ["brain_scores", "brain_table"]
+    pd.testing.assert_frame_equal(off.scores, result.scores[result.scores["model"] == "a"])
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="n_bootstrap must be an integer >= 0"):
+            BrainParams(n_bootstrap=bad)
 
 
 @pytest.mark.slow

@@ -39,3 +39,15 @@ def test_every_trained_model_sits_on_the_donors_positions(specs):
         assert list(spec.sheets) == list(reference), stem
         for layer, sheet in spec.sheets.items():
             assert np.array_equal(sheet.xy_mm, reference[layer].xy_mm), (stem, layer)
+
+
+@pytest.mark.parametrize("stem", TRAINED)
+def test_each_card_records_the_input_size_and_optimizer_settings_used_and_no_line_twice(specs, stem):
+    import json
+
+    spec = specs[stem]
+    recipe = json.loads(spec.provenance["recipe"])
+    assert (recipe["image_size_px"], recipe["lr"], recipe["weight_decay"]) == (32, 0.002, 0.01)
+    lines = [line.split(":")[0].strip() for line in spec.model_card().splitlines() if line.startswith("  ")]
+    keys = [line for line in lines if line and not line.startswith("layer")]
+    assert len(keys) == len(set(keys)), [key for key in keys if keys.count(key) > 1]

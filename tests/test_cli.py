@@ -9,7 +9,7 @@ from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
 from topoanalysis.responses import load_responses
 
 DEMO_FILES = {"responses_gratings.nc", "layer_activity.csv", "model_card.txt", "sheet_activity.png",
-              "sheet_activity.pdf", "summary.json"}
+              "sheet_activity.pdf", "summary.json", ".topoanalysis-manifest.json"}
 
 
 def _check_demo_outputs(out, n_layers):

@@ -103,7 +103,8 @@ def test_a_rerun_replaces_the_folder_whole(tmp_path):
         (staging / "tuning_old.csv").write_text("x")
     with staged_folder(out, "a_results.json") as staging:
         (staging / "a_results.json").write_text("{}")
-    assert sorted(p.name for p in out.iterdir()) == ["a_results.json"]  # nothing of the older run is mixed in
+    # nothing of the older run is mixed in
+    assert sorted(p.name for p in out.iterdir()) == [".topoanalysis-manifest.json", "a_results.json"]
 
 
 def test_staging_left_by_a_killed_run_is_cleaned_up(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from topoanalysis.analyses.base import Runtime
 from topoanalysis.analyses.robustness import RobustnessParams
 from topoanalysis.analyses.temporal import TemporalParams
-from topoanalysis.findings import NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+from topoanalysis.findings import NOT_TESTABLE, VERDICTS
 from topoanalysis.models.checkpoints import save_checkpoint
 from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.report import ANALYSES, ReportParams, build_report
@@ -44,7 +44,8 @@ def test_every_figure_and_table_is_rendered(report):
         assert (figures / f"{stem}.png").stat().st_size > 1000 and (figures / f"{stem}.pdf").is_file(), stem
     assert (folder / "out" / "table1_brain.csv").is_file() and (folder / "out" / "table_robustness.csv").is_file()
     findings = pd.read_csv(folder / "out" / "findings.csv")
-    assert len(findings) == 9 and set(findings["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE}
+    assert len(findings) == 10 and set(findings["verdict"]) <= set(VERDICTS)
+    assert {"effect", "ci_low", "ci_high", "paper_effect", "chance", "uncertainty"} <= set(findings.columns)
     accuracy = findings[findings["claim"] == "Topography costs no accuracy"].iloc[0]
     assert accuracy["verdict"] == NOT_TESTABLE  # tiny untrained checkpoints: their cards record no accuracy
     text = html.read_text()

@@ -74,6 +74,9 @@ def test_fig1_right_draws_one_bar_per_pair_and_marks_missing_accuracies():
     cost = topography_cost([("spiking", "t", "b"), ("ReLU", "rt", "rb")],
                            {"t": (0.55, 10_000), "b": (0.57, 10_000), "rt": None, "rb": (0.6, 10_000)})
     fig = topography_cost_figure(cost)
+    fig.canvas.draw()
+    box, title = fig.bbox, fig.axes[0].title.get_window_extent()
+    assert box.x0 <= title.x0 and title.x1 <= box.x1 and title.y1 <= box.y1  # the title is not clipped
     bars = fig.axes[0].patches
     assert len(bars) == 1 and bars[0].get_height() == pytest.approx(-2.0)
     assert any("no accuracy" in text.get_text() for text in fig.axes[0].texts)
@@ -87,7 +90,8 @@ def _tiny_models(folder, accuracies):
 
     paths = []
     models = (("snn_topo", "tiny_spiking_resnet", 0), ("snn_base", "tiny_spiking_resnet", 1),
-              ("relu_topo", "tiny_resnet", 0), ("relu_base", "tiny_resnet", 1))
+              ("relu_topo", "tiny_resnet", 0), ("relu_base", "tiny_resnet", 1),
+              ("relu_topo_seed1", "tiny_resnet", 2), ("relu_base_seed1", "tiny_resnet", 3))
     for (name, arch, seed), accuracy in zip(models, accuracies):
         model, spec = tiny_checkpoint(seed, arch=arch, calibrate_on="floc")
         spec = replace(spec, provenance={**spec.provenance, "data": "cifar10", "test_accuracy": accuracy,
@@ -106,29 +110,36 @@ def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
     from topoanalysis.findings import NOT_TESTABLE
     from topoanalysis.report import ReportParams, build_models_report
 
-    paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60))
+    paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60, 0.63, 0.60))
     quick = ReportParams(temporal=TemporalParams(n_per_class=2, timesteps=(1, 2), fisher_images=4),
                          robustness=RobustnessParams(n_per_class=2, pgd_steps=2))
     lines = []
-    html = build_models_report(paths, [(paths[0], paths[1]), (paths[2], paths[3])], tmp_path / "out", params=quick,
+    html = build_models_report(paths, [(paths[0], paths[1]), (paths[2], paths[3]), (paths[4], paths[5])],
+                               tmp_path / "out", groups={"relu": [paths[2], paths[4]]}, params=quick,
                                runtime=Runtime(device="cpu", progress=False), cache_dir=tmp_path / "cache",
                                log=lines.append)
     out = html.parent
-    # the spiking pair runs all five analyses, the ReLU pair all but temporal; every model's V1, IT and brain
-    # results then come from its pair's cache
-    assert sum("running the analysis" in line for line in lines) == 9
-    assert sum("cached (" in line for line in lines) == 6
+    # the spiking pair runs all five analyses, each ReLU pair all but temporal; the pair reports and every
+    # model's V1, IT and brain results then come from the cache
+    assert sum("running the analysis" in line for line in lines) == 13
+    assert sum("cached (" in line for line in lines) == 13 + 6 * 3
     table = pd.read_csv(out / "table1_models.csv")
-    assert table["model"].tolist() == ["snn_topo", "snn_base", "relu_topo", "relu_base"]
-    assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60])
+    assert table["model"].tolist() == ["snn_topo", "snn_base", "relu_topo", "relu_base", "relu_topo_seed1",
+                                       "relu_base_seed1"]
+    assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60, 63, 60])
     points = pd.read_csv(out / "models_points.csv")
-    assert points["family"].tolist() == ["spiking", "spiking", "ReLU", "ReLU"] and points["v1_smoothness"].notna().all()
+    assert points["family"].tolist() == ["spiking"] * 2 + ["ReLU"] * 4 and points["v1_smoothness"].notna().all()
+    seeds = pd.read_csv(out / "findings_seeds_relu.csv").set_index("key")
+    assert seeds.loc["accuracy", "effect"] == pytest.approx(2.0) and seeds.loc["accuracy", "n_seeds"] == 2
+    assert "between seeds" in seeds.loc["accuracy", "uncertainty"]
+    one_seed = pd.read_csv(out / "pairs" / "snn_topo_vs_snn_base" / "findings.csv").set_index("key")
+    assert "between-seed SD" in one_seed.loc["accuracy", "uncertainty"]  # borrowed from the ReLU seeds
     ceilings = pd.read_csv(out / "benchmark_ceilings.csv")
     pair_table1 = pd.read_csv(out / "pairs" / "snn_topo_vs_snn_base" / "table1_brain.csv")
     assert ceilings["benchmark"].is_unique and set(ceilings["benchmark"]) == set(pair_table1["benchmark"])
     cost = pd.read_csv(out / "topography_cost.csv")
-    assert cost["family"].tolist() == ["spiking", "ReLU"]
-    assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0])
+    assert cost["family"].tolist() == ["spiking", "ReLU", "ReLU"]
+    assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0, 3.0])
     relu_pair = out / "pairs" / "relu_topo_vs_relu_base"
     entropy = pd.read_csv(relu_pair / "findings.csv").set_index("claim").loc["Topography shifts spike-train entropy"]
     assert entropy["verdict"] == NOT_TESTABLE and "ReLU" in entropy["reason"]

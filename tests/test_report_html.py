@@ -18,6 +18,7 @@ from topoanalysis.report.page import Figure, Note, Section, Table, format_cell, 
 
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 LOADED = re.compile(r'data-figures-loaded="(\d+)/(\d+)"')
+OVERFLOW = re.compile(r'data-overflow="([^"]*)"')
 
 
 def _png(path: Path, values) -> Path:
@@ -110,8 +111,8 @@ def test_rejects_bad_input(sections, tmp_path):
         render_report("R", [Section("S", [Figure("f", "F", text, "c")])], {})
 
 
-def figures_loaded(html_path: Path) -> tuple[int, int]:
-    """``(loaded, total)`` figures as counted by the page's own script in headless Chromium."""
+def _dom(html_path: Path, width_px: int = 1300) -> str:
+    """The page's DOM after load in headless Chromium, in a window ``width_px`` wide."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
@@ -119,11 +120,27 @@ def figures_loaded(html_path: Path) -> tuple[int, int]:
         result = subprocess.run(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--allow-file-access-from-files", "--virtual-time-budget=5000", f"--user-data-dir={profile}",
-             "--dump-dom", Path(html_path).resolve().as_uri()],
+             f"--window-size={width_px},900", "--dump-dom", Path(html_path).resolve().as_uri()],
             capture_output=True, text=True, timeout=120)
-    match = LOADED.search(result.stdout)
-    assert match, f"no data-figures-loaded in the DOM (rc={result.returncode}): {result.stderr[-2000:]}"
+    assert LOADED.search(result.stdout), (f"no data-figures-loaded in the DOM (rc={result.returncode}): "
+                                          f"{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def figures_loaded(html_path: Path) -> tuple[int, int]:
+    """``(loaded, total)`` figures as counted by the page's own script in headless Chromium."""
+    match = LOADED.search(_dom(html_path))
     return int(match.group(1)), int(match.group(2))
+
+
+def test_a_findings_table_fits_a_1300_px_window(tmp_path):
+    from topoanalysis.report.sections import FINDINGS_COLUMNS
+
+    long = "a long explanation of a verdict with its interval and the sample that would decide it " * 3
+    frame = pd.DataFrame([{column: f"{column}_value_with_a_long_unbroken_model_name_tsresnet18_cifar10_a05b05 "
+                           + long for column in FINDINGS_COLUMNS}] * 3)
+    page = write_report(tmp_path / "wide.html", "R", [Section("S", [Table("findings", "F", frame, "c")])], METADATA)
+    assert OVERFLOW.search(_dom(page)).group(1) == "none"
 
 
 def test_figures_load_in_headless_chromium(sections, tmp_path):

@@ -7,4 +7,4 @@ them ``topoanalysis.analyses`` (one module per analysis: params, ``run``, result
 ``topoanalysis.report`` (the HTML report over the analyses) and ``topoanalysis.cli``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

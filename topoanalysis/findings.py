@@ -1,18 +1,28 @@
-"""The paper's qualitative claims, checked on one topographic / baseline pair.
+"""The paper's claims, checked on one topographic / baseline pair, or on several seeds of one.
 
 :func:`paper_findings` turns the analyses' results into one row per claim of the TDSNN paper
-(V1 smoothness up, nearby V1 units more correlated, IT smoothness up, face-body overlap above
-character-place overlap, no accuracy drop, entropy shift, robustness gain, IT brain score up):
-the pair's numbers with their uncertainty, the shuffled-position chance level where there is
-one, and a verdict - ``reproduced``, ``not reproduced`` or ``not testable with this model`` -
-with its reason. The rules are fixed in advance and the same for every pair; nothing is tuned to
-a result:
+(V1 maps smoother, nearby V1 units more correlated, IT maps smoother, face-body maps overlapping
+more than character-place maps, no accuracy cost, an entropy shift, more robustness, a higher IT
+brain score). Each row holds the effect (topographic minus baseline, or the topographic model's
+contrast) with its interval, the paper's effect, the position-shuffle null of a topographic
+measure, and a verdict by rules fixed in advance and the same for every row (:data:`RULES`):
 
-* "higher" means higher by more than ``Z`` (3) combined standard errors,
-  ``sqrt(sem_topo^2 + sem_base^2)``;
-* "no accuracy drop" means the topographic model's full-test-set accuracy is at most
-  ``MAX_DROP_POINTS`` (3) points below its baseline's (the issue's reading of the paper);
-* where no uncertainty is available the verdict says so and judges the direction only.
+* ``reproduced``: the 95 % interval lies on the paper's side of "no effect" and, for a
+  topographic claim, the topographic model's measure is above its own position-shuffle null
+  (by more than :data:`Z` combined standard errors);
+* ``contradicted``: the interval lies on the other side (the opposite effect, resolved), or it
+  holds no effect but excludes the paper's effect size (the data rule that effect out);
+* ``inconclusive``: the interval holds both no effect and the paper's effect (or the paper gives
+  no size); the row says what sample would resolve the paper's effect (or, without one, the
+  measured effect) with 80 % power at the 5 % level;
+* ``not testable``: the model cannot express the claim (a ReLU network has no spike trains; a
+  measure that does not move when positions are shuffled says nothing about topography).
+
+Uncertainty is at the level of models where seeds exist (:func:`seed_level_findings`: the
+between-seed spread of the paired differences, t interval); with one seed per condition a row
+says so, and its interval adds the between-seed standard deviation of the same difference measured
+on seed-replicated pairs (the report's own, else :data:`DEFAULT_SEED_SD`), so a one-seed
+difference smaller than what a second seed could plausibly move is never ``reproduced``.
 """
 
 from __future__ import annotations
@@ -22,30 +32,68 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["Finding", "paper_findings", "findings_table", "binomial_se", "plus_minus", "REPRODUCED",
-           "NOT_REPRODUCED", "NOT_TESTABLE", "Z", "MAX_DROP_POINTS"]
+__all__ = ["Finding", "paper_findings", "findings_table", "seed_level_findings", "seed_variation",
+           "binomial_se", "plus_minus", "judge", "needed_sample", "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE",
+           "NOT_TESTABLE", "VERDICTS", "Z", "CONFIDENCE", "POWER", "MAX_DROP_POINTS", "RULES", "DEFAULT_SEED_SD"]
 
-REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE = "reproduced", "not reproduced", "not testable with this model"
-Z = 3.0
-"""A difference counts when it exceeds this many combined standard errors."""
+REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = "reproduced", "contradicted", "inconclusive", "not testable"
+VERDICTS = (REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE)
+CONFIDENCE = 0.95
+"""Two-sided level of every interval."""
+POWER = 0.80
+"""Power at which an inconclusive row states the sample that would resolve the effect."""
+Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+"""1.96: the half-width of a normal 95 % interval in standard errors (also the bar for "above its null")."""
 MAX_DROP_POINTS = 3.0
 """Largest accuracy drop (percentage points, topographic below baseline) read as "no drop"."""
 IT_DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 
+RULES = (
+    f"Every interval is {CONFIDENCE:.0%} two-sided: normal (effect +- {Z:.2f} SE) within one model, t with n - 1 "
+    "degrees of freedom over n seed pairs.",
+    "reproduced: the interval excludes no effect on the paper's side; a topographic measure must also put the "
+    f"topographic model above its position-shuffle null by > {Z:.2f} combined SE.",
+    "contradicted: the interval excludes no effect on the other side, or holds no effect and excludes the "
+    "paper's effect size.",
+    f"inconclusive: otherwise; the sample that resolves the paper's effect (else the measured one) at "
+    f"{POWER:.0%} power is stated.",
+    "not testable: the model cannot express the claim, or the measure does not move under position shuffling.",
+    "One seed per condition: the interval adds the between-seed SD of the same paired difference, measured on "
+    "seed-replicated pairs (the report's own, else the bundled ReLU seeds').",
+    f"No accuracy drop: the drop must be below {MAX_DROP_POINTS:g} points (a non-inferiority margin) for the "
+    "whole interval.",
+)
+
+DEFAULT_SEED_SD: dict[str, float] = {}
+"""Between-seed SD of each claim's paired difference, measured on the bundled ReLU pair's three seeds
+(``benchmarks/seed_variation.py``); used by a one-seed report that has no seed-replicated pair of its own."""
+
 
 @dataclass(frozen=True)
 class Finding:
-    """One claim of the paper and what this pair shows."""
+    """One claim of the paper and what this pair (or these seeds) show."""
 
+    key: str
     claim: str
-    paper: str
-    measure: str
+    verdict: str
+    effect: float
+    ci_low: float
+    ci_high: float
+    paper_effect: float
+    uncertainty: str
     topographic: str
     baseline: str
     chance: str
-    verdict: str
     reason: str
+    measure: str
+    paper: str
+    se_within: float = math.nan
+    topographic_value: float = math.nan
+    baseline_value: float = math.nan
+    above_null: float = math.nan
+    """1.0 when the topographic measure is above its position-shuffle null, 0.0 when not, NaN: no null."""
 
 
 def binomial_se(accuracy: float, n: int) -> float:
@@ -62,12 +110,107 @@ def plus_minus(value: float, sem: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f} \u00b1 {sem:.{digits}f}"
 
 
-def _higher(diff: float, sem: float) -> tuple[bool, str]:
-    """Is ``diff`` > Z combined SEM? And the sentence that says by how much."""
-    if not (np.isfinite(diff) and np.isfinite(sem)):
-        return False, "a value is missing"
-    z = diff / sem if sem > 0 else math.copysign(math.inf, diff) if diff else 0.0
-    return bool(z > Z), f"difference {diff:+.3f} = {z:+.1f} combined SEM (needs > {Z:g})"
+def needed_sample(n: int, se: float, effect: float) -> int | None:
+    """The sample (same unit as ``n``) at which an effect of size ``effect`` is resolved with :data:`POWER`.
+
+    The standard error scales as ``1 / sqrt(n)``: ``n * ((z_{1-a/2} + z_power) * se / effect)^2``.
+
+    >>> needed_sample(100, 0.05, 0.05)
+    785
+    """
+    if not (np.isfinite(se) and np.isfinite(effect)) or effect == 0 or n < 1:
+        return None
+    factor = (Z + stats.norm.ppf(POWER)) * se / abs(effect)
+    return max(int(math.ceil(n * factor**2)), n + 1)
+
+
+def judge(effect: float, low: float, high: float, paper_effect: float, *, above_null: float = math.nan,
+          margin: float | None = None) -> str:
+    """The verdict of :data:`RULES` for an effect whose interval is ``[low, high]``.
+
+    ``paper_effect`` gives the claim's direction (its sign; positive where the paper gives no
+    size, NaN) and size; ``above_null`` 0.0 fails a topographic measure that is not above its
+    shuffle null. ``margin`` turns the claim into non-inferiority: the effect stays above
+    ``-margin``.
+
+    >>> judge(0.3, 0.2, 0.4, 0.19), judge(-0.3, -0.4, -0.2, 0.19), judge(0.0, -0.1, 0.3, 0.19)
+    ('reproduced', 'contradicted', 'inconclusive')
+    >>> judge(0.0, -0.05, 0.05, 0.19), judge(0.3, 0.2, 0.4, 0.19, above_null=0.0)
+    ('contradicted', 'inconclusive')
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INCONCLUSIVE
+    if margin is not None:
+        return REPRODUCED if low > -margin else CONTRADICTED if high < -margin else INCONCLUSIVE
+    sign = -1.0 if np.isfinite(paper_effect) and paper_effect < 0 else 1.0
+    low, high = sorted((sign * low, sign * high))
+    if low > 0:
+        return REPRODUCED if above_null != 0.0 else INCONCLUSIVE
+    if high < 0:
+        return CONTRADICTED
+    if np.isfinite(paper_effect) and high < abs(paper_effect):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """An effect with its standard error, as one pair measures it."""
+
+    value: float
+    se: float
+    n: int
+    unit: str
+
+
+def _interval(effect: _Effect, seed_sd: float | None) -> tuple[float, float, float, str]:
+    """``(low, high, se, uncertainty text)`` for a one-seed effect, widened by the seed SD where known."""
+    if seed_sd is None or not np.isfinite(seed_sd):
+        se = effect.se
+        text = f"one seed: within-model uncertainty only ({effect.n} {effect.unit}); no seed-level SD known"
+    else:
+        se = math.hypot(effect.se, seed_sd)
+        text = (f"one seed: within-model SE {effect.se:.3g} ({effect.n} {effect.unit}) and a between-seed SD "
+                f"{seed_sd:.3g} of this difference")
+    return effect.value - Z * se, effect.value + Z * se, se, text
+
+
+def _row(key: str, claim: str, paper: str, paper_effect: float, measure: str, effect: _Effect,
+         topographic: str, baseline: str, chance: str, seed_sd: dict[str, float], *,
+         above_null: float = math.nan, margin: float | None = None, values: tuple[float, float] = (math.nan,
+                                                                                                   math.nan),
+         detail: str = "") -> Finding:
+    sd = seed_sd.get(key)
+    low, high, se, uncertainty = _interval(effect, sd)
+    verdict = judge(effect.value, low, high, paper_effect, above_null=above_null, margin=margin)
+    if sd is None and verdict in (REPRODUCED, CONTRADICTED):
+        verdict = INCONCLUSIVE  # one seed with no seed-level variance: what a second seed moves is unknown
+    reason = _reason(verdict, effect, low, high, se, paper_effect, above_null, margin, sd is None) + detail
+    return Finding(key, claim, verdict, effect.value, low, high, paper_effect, uncertainty, topographic, baseline,
+                   chance, reason, measure, paper, effect.se, values[0], values[1], above_null)
+
+
+def _reason(verdict: str, effect: _Effect, low: float, high: float, se: float, paper_effect: float,
+            above_null: float, margin: float | None, no_seed_sd: bool) -> str:
+    text = f"effect {effect.value:+.3g}, {CONFIDENCE:.0%} interval [{low:+.3g}, {high:+.3g}]"
+    if margin is not None:
+        target = -margin
+        text += f"; no-drop margin {-margin:+g}"
+    else:
+        target = paper_effect if np.isfinite(paper_effect) else effect.value
+        text += f"; paper {paper_effect:+.3g}" if np.isfinite(paper_effect) else "; the paper gives no size"
+    if above_null == 0.0:
+        text += "; the topographic model is not above its position-shuffle null"
+    if verdict == INCONCLUSIVE:
+        if no_seed_sd:
+            return text + "; one seed and no seed-level SD: needs >= 2 seeds per condition"
+        gap = effect.value - target if margin is not None else target
+        n = needed_sample(effect.n, se, gap)
+        what = "the no-drop margin" if margin is not None else (
+            "the paper's effect" if np.isfinite(paper_effect) else "the measured effect")
+        text += (f"; resolving {what} needs about {n:,} {effect.unit} (now {effect.n:,})" if n
+                 else "; no effect size to plan a sample for")
+    return text
 
 
 def _smoothness_rows(table: pd.DataFrame, model: str, key: str) -> dict[str, dict]:
@@ -75,178 +218,289 @@ def _smoothness_rows(table: pd.DataFrame, model: str, key: str) -> dict[str, dic
     return {row[key]: row for row in table[table["model"] == model].to_dict(orient="records")}
 
 
-def _v1_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, metric: str, label: str) -> Finding:
+def _above(value: float, se: float, null: float, null_se: float) -> float:
+    """1.0 when ``value`` exceeds ``null`` by more than Z combined SE, else 0.0 (NaN when either is missing)."""
+    if not (np.isfinite(value) and np.isfinite(null)):
+        return math.nan
+    return float(value - null > Z * math.hypot(se if np.isfinite(se) else 0.0, null_se if np.isfinite(null_se)
+                                                  else 0.0))
+
+
+def _not_topographic(key: str, claim: str, paper: str, measure: str, why: str) -> Finding:
+    return Finding(key, claim, NOT_TESTABLE, math.nan, math.nan, math.nan, math.nan, "-", "n/a", "n/a", "-",
+                   why, measure, paper)
+
+
+def _v1_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, metric: str, label: str,
+                   paper_effect: float, paper: str, seed_sd: dict) -> Finding:
     t = _smoothness_rows(table, topo, "metric")[metric]
     b = _smoothness_rows(table, base, "metric")[metric]
-    ok, how = _higher(t["smoothness"] - b["smoothness"], math.hypot(t["sem"], b["sem"]))
-    return Finding(
-        f"V1 {label} maps are smoother in the topographic model", "Fig. 3c; ImageNet 0.57 -> 0.76 (orientation)",
-        f"{label} smoothness, {layer}, mean \u00b1 SEM over samples",
-        plus_minus(t["smoothness"], t["sem"]), plus_minus(b["smoothness"], b["sem"]),
-        f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}",
-        REPRODUCED if ok else NOT_REPRODUCED, how)
+    key, claim = f"v1_{metric}_smoothness", f"V1 {label} maps are smoother in the topographic model"
+    measure = f"{label} smoothness, {layer}: topographic - baseline, SEM over unit samples"
+    effect = _Effect(t["smoothness"] - b["smoothness"], math.hypot(t["sem"], b["sem"]), int(t.get("n_samples", 0)
+                                                                                           or 0), "unit samples")
+    return _row(key, claim, paper, paper_effect, measure, effect,
+                plus_minus(t["smoothness"], t["sem"]), plus_minus(b["smoothness"], b["sem"]),
+                f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}", seed_sd,
+                above_null=_above(t["smoothness"], t["sem"], t["chance"], t["chance_sem"]),
+                values=(t["smoothness"], b["smoothness"]))
 
 
-def _falloff(curves: pd.DataFrame, model: str, column: str = "mean_r") -> tuple[float, float]:
-    """Drop of the response correlation from the nearest to the farthest populated distance bin, and its SEM."""
-    rows = curves[(curves["model"] == model) & curves["mean_r"].notna()].sort_values("distance_mm")
-    if len(rows) < 2:
-        return np.nan, np.nan
-    near, far = rows.iloc[0], rows.iloc[-1]
-    return float(near[column] - far[column]), float(math.hypot(near["sem"], far["sem"]))
+def _v1_correlation(falloff: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
+    t = falloff[falloff["model"] == topo].iloc[0]
+    b = falloff[falloff["model"] == base].iloc[0]
+    effect = _Effect(t["contrast"] - b["contrast"], math.hypot(t["sem"], b["sem"]), int(t["n_windows"]), "windows")
+    return _row("v1_correlation_falloff", "Nearby V1 units respond more alike: correlation falls off with distance",
+                "Fig. 3d (no numbers)", math.nan,
+                f"within-window fall-off r(nearest common bin, {t['near_mm']:.3g} mm) - mean r(far common bins, "
+                f"{t['far_mm']} mm), {layer}: topographic - baseline, SEM over windows",
+                effect, plus_minus(t["contrast"], t["sem"]), plus_minus(b["contrast"], b["sem"]),
+                f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}", seed_sd,
+                above_null=_above(t["contrast"], t["sem"], t["chance"], t["chance_sem"]),
+                values=(t["contrast"], b["contrast"]))
 
 
-def _v1_correlation(curves: pd.DataFrame, layer: str, topo: str, base: str) -> Finding:
-    (t, t_sem), (b, b_sem) = _falloff(curves, topo), _falloff(curves, base)
-    ok, how = _higher(t - b, math.hypot(t_sem, b_sem))
-    chance = " / ".join(plus_minus(_falloff(curves, m, "chance_mean_r")[0], None) for m in (topo, base)) \
-        if "chance_mean_r" in curves else "-"
-    return Finding(
-        "Nearby V1 units respond more alike: correlation falls off faster with distance", "Fig. 3d",
-        f"response correlation, nearest minus farthest distance bin ({layer}), \u00b1 SEM over windows",
-        plus_minus(t, t_sem), plus_minus(b, b_sem), chance, REPRODUCED if ok else NOT_REPRODUCED, how)
+def _domain_mean(rows: dict, column: str, sem_column: str) -> tuple[float, float]:
+    values = np.array([rows[d][column] for d in IT_DOMAINS], dtype=float)
+    sems = np.array([rows[d][sem_column] for d in IT_DOMAINS], dtype=float)
+    return float(values.mean()), float(np.sqrt((sems**2).sum()) / len(values))
 
 
-def _it_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str) -> Finding:
+def _it_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
     t = _smoothness_rows(table, topo, "domain")
     b = _smoothness_rows(table, base, "domain")
-    wins = []
-    for domain in IT_DOMAINS:
-        ok, _ = _higher(t[domain]["smoothness"] - b[domain]["smoothness"],
-                        math.hypot(t[domain]["sem"], b[domain]["sem"]))
-        wins.append(ok)
-    fmt = "; ".join
-    return Finding(
-        "IT category t-maps are smoother in the topographic model", "Fig. 4c",
-        f"t-map smoothness {'/'.join(IT_DOMAINS)}, {layer}, mean \u00b1 SEM",
-        fmt(plus_minus(t[d]["smoothness"], t[d]["sem"]) for d in IT_DOMAINS),
-        fmt(plus_minus(b[d]["smoothness"], b[d]["sem"]) for d in IT_DOMAINS),
-        fmt(plus_minus(t[d]["chance"], None) for d in IT_DOMAINS),
-        REPRODUCED if sum(wins) >= 4 else NOT_REPRODUCED,
-        f"higher by > {Z:g} combined SEM in {sum(wins)} of 5 domains "
-        f"({', '.join(d for d, w in zip(IT_DOMAINS, wins) if w) or 'none'}); needs >= 4")
+    (tv, ts), (bv, bs) = _domain_mean(t, "smoothness", "sem"), _domain_mean(b, "smoothness", "sem")
+    (tc, tcs), (bc, bcs) = _domain_mean(t, "chance", "chance_sem"), _domain_mean(b, "chance", "chance_sem")
+    per_domain = "; ".join(f"{d} {t[d]['smoothness'] - b[d]['smoothness']:+.3f}" for d in IT_DOMAINS)
+    n = int(t[IT_DOMAINS[0]].get("n_samples", 0) or 0)
+    return _row("it_smoothness", "IT category t-maps are smoother in the topographic model", "Fig. 4c (no numbers)",
+                math.nan, f"t-map smoothness, mean over {'/'.join(IT_DOMAINS)}, {layer}: topographic - baseline, "
+                "SEM over unit samples (domains combined as independent)",
+                _Effect(tv - bv, math.hypot(ts, bs), n, "unit samples"), plus_minus(tv, ts), plus_minus(bv, bs),
+                f"{plus_minus(tc, tcs)} / {plus_minus(bc, bcs)}", seed_sd, above_null=_above(tv, ts, tc, tcs),
+                values=(tv, bv), detail=f". Per domain: {per_domain}")
 
 
-def _overlap_value(overlap: pd.DataFrame, model: str, a: str, b: str, method: str) -> float:
-    rows = overlap[(overlap["model"] == model) & (overlap["method"] == method)
-                   & (overlap["domain_a"] == a) & (overlap["domain_b"] == b)]
-    return float(rows["value"].iloc[0]) if len(rows) else np.nan
+def _overlap(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
+    rows = contrast[contrast["method"] == "colocalization"]
+    t, b = rows[rows["model"] == topo].iloc[0], rows[rows["model"] == base].iloc[0]
+    key, claim = "overlap_colocalization", "Face and body maps overlap more than character and place maps"
+    paper = "Fig. 4: 0.63 vs 0.16 (TSResnet18) on a measure the paper does not define"
+    measure = (f"TDANN co-localisation (1 + rho) / 2, faces-bodies minus characters-places, {layer}, in the "
+               f"topographic model; SE from a bootstrap over {t['resampled']}")
+    if not t["uses_positions"] or np.isclose(t["value"], t["position_shuffle_mean"], rtol=0, atol=1e-12):
+        return _not_topographic(key, claim, paper, measure, "the measure does not move under position shuffling")
+    diff, diff_se = t["value"] - b["value"], math.hypot(t["se"], b["se"])
+    return _row(key, claim, paper, math.nan, measure, _Effect(t["value"], t["se"], int(t["n_resampled"]), "windows"),
+                plus_minus(t["value"], t["se"]), plus_minus(b["value"], b["se"]),
+                f"{plus_minus(t['null_mean'], t['null_sd'])} / {plus_minus(b['null_mean'], b['null_sd'])} "
+                "(position shuffle, mean \u00b1 SD)", seed_sd,
+                above_null=_above(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]),
+                detail=f". Baseline comparison: topographic - baseline {diff:+.3f} \u00b1 {diff_se:.3f}")
 
 
-def _overlap(overlap: pd.DataFrame, layer: str, topo: str, base: str, method: str = "tmap_pearson") -> Finding:
-    values = {m: (_overlap_value(overlap, m, "faces", "bodies", method),
-                  _overlap_value(overlap, m, "characters", "places", method)) for m in (topo, base)}
-    fb, cp = values[topo]
-    fmt = "faces-bodies {:.2f}, characters-places {:.2f}".format
-    testable = np.isfinite(fb) and np.isfinite(cp)
-    return Finding(
-        "Face and body maps overlap more than character and place maps", "Fig. 4; 0.63 vs 0.16 (TSResnet18)",
-        f"overlap ({method}: correlation of the two t-maps across units), {layer}; no uncertainty estimate",
-        fmt(*values[topo]), fmt(*values[base]), "0",
-        (REPRODUCED if fb > cp else NOT_REPRODUCED) if testable else NOT_TESTABLE,
-        f"faces-bodies minus characters-places = {fb - cp:+.2f} (direction only)" if testable
-        else "a domain has no selective unit")
+def _overlap_companion(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
+    rows = contrast[contrast["method"] == "tmap_pearson"]
+    t, b = rows[rows["model"] == topo].iloc[0], rows[rows["model"] == base].iloc[0]
+    return _row("overlap_tmap_correlation",
+                "(non-spatial companion) Face and body selectivity go together across units more than character "
+                "and place selectivity", "Fig. 4: 0.63 vs 0.16 (TSResnet18) [I: probably this measure]", 0.47,
+                f"Pearson r of the two t-maps across units (positions unused), faces-bodies minus "
+                f"characters-places, {layer}, topographic model; SE from a bootstrap over {t['resampled']}",
+                _Effect(t["value"], t["se"], int(t["n_resampled"]), "images"),
+                plus_minus(t["value"], t["se"]), plus_minus(b["value"], b["se"]),
+                f"{plus_minus(t['null_mean'], t['null_sd'])} / {plus_minus(b['null_mean'], b['null_sd'])} "
+                "(label shuffle, mean \u00b1 SD; not a topographic null)", seed_sd,
+                above_null=_above(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]))
 
 
-def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: str) -> Finding:
+def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: str, seed_sd: dict) -> Finding:
+    paper = "Fig. 5; CIFAR-100 73.01 % -> 73.97 % at alpha = beta = 0.5"
+    measure = "top-1 accuracy on the full test set from the model cards: topographic - baseline (points)"
     if accuracy.get(topo) is None or accuracy.get(base) is None:
-        return Finding("Topography costs no accuracy", "Fig. 5; CIFAR-100 73.01 % -> 73.97 % at alpha = beta = 0.5",
-                       "top-1 accuracy on the full test set from the model cards", "n/a", "n/a", "-", NOT_TESTABLE,
-                       "a model card records no test accuracy (e.g. an untrained or imported model)")
+        return _not_topographic("accuracy", "Topography costs no accuracy", paper, measure,
+                                "a model card records no test accuracy (e.g. an untrained or imported model)")
     (ta, tn), (ba, bn) = accuracy[topo], accuracy[base]
-    t_se, b_se = binomial_se(ta, tn), binomial_se(ba, bn)
-    drop = 100 * (ba - ta)
-    se = 100 * math.hypot(t_se, b_se)
-    return Finding(
-        "Topography costs no accuracy", "Fig. 5; CIFAR-100 73.01 % -> 73.97 % at alpha = beta = 0.5",
-        f"top-1 accuracy on the full test set (n = {tn:,}) from the model cards, \u00b1 binomial SE",
-        plus_minus(100 * ta, 100 * t_se, 1) + " %", plus_minus(100 * ba, 100 * b_se, 1) + " %", "10 % (chance)",
-        REPRODUCED if drop <= MAX_DROP_POINTS else NOT_REPRODUCED,
-        f"drop {drop:+.1f} \u00b1 {se:.1f} points (needs <= {MAX_DROP_POINTS:g})")
+    se = 100 * math.hypot(binomial_se(ta, tn), binomial_se(ba, bn))
+    return _row("accuracy", "Topography costs no accuracy", paper, 0.96, measure,
+                _Effect(100 * (ta - ba), se, tn, "test images"),
+                plus_minus(100 * ta, 100 * binomial_se(ta, tn), 1) + " %",
+                plus_minus(100 * ba, 100 * binomial_se(ba, bn), 1) + " %", "10 % (chance)", seed_sd,
+                margin=MAX_DROP_POINTS, values=(100 * ta, 100 * ba))
 
 
 def _entropy(shift: pd.DataFrame | None, timesteps: int | None) -> Finding:
+    claim, paper = "Topography shifts spike-train entropy", "Fig. 1 left"
     if shift is None:
-        return Finding("Topography shifts spike-train entropy", "Fig. 1 left", "spike-train entropy", "n/a", "n/a",
-                       "-", NOT_TESTABLE, "a ReLU network emits no spike trains (the temporal analysis was skipped)")
+        return _not_topographic("entropy", claim, paper, "spike-train entropy",
+                                "a ReLU network emits no spike trains (the temporal analysis was skipped)")
     if "timestep" in shift:
         shift = shift[shift["timestep"] == -1]  # the whole window (temporal's convention)
     t = timesteps if timesteps in set(shift["timesteps"]) else int(shift["timesteps"].max())
     window = shift[shift["timesteps"] == t]
     text = ", ".join(f"{r.layer} {r.entropy_shift_bits:+.3f}" for r in window.itertuples())
-    return Finding(
-        "Topography shifts spike-train entropy", "Fig. 1 left",
-        f"H_topo - H_baseline (bits) per layer over the window, inference T = {t}",
-        text, "(reference)", "-", NOT_TESTABLE,
-        "the paper shows a topography-dependent shift but states neither its sign nor an error bar, so no "
-        "result could contradict it; the shifts are shown, not judged")
+    return Finding("entropy", claim, NOT_TESTABLE, math.nan, math.nan, math.nan, math.nan, "-", text,
+                   "(reference)", "-", "the paper shows a topography-dependent shift but states neither its sign nor "
+                   "an error bar, so no result could contradict it; the shifts are shown, not judged",
+                   f"H_topo - H_baseline (bits) per layer over the window, inference T = {t}", paper)
 
 
-def _robustness(table: pd.DataFrame, topo: str, base: str, topo_alpha: float | None) -> Finding:
-    rows = table[table["attack"] != "clean"]
-    gains, ses = [], []
+PAPER_ROBUSTNESS_GAIN_POINTS = {"gaussian_noise": 1.3, "fgsm": 0.8, "pgd": 0.73, "pixel_mask": 0.2}
+"""The paper's robustness table, TSResnet18 (alpha = beta = 10) minus SResnet18, in points."""
+
+
+def _paired_gain(per_image: pd.DataFrame | None, attack: str, topo: str, base: str) -> tuple[float, float, int]:
+    """Accuracy gain (points) and its paired SE from per-image outcomes: the same images for both models."""
+    rows = per_image[per_image["attack"] == attack]
+    pivot = rows.pivot_table(index="image", columns="model", values="correct", aggfunc="first").dropna()
+    d = 100.0 * (pivot[topo].astype(float) - pivot[base].astype(float)).to_numpy()
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan, len(d)
+
+
+def _robustness(table: pd.DataFrame, per_image: pd.DataFrame | None, topo: str, base: str,
+                topo_alpha: float | None, seed_sd: dict) -> Finding:
+    rows = table[table["attack"].isin(PAPER_ROBUSTNESS_GAIN_POINTS)]
+    gains, ses, ns, parts = [], [], [], []
     for row in rows.to_dict("records"):
-        t, b, n = float(row[topo]), float(row[base]), int(row["n_images"])
-        gains.append(100 * (t - b))
-        ses.append(100 * math.hypot(binomial_se(t, n), binomial_se(b, n)))
-    wins = [g / s > Z if s > 0 else g > 0 for g, s in zip(gains, ses)]
-    summary = "; ".join(f"{a} {g:+.1f} \u00b1 {s:.1f}" for a, g, s in zip(rows["attack"], gains, ses))
-    paper_pair = "" if topo_alpha == 10 else " (the paper's robustness model is alpha = beta = 10)"
-    return Finding(
-        "Topography makes the network more robust", "Robustness table: +0.2 to +1.3 points at alpha = beta = 10",
-        f"accuracy gain topo - baseline (points) under each perturbation at the reference strength, "
-        f"n = {'/'.join(str(int(n)) for n in dict.fromkeys(rows['n_images']))} images, \u00b1 binomial SE"
-        f"{paper_pair}",
-        summary, "(reference)", "-", REPRODUCED if all(wins) else NOT_REPRODUCED,
-        f"gain > {Z:g} SE under {sum(wins)} of {len(wins)} perturbations; needs all. The paper's gains are "
-        f"0.2-1.3 points: resolving them needs far more than these {int(rows['n_images'].max())} images "
-        "(report --n-per-class)")
+        attack = row["attack"]
+        if per_image is not None and len(per_image) and attack in set(per_image["attack"]):
+            gain, se, n = _paired_gain(per_image, attack, topo, base)
+            how = "paired"
+        else:
+            t, b, n = float(row[topo]), float(row[base]), int(row["n_images"])
+            gain, se, how = 100 * (t - b), 100 * math.hypot(binomial_se(t, n), binomial_se(b, n)), "unpaired"
+        gains.append(gain)
+        ses.append(se)
+        ns.append(n)
+        parts.append(f"{attack} {gain:+.1f} \u00b1 {se:.1f} (n {n}, {how}; paper "
+                     f"{PAPER_ROBUSTNESS_GAIN_POINTS[attack]:+.2g})")
+    paper_pair = "" if topo_alpha == 10 else "; the paper's robustness model is alpha = beta = 10"
+    paper_mean = float(np.mean([PAPER_ROBUSTNESS_GAIN_POINTS[a] for a in rows["attack"]])) if len(rows) else math.nan
+    effect = _Effect(float(np.mean(gains)) if gains else math.nan,
+                     float(np.sqrt(np.sum(np.square(ses))) / len(ses)) if ses else math.nan,
+                     int(min(ns)) if ns else 0, "test images")
+    return _row("robustness", "Topography makes the network more robust",
+                "Robustness table: +0.2 to +1.3 points at alpha = beta = 10", paper_mean,
+                "accuracy gain topographic - baseline (points), mean over the perturbations at the reference "
+                "strength (attacks combined as independent)" + paper_pair,
+                effect, "; ".join(parts), "(reference)", "-", seed_sd)
 
 
-def _it_brain(table: pd.DataFrame, topo: str, base: str) -> Finding:
+def _it_brain(table: pd.DataFrame, bootstrap: pd.DataFrame | None, topo: str, base: str, seed_sd: dict) -> Finding:
+    claim, paper = "IT brain score is higher with topography", "Table 1: 0.7127 vs 0.7102 (+0.0025)"
     it = table[table["region"] == "IT"]
     pivot = it.pivot_table(index="benchmark", columns="model", values="committed_score")
     if pivot.empty or topo not in pivot or base not in pivot:
-        return Finding("IT brain score is higher with topography", "Table 1: 0.7127 vs 0.7102", "IT benchmarks",
-                       "n/a", "n/a", "-", NOT_TESTABLE, "no IT benchmark was scored")
+        return _not_topographic("it_brain", claim, paper, "IT benchmarks", "no IT benchmark was scored")
     diffs = (pivot[topo] - pivot[base]).dropna()
+    measure = ("offline IT benchmarks at the committed layer (ceiled scores): topographic - baseline, mean over "
+               "benchmarks")
+    if bootstrap is not None and len(bootstrap):
+        boot = bootstrap[(bootstrap["region"] == "IT") & bootstrap["benchmark"].isin(diffs.index)]
+        per = boot.pivot_table(index=["replicate", "benchmark"], columns="model", values="score")
+        replicate_means = (per[topo] - per[base]).groupby(level="replicate").mean()
+        se, n, unit = float(replicate_means.std(ddof=1)), 92, "images (bootstrap)"
+        measure += "; SE from a bootstrap over the 92 images, the same resamples for both models"
+    else:
+        se, n, unit = math.nan, 92, "images"
+        measure += "; no uncertainty estimate"
     fmt = "; ".join
-    return Finding(
-        "IT brain score is higher with topography", "Table 1: 0.7127 vs 0.7102 (+0.0025)",
-        "offline IT benchmarks at the committed layer (ceiled scores); no uncertainty estimate",
-        fmt(f"{b} {v:.3f}" for b, v in pivot[topo].items()), fmt(f"{b} {v:.3f}" for b, v in pivot[base].items()),
-        "-", REPRODUCED if len(diffs) and (diffs > 0).mean() > 0.5 else NOT_REPRODUCED,
-        f"higher on {int((diffs > 0).sum())} of {len(diffs)} IT benchmarks (direction only; the paper's gap is "
-        "0.0025)")
+    return _row("it_brain", claim, paper, 0.0025, measure, _Effect(float(diffs.mean()), se, n, unit),
+                fmt(f"{b} {v:.3f}" for b, v in pivot[topo].items()),
+                fmt(f"{b} {v:.3f}" for b, v in pivot[base].items()), "-", seed_sd,
+                values=(float(pivot[topo].mean()), float(pivot[base].mean())))
 
 
-def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_curves: pd.DataFrame,
-                   it_smoothness: pd.DataFrame, it_layer: str, overlap: pd.DataFrame,
+def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_falloff: pd.DataFrame,
+                   it_smoothness: pd.DataFrame, it_layer: str, overlap_contrast: pd.DataFrame,
                    accuracy: dict[str, tuple[float, int] | None], entropy_shift: pd.DataFrame | None,
                    robustness: pd.DataFrame, brain: pd.DataFrame, topographic: str, baseline: str,
-                   topographic_alpha: float | None = None, timesteps: int | None = None) -> list[Finding]:
+                   robustness_per_image: pd.DataFrame | None = None, brain_bootstrap: pd.DataFrame | None = None,
+                   topographic_alpha: float | None = None, timesteps: int | None = None,
+                   seed_sd: dict[str, float] | None = None) -> list[Finding]:
     """One :class:`Finding` per claim, from the analyses' results for ``topographic`` vs ``baseline``.
 
-    ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)``, e.g. the
-    model card's full-test-set figure, or ``None`` where there is none; ``timesteps`` picks the
-    inference T whose entropy shift is shown (default: the largest; ``entropy_shift`` None: a
-    ReLU model, whose claim is not testable). The smoothness tables are
-    stacked over models (a ``model`` column; ``metric`` or ``domain``, ``smoothness``, ``sem``,
-    ``chance``), as the V1 and IT analyses write them.
+    ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)`` or ``None``;
+    ``timesteps`` picks the inference T whose entropy shift is shown (``entropy_shift`` None: a ReLU
+    model, whose claim is not testable). Tables are stacked over models (a ``model`` column) as the
+    analyses write them. ``seed_sd`` maps claim keys to the between-seed SD of their paired
+    difference (default :data:`DEFAULT_SEED_SD`); a key without one cannot be ``reproduced``.
     """
+    sd = DEFAULT_SEED_SD if seed_sd is None else seed_sd
     return [
-        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "orientation", "orientation"),
-        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "sf", "spatial-frequency"),
-        _v1_correlation(correlation_curves, v1_layer, topographic, baseline),
-        _it_smoothness(it_smoothness, it_layer, topographic, baseline),
-        _overlap(overlap, it_layer, topographic, baseline),
-        _accuracy(accuracy, topographic, baseline),
+        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "orientation", "orientation", 0.19,
+                       "Fig. 3c; ImageNet 0.57 -> 0.76", sd),
+        _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "sf", "spatial-frequency", math.nan,
+                       "Fig. 3c (no numbers)", sd),
+        _v1_correlation(correlation_falloff, v1_layer, topographic, baseline, sd),
+        _it_smoothness(it_smoothness, it_layer, topographic, baseline, sd),
+        _overlap(overlap_contrast, it_layer, topographic, baseline, sd),
+        _overlap_companion(overlap_contrast, it_layer, topographic, baseline, sd),
+        _accuracy(accuracy, topographic, baseline, sd),
         _entropy(entropy_shift, timesteps),
-        _robustness(robustness, topographic, baseline, topographic_alpha),
-        _it_brain(brain, topographic, baseline),
+        _robustness(robustness, robustness_per_image, topographic, baseline, topographic_alpha, sd),
+        _it_brain(brain, brain_bootstrap, topographic, baseline, sd),
     ]
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
     """The findings as a table, one row per claim."""
     return pd.DataFrame([asdict(f) for f in findings])
+
+
+def seed_variation(pair_tables: list[pd.DataFrame]) -> dict[str, float]:
+    """Per claim key, the SD over seed pairs of the paired difference (``effect``); needs >= 2 pairs."""
+    if len(pair_tables) < 2:
+        return {}
+    stacked = pd.concat(pair_tables, ignore_index=True)
+    spread = stacked.dropna(subset=["effect"]).groupby("key")["effect"].agg(["std", "count"])
+    return {key: float(row["std"]) for key, row in spread.iterrows() if row["count"] >= 2 and np.isfinite(row["std"])}
+
+
+def seed_level_findings(pair_tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per claim over n seed pairs (each a pair's findings table): the mean paired difference, its
+    between-seed SE and t interval (n - 1 df), the within-model SE beside it, and the verdict by the same rules.
+    """
+    rows = []
+    first = pair_tables[0]
+    for index, template in first.iterrows():
+        key = template["key"]
+        per_seed = [table[table["key"] == key].iloc[0] for table in pair_tables if (table["key"] == key).any()]
+        effects = np.array([row["effect"] for row in per_seed], dtype=float)
+        n = len(effects)
+        if template["verdict"] == NOT_TESTABLE and not np.isfinite(effects).any() or n < 2:
+            rows.append({**template.to_dict(), "uncertainty": f"{n} seed pair(s)", "n_seeds": n})
+            continue
+        mean, sd = float(effects.mean()), float(effects.std(ddof=1))
+        se = sd / math.sqrt(n)
+        half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * se
+        within_se = np.array([row["se_within"] for row in per_seed], dtype=float)
+        within = float(np.sqrt(np.mean(within_se**2))) if np.isfinite(within_se).all() else math.nan
+        above = [row["above_null"] for row in per_seed]
+        above_null = math.nan if not np.isfinite(above).any() else float(all(a == 1.0 for a in above
+                                                                              if np.isfinite(a)))
+        margin = MAX_DROP_POINTS if key == "accuracy" else None
+        paper_effect = float(template["paper_effect"])
+        verdict = judge(mean, mean - half, mean + half, paper_effect, above_null=above_null, margin=margin)
+        reason = (f"mean paired difference {mean:+.3g} over {n} seeds, {CONFIDENCE:.0%} t interval "
+                  f"[{mean - half:+.3g}, {mean + half:+.3g}]")
+        reason += "; no-drop margin -3" if margin else (f"; paper {paper_effect:+.3g}" if np.isfinite(paper_effect)
+                                                        else "; the paper gives no size")
+        if above_null == 0.0:
+            reason += "; a topographic model is not above its position-shuffle null"
+        if verdict == INCONCLUSIVE:
+            target = (mean + MAX_DROP_POINTS) if margin else (paper_effect if np.isfinite(paper_effect) else mean)
+            seeds = needed_sample(n, se, target)
+            reason += f"; resolving it needs about {seeds} seeds per condition" if seeds else ""
+        values = lambda column: np.array([row[column] for row in per_seed], dtype=float)  # noqa: E731
+        rows.append({**template.to_dict(), "verdict": verdict, "effect": mean, "ci_low": mean - half,
+                     "ci_high": mean + half, "se_within": within, "above_null": above_null,
+                     "uncertainty": f"between seeds: SD {sd:.3g} over {n} seed pairs (SE {se:.3g}); within-model "
+                                    f"SE {within:.3g}",
+                     "topographic": plus_minus(values("topographic_value").mean(),
+                                               values("topographic_value").std(ddof=1)) + " (mean \u00b1 SD)",
+                     "baseline": plus_minus(values("baseline_value").mean(), values("baseline_value").std(ddof=1))
+                     + " (mean \u00b1 SD)",
+                     "topographic_value": values("topographic_value").mean(),
+                     "baseline_value": values("baseline_value").mean(), "reason": reason, "n_seeds": n})
+    return pd.DataFrame(rows)

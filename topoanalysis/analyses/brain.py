@@ -3,8 +3,10 @@
 Offline benchmarks on real data (:mod:`topoanalysis.brain.suite`: V1 Ringach 2002, V4
 Cowley 2023 PLS, IT/EVC RSA on the 92 images) swept over layers, and official Brain-Score
 benchmarks by id (their data is fetched from Brain-Score's storage). Tables ``brain_scores``
-(benchmark x layer) and ``brain_table`` (per benchmark: the committed layer's score and the
-best layer's); official scores in the record; figure ``brain_layer_sweep``.
+(benchmark x layer), ``brain_table`` (per benchmark: the committed layer's score and the
+best layer's) and ``rsa_bootstrap`` (each RSA benchmark's committed-layer score on image-bootstrap
+replicates, the same resamples for every model, so model differences are paired); official
+scores in the record; figure ``brain_layer_sweep``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..brain.rsa import BOOTSTRAP_DESCRIPTION, RSA_BENCHMARKS, bootstrap_image_indices
 from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
 from .base import Models, Result, Runtime, checkpoint_info, model_files, model_first
@@ -26,6 +29,9 @@ logger = logging.getLogger(__name__)
 RDM_DESCRIPTION = ("1 - Pearson r between the 92 images' response patterns; units whose response is the same for "
                    "every image are dropped first (their correlation is undefined); an image no remaining unit "
                    "responds to has a NaN row, left out of the RSA")
+BOOTSTRAP_STREAM = 1
+"""The image bootstrap draws from ``default_rng([BOOTSTRAP_STREAM, seed])``, a stream of its own
+(not the cross-validation splits'), once per run: every model and benchmark gets the same resamples."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,9 @@ class BrainParams:
     """``benchmarks``: offline names or official Brain-Score ids (None: every offline one);
     ``layers``: layers to sweep (None: every layer with a sheet); ``v4_data``, ``rsa92``,
     ``ringach``: data paths (None: the default data folder); ``seed``: cross-validation
-    splits and the V4 ceiling's split halves; ``pls_method``: the exact kernel PLS or
-    Brain-Score's own NIPALS fit."""
+    splits and the V4 ceiling's split halves (and, through its own stream, the image bootstrap);
+    ``pls_method``: the exact kernel PLS or Brain-Score's own NIPALS fit; ``n_bootstrap``:
+    image-bootstrap replicates of the RSA benchmarks' committed-layer scores (0: none)."""
 
     benchmarks: tuple[str, ...] | None = None
     layers: tuple[str, ...] | None = None
@@ -43,10 +50,14 @@ class BrainParams:
     ringach: str | None = None
     seed: int = 0
     pls_method: str = "exact"
+    n_bootstrap: int = 1000
 
     def __post_init__(self) -> None:
         if self.pls_method not in PLS_METHODS:
             raise ValueError(f"unknown PLS method {self.pls_method!r}; valid: {', '.join(PLS_METHODS)}")
+        if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
+            raise ValueError(f"n_bootstrap must be an integer >= 0 (0 turns the RSA bootstrap off), "
+                             f"got {self.n_bootstrap!r}")
 
     def offline(self) -> list[str]:
         return [name for name in (self.benchmarks or OFFLINE_BENCHMARKS) if name in OFFLINE_BENCHMARKS]
@@ -67,6 +78,12 @@ class BrainResult(Result):
     def region_scores(self) -> pd.DataFrame:
         """Per model and benchmark: the committed layer's score and the best layer's."""
         return self.table("brain_table")
+
+    @property
+    def rsa_bootstrap(self) -> pd.DataFrame:
+        """Per model, RSA benchmark and replicate: the committed layer's score on that image resample
+        (``model, benchmark, region, layer, replicate, score``); empty when the bootstrap was off."""
+        return self.table("rsa_bootstrap")
 
     def figures(self) -> dict:
         from ..plotting.brain import layer_sweep_figure
@@ -107,7 +124,10 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
     data = {"v4": params.v4_data, "rsa92": params.rsa92, "ringach": params.ringach}
     options = dict(batch_size=runtime.batch_size, device=runtime.device, precision=runtime.precision)
     recording = dict(options, compile=runtime.compile)
-    sweeps, official_scores, infos = [], [], {}
+    bootstrap = None
+    if params.n_bootstrap and any(name in RSA_BENCHMARKS for name in offline):
+        bootstrap = bootstrap_image_indices(params.n_bootstrap, np.random.default_rng([BOOTSTRAP_STREAM, params.seed]))
+    sweeps, boots, official_scores, infos = [], [], [], {}
     for name, file in model_files(models).items():
         started = time.perf_counter()
         model, spec = file.load()
@@ -120,14 +140,19 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
             logger.info(f"{name}: offline benchmarks over {len(params.layers or spec.sheets)} layers")
             scores = run_offline_suite(model, spec, rng=np.random.default_rng(params.seed), layers=params.layers,
                                        benchmarks=offline, data=data, progress=runtime.progress,
-                                       pls_method=params.pls_method, log=lambda line: logger.info(f"    {line}"),
-                                       **recording)
+                                       pls_method=params.pls_method, bootstrap_indices=bootstrap,
+                                       log=lambda line: logger.info(f"    {line}"), **recording)
+            if bootstrap is not None:
+                scores, replicates = scores
+                boots.append(replicates.assign(model=name))
             sweeps.append(scores.assign(model=name))
         infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
     record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,
               "models": infos, "score_rules": SCORE_RULES, "rdm": RDM_DESCRIPTION,
               "v4_ceiling": "split-half reliability, Spearman-Brown corrected; median over neurons per split, "
-                            "mean over splits (Brain-Score's order)"}
+                            "mean over splits (Brain-Score's order)",
+              "rsa_bootstrap": {"n": params.n_bootstrap, **BOOTSTRAP_DESCRIPTION,
+                                "layers": "each region's committed layer", "seed": [BOOTSTRAP_STREAM, params.seed]}}
     tables = {}
     if sweeps:
         scores = model_first(pd.concat(sweeps, ignore_index=True))
@@ -135,6 +160,8 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
                                              for model, part in scores.groupby("model", sort=False)],
                                             ignore_index=True))
         tables = {"brain_scores": scores, "brain_table": table}
+        if boots:
+            tables["rsa_bootstrap"] = model_first(pd.concat(boots, ignore_index=True))
         record["table"] = table.to_dict(orient="records")
     if official_scores:
         record["official"] = official_scores

@@ -1,7 +1,7 @@
 """IT patches (the paper's Figure 4): fLoc (scrambled excluded) and the 92-image set recorded
 on each checkpoint's IT layer, then :func:`topoanalysis.metrics.it.it_analysis`.
 
-Tables: ``tvalues_<model>`` (one row per unit), ``patches``, ``overlap``, ``smoothness``,
+Tables: ``tvalues_<model>`` (one row per unit), ``patches``, ``overlap``, ``overlap_contrast``, ``smoothness``,
 ``selectivity_curves``, ``generalization``; ``patch_outlines.json`` (patch boundaries in mm);
 figures ``it_tmaps``, ``it_overlap`` and ``it_summary``.
 """
@@ -25,7 +25,7 @@ from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose
 
 logger = logging.getLogger(__name__)
 
-STACKED = ("patches", "overlap", "smoothness", "selectivity_curves", "generalization")
+STACKED = ("patches", "overlap", "overlap_contrast", "smoothness", "selectivity_curves", "generalization")
 DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 
 
@@ -68,6 +68,12 @@ class ITPatchesResult(MapResult):
     @property
     def overlap(self) -> pd.DataFrame:
         return self.table("overlap")
+
+    @property
+    def overlap_contrast(self) -> pd.DataFrame:
+        """Per model: face-body minus character-place overlap, spatial (co-localisation) and not (t-map
+        correlation), each with a bootstrap interval and its null."""
+        return self.table("overlap_contrast")
 
     def tvalues(self, model: str) -> pd.DataFrame:
         return self.table(f"tvalues_{model}")

@@ -2,7 +2,7 @@
 :func:`topoanalysis.metrics.v1.v1_analysis`.
 
 Tables: ``tuning_<model>`` (one row per unit), ``smoothness``, ``difference_curves``,
-``correlation_curves``, ``pinwheels``, ``ringach`` and ``ringach_reference`` (the 308
+``correlation_curves``, ``correlation_falloff``, ``pinwheels``, ``ringach`` and ``ringach_reference`` (the 308
 macaque cells the Ringach panels draw); figures ``v1_maps`` and ``v1_summary``.
 """
 
@@ -21,7 +21,7 @@ from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose
 
 logger = logging.getLogger(__name__)
 
-STACKED = ("smoothness", "difference_curves", "correlation_curves", "pinwheels", "ringach")
+STACKED = ("smoothness", "difference_curves", "correlation_curves", "correlation_falloff", "pinwheels", "ringach")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class V1MapsResult(MapResult):
     @property
     def correlation_curves(self) -> pd.DataFrame:
         return self.table("correlation_curves")
+
+    @property
+    def correlation_falloff(self) -> pd.DataFrame:
+        """Per model: the within-window fall-off ``r(near) - mean r(far)``, SEM over windows, and its chance."""
+        return self.table("correlation_falloff")
 
     def tuning(self, model: str) -> pd.DataFrame:
         return self.table(f"tuning_{model}")

@@ -14,7 +14,9 @@ Benchmarks (all on real data in ``../shared/data``):
   ``explained_variance``).
 * ``IT-RSA-Kiani2007``, ``IT-RSA-Kriegeskorte2008``, ``IT-RSA-Algonauts2019``,
   ``EVC-RSA-Algonauts2019``: Spearman RSA of the layer's RDM on the 92 images, divided
-  by the Nili upper noise bound where subjects allow one.
+  by the Nili upper noise bound where subjects allow one. Given resampled image indices,
+  the committed layer's RSA scores are also computed on each image-bootstrap replicate
+  (:func:`topoanalysis.brain.rsa.rsa_benchmark_bootstrap`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..recording import record
 from ..responses import layer_responses
 from ..stimuli import load_rsa92, make_sine_gratings
 from .adapter import default_region_layer_map
-from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark
+from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark, rsa_benchmark_bootstrap
 from .v4 import (
     CEILING_SESSION,
     PLS_METHODS,
@@ -63,6 +65,8 @@ SCORE_RULES = {"V1-Ringach2002": "raw (mean of the two 1 - KS similarities; no c
 """How each benchmark's ``score`` is built from the other columns."""
 SCORE_COLUMNS = ("benchmark", "region", "layer", "raw", "subject_mean", "ceiling_lower", "ceiling_upper", "ceiling",
                  "ceiled", "score", "score_rule", "committed", "note")
+BOOTSTRAP_COLUMNS = ("benchmark", "region", "layer", "replicate", "score")
+"""Columns of the RSA bootstrap table: one row per (benchmark, committed layer, replicate)."""
 
 
 def _record_all(model, spec, stimuli, layers, options):
@@ -110,29 +114,39 @@ def _v4_rows(model, spec, layers, options, data, rng, pls_method) -> list[dict]:
     return rows
 
 
-def _rsa_rows(model, spec, layers, options, data, names) -> list[dict]:
+def _rsa_rows(model, spec, layers, options, data, names, bootstrap_indices) -> tuple[list[dict], list[pd.DataFrame]]:
+    """Score rows per (benchmark, layer), and bootstrap tables for each benchmark's committed layer."""
     ds = _record_all(model, spec, load_rsa92(data.get("rsa92"), image_size_px=spec.input_size_px), layers, options)
-    rows = []
+    committed = default_region_layer_map(spec)
+    rows, boots = [], []
     for layer in layers:
         features = layer_responses(ds, layer).values
         try:
             model_rdm = rdm(features)
         except ValueError as exc:
+            model_rdm = None
             rows += [{"benchmark": name, "layer": layer, "raw": np.nan, "note": str(exc)} for name in names]
-            continue
         for name in names:
-            result = rsa_benchmark(name, model_rdm, data.get("rsa92"))
-            rows.append({"benchmark": name, "layer": layer, "raw": result["raw"],
-                         "subject_mean": result["subject_mean"], "ceiling_lower": result["ceiling_lower"],
-                         "ceiling_upper": result["ceiling_upper"], "ceiling": result["ceiling"],
-                         "ceiled": result["ceiling"] is not None, "score": result["score"]})
-    return rows
+            if model_rdm is not None:
+                result = rsa_benchmark(name, model_rdm, data.get("rsa92"))
+                rows.append({"benchmark": name, "layer": layer, "raw": result["raw"],
+                             "subject_mean": result["subject_mean"], "ceiling_lower": result["ceiling_lower"],
+                             "ceiling_upper": result["ceiling_upper"], "ceiling": result["ceiling"],
+                             "ceiled": result["ceiling"] is not None, "score": result["score"]})
+            if bootstrap_indices is not None and committed.get(OFFLINE_BENCHMARKS[name]) == layer:
+                n_boot = len(bootstrap_indices)
+                scores = (np.full(n_boot, np.nan) if model_rdm is None
+                          else rsa_benchmark_bootstrap(name, model_rdm, bootstrap_indices, data.get("rsa92")))
+                boots.append(pd.DataFrame({"benchmark": name, "region": OFFLINE_BENCHMARKS[name], "layer": layer,
+                                           "replicate": np.arange(n_boot), "score": scores}))
+    return rows, boots
 
 
 def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.Generator, layers=None,
                       benchmarks=None, data=None, batch_size: int = 64, device=None, precision: str = "fp32",
                       compile: bool = False, progress: bool = False, pls_method: str = "exact",
-                      log=logger.info) -> pd.DataFrame:
+                      bootstrap_indices: np.ndarray | None = None,
+                      log=logger.info) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Score every layer on every offline benchmark; one row per (benchmark, layer).
 
     Parameters
@@ -145,14 +159,21 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
         Paths overriding the default data locations: keys ``ringach``, ``v4``, ``rsa92``.
     pls_method : {"exact", "brainscore"}, default "exact"
         How V4's PLS regression is solved (see :func:`topoanalysis.brain.v4.pls_predictivity`).
+    bootstrap_indices : numpy.ndarray, optional
+        ``(n_boot, 92)`` resampled images (:func:`topoanalysis.brain.rsa.bootstrap_image_indices`):
+        also score each RSA benchmark's committed layer on every replicate. Pass the same array
+        for every model to pair their replicates.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or a tuple of two when ``bootstrap_indices`` is given
         :data:`SCORE_COLUMNS`: ``raw`` is the benchmark's unceiled measure (RSA: rho with the
         group-mean RDM; V4: PLS r; V1: similarity), ``subject_mean`` the mean per-subject rho,
         ``ceiling_lower``/``ceiling_upper`` the Nili bounds, ``ceiling`` the one applied
         (``ceiled`` says whether one was), and ``score_rule`` how ``score`` follows from them.
+        With ``bootstrap_indices``, second a :data:`BOOTSTRAP_COLUMNS` table: the score of each
+        RSA benchmark's committed layer (if swept) on each replicate; ceilings are those of the
+        full image set, held fixed (NaN scores where the layer's RDM is undefined).
     """
     layers = list(layers or spec.sheets)
     names = list(benchmarks or OFFLINE_BENCHMARKS)
@@ -161,6 +182,12 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
         raise ValueError(f"unknown offline benchmark(s) {unknown}; valid: {', '.join(OFFLINE_BENCHMARKS)}")
     if pls_method not in PLS_METHODS:
         raise ValueError(f"unknown PLS method {pls_method!r}; valid: {', '.join(PLS_METHODS)}")
+    if bootstrap_indices is not None:
+        bootstrap_indices = np.asarray(bootstrap_indices)
+        if (bootstrap_indices.ndim != 2 or bootstrap_indices.shape[1] != 92
+                or not np.issubdtype(bootstrap_indices.dtype, np.integer)):
+            raise ValueError(f"bootstrap_indices must be an integer (n_boot, 92) array of the 92 images, got "
+                             f"{bootstrap_indices.dtype} {bootstrap_indices.shape}")
     data = dict(data or {})
     options = dict(batch_size=batch_size, device=device, precision=precision, compile=compile, progress=progress)
     rows: list[dict] = []
@@ -171,9 +198,11 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
         log("V4-Cowley2023: 640 natural images, PLS per layer")
         rows += _v4_rows(model, spec, layers, options, data, rng, pls_method)
     rsa_names = [name for name in names if name in RSA_BENCHMARKS]
+    boots: list[pd.DataFrame] = []
     if rsa_names:
         log(f"{', '.join(rsa_names)}: the 92 images")
-        rows += _rsa_rows(model, spec, layers, options, data, rsa_names)
+        rsa_rows, boots = _rsa_rows(model, spec, layers, options, data, rsa_names, bootstrap_indices)
+        rows += rsa_rows
     table = pd.DataFrame(rows)
     for column in ("subject_mean", "ceiling_lower", "ceiling_upper", "ceiling", "score"):
         table[column] = table[column].astype(float) if column in table else np.nan
@@ -183,7 +212,10 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     table["score_rule"] = table["benchmark"].map(SCORE_RULES)
     committed = default_region_layer_map(spec)
     table["committed"] = [committed.get(region) == layer for region, layer in zip(table["region"], table["layer"])]
-    return table[list(SCORE_COLUMNS)]
+    if bootstrap_indices is None:
+        return table[list(SCORE_COLUMNS)]
+    bootstrap = pd.concat(boots, ignore_index=True) if boots else pd.DataFrame(columns=list(BOOTSTRAP_COLUMNS))
+    return table[list(SCORE_COLUMNS)], bootstrap[list(BOOTSTRAP_COLUMNS)]
 
 
 def region_table(scores: pd.DataFrame) -> pd.DataFrame:

@@ -2,9 +2,10 @@
 
 Runs (or reuses from the cache) the v1, it, brain, temporal and robustness analyses, then
 writes ``OUT/index.html`` (self-contained), ``OUT/figures/*.png|pdf`` and the tables as CSV.
-With ``--models A.pt B.pt ... [--baseline-of A.pt=B.pt ...]`` it reports on several models
-instead: one pair report per ``--baseline-of`` under ``OUT/pairs/``, and a page putting every
-model side by side (Table 1 over models, the accuracy cost of topography per family, Fig. 5a).
+With ``--models A.pt B.pt ... [--baseline-of A.pt=B.pt ...] [--group NAME=A.pt,A2.pt,...]`` it
+reports on several models instead: one pair report per ``--baseline-of`` under ``OUT/pairs/``,
+seed-level findings per ``--group`` (seeds of one condition), and a page putting every model side
+by side (Table 1 over models, the accuracy cost of topography per family, Fig. 5a).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--baseline-of", action="append", default=[], metavar="TOPO=BASELINE", type=_pair,
                         help="with --models: BASELINE is TOPO's non-topographic baseline (both among --models); "
                              "repeat for each pair")
+    parser.add_argument("--group", action="append", default=[], metavar="NAME=TOPO1,TOPO2,...", type=_group,
+                        help="with --models: these topographic models are seeds of one condition, each paired by "
+                             "--baseline-of with its own seed's baseline; the page adds seed-level findings")
     parser.add_argument("--arch", choices=list_models(),
                         help="architecture, required for plain state dicts without metadata")
     parser.add_argument("--out", default=None,
@@ -56,6 +60,14 @@ def _pair(text: str) -> tuple[str, str]:
     return topo, base
 
 
+def _group(text: str) -> tuple[str, list[str]]:
+    name, sep, members = text.partition("=")
+    listed = [member for member in members.split(",") if member]
+    if not (sep and name and listed):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=TOPO1,TOPO2,..., e.g. relu=a.pt,a_seed1.pt")
+    return name, listed
+
+
 def params_from_args(args: argparse.Namespace) -> ReportParams:
     temporal = replace(DEFAULTS.temporal, n_per_class=args.n_per_class, timesteps=tuple(args.timesteps),
                        fisher_images=args.fisher_images)
@@ -70,12 +82,15 @@ def run(args: argparse.Namespace) -> int:
     options = {"params": params_from_args(args), "runtime": runtime_from_args(args), "arch": args.arch,
                "force": args.force, "cache_dir": args.cache_dir}
     if args.models is None:
-        if args.baseline_of:
-            raise ValueError("--baseline-of pairs models listed under --models; pass --models too")
+        if args.baseline_of or args.group:
+            raise ValueError("--baseline-of and --group name models listed under --models; pass --models too")
         build_report(args.ckpt or DEFAULT_CHECKPOINT, args.baseline or DEFAULT_BASELINE, args.out, **options)
         return 0
     if args.ckpt is not None or args.baseline is not None:
         raise ValueError("--models replaces --ckpt and --baseline: list every checkpoint under --models and pair "
                          "them with --baseline-of TOPO=BASELINE")
-    build_models_report(args.models, args.baseline_of, args.out, **options)
+    groups = dict(args.group)
+    if len(groups) < len(args.group):
+        raise ValueError("--group: each group needs its own name")
+    build_models_report(args.models, args.baseline_of, args.out, groups=groups, **options)
     return 0

@@ -16,7 +16,7 @@ import xarray as xr
 from ..responses import layer_responses
 from ..stimuli.floc import FLOC_DOMAINS
 from .activity import require_active
-from .overlap import OVERLAP_METHODS, overlap_table
+from .overlap import OVERLAP_METHODS, colocalization_contrast, overlap_table, tmap_correlation_contrast
 from .patches import PatchParams, find_patches
 from .selectivity import domain_t_values, welch_t
 from .spatial import smoothness
@@ -39,6 +39,12 @@ class ITParams:
     (a 224-px ResNet-18 layer4.1 and the bundled 2,048-unit layer keep 7 mm).
     ``overlap_window_placement``: "tdann" (TDANN's evenly spread windows) or "grid" (tiles
     from 0), see :mod:`topoanalysis.metrics.overlap`.
+
+    The overlap claim (faces-bodies minus characters-places) gets intervals and nulls:
+    ``overlap_bootstrap`` resamples of the co-localisation windows and ``overlap_shuffles``
+    position shuffles (:func:`~topoanalysis.metrics.overlap.colocalization_contrast`);
+    ``tmap_bootstrap`` image resamples and ``tmap_shuffles`` label shuffles for the non-spatial
+    t-map correlation (:func:`~topoanalysis.metrics.overlap.tmap_correlation_contrast`).
     """
 
     patch: PatchParams = field(default_factory=PatchParams)
@@ -54,6 +60,10 @@ class ITParams:
     sample_size: int = 500
     distance_cutoff_mm: float = 60.0
     n_distance_bins: int = 9
+    overlap_bootstrap: int = 1000
+    overlap_shuffles: int = 200
+    tmap_bootstrap: int = 100
+    tmap_shuffles: int = 100
 
     def overlap_window_for(self, n_units: int, sheet_area_mm2: float) -> float:
         """The co-localisation window applied to a layer of ``n_units`` on ``sheet_area_mm2``."""
@@ -67,8 +77,11 @@ class ITParams:
         if self.overlap_window_placement not in ("tdann", "grid"):
             raise ValueError(f"overlap_window_placement must be 'tdann' or 'grid'; got "
                              f"{self.overlap_window_placement!r}")
-        if self.distance_cutoff_mm <= 0 or self.overlap_window_mm <= 0:
+        if not (self.distance_cutoff_mm > 0 and self.overlap_window_mm > 0):
             raise ValueError("distance_cutoff_mm and overlap_window_mm must be positive")
+        for name in ("overlap_bootstrap", "overlap_shuffles", "tmap_bootstrap", "tmap_shuffles"):
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name} must be >= 2 (an interval needs replicates), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class ITResult:
     overlap: pd.DataFrame
     generalization: pd.DataFrame | None
     summary: dict
+    overlap_contrast: pd.DataFrame | None = None
 
     def parameters(self) -> dict:
         return asdict(self.params)
@@ -140,6 +154,49 @@ def _patch_tables(tvalues: pd.DataFrame, params: ITParams) -> tuple[pd.DataFrame
     table = pd.concat(tables, ignore_index=True)
     table["patch"] = np.arange(len(table))
     return table[["patch", "domain"] + [c for c in table.columns if c not in ("patch", "domain")]], outlines, members
+
+
+def _spread(values: np.ndarray) -> dict:
+    """Mean, SD and 95 % percentile interval of the finite values (NaN when fewer than two)."""
+    finite = values[np.isfinite(values)]
+    if finite.size < 2:
+        return {"mean": np.nan, "sd": np.nan, "low": np.nan, "high": np.nan}
+    return {"mean": float(finite.mean()), "sd": float(finite.std(ddof=1)),
+            "low": float(np.percentile(finite, 2.5)), "high": float(np.percentile(finite, 97.5))}
+
+
+def _interval_row(method: str, value: float, bootstrap: np.ndarray, null: np.ndarray, null_kind: str,
+                  position_free: bool, resampled: str, n_resampled: int) -> dict:
+    boot, shuffled = _spread(bootstrap), _spread(null)
+    return {"method": method, "statistic": "faces-bodies minus characters-places", "value": value,
+            "se": boot["sd"], "ci_low": boot["low"], "ci_high": boot["high"], "n_bootstrap": len(bootstrap),
+            "resampled": resampled, "n_resampled": n_resampled, "null_kind": null_kind,
+            "null_mean": shuffled["mean"], "null_sd": shuffled["sd"], "n_null": len(null),
+            "position_shuffle_mean": value if position_free else shuffled["mean"],
+            "uses_positions": not position_free}
+
+
+def _overlap_contrast(responses: xr.DataArray, tvalues: pd.DataFrame, params: ITParams, window_mm: float,
+                      rng: np.random.Generator) -> pd.DataFrame:
+    """The overlap claim's statistic by the spatial measure (co-localisation: window bootstrap, position-shuffle
+    null) and by its non-spatial companion (t-map correlation: image bootstrap, label-shuffle null)."""
+    columns = np.stack([tvalues[f"t_{d}"].to_numpy() for d in DOMAINS], axis=1)
+    coloc = colocalization_contrast(columns, tvalues[["x_mm", "y_mm"]].to_numpy(), DOMAINS, rng=rng,
+                                    n_bootstrap=params.overlap_bootstrap, n_shuffles=params.overlap_shuffles,
+                                    window_mm=window_mm, min_units=params.overlap_min_units,
+                                    threshold=params.selective_t, placement=params.overlap_window_placement)
+    if "time" in responses.dims:
+        responses = responses.mean("time")
+    domains = responses["domain"].values.astype(str)
+    keep = domains != "scrambled"
+    tmap = tmap_correlation_contrast(responses.transpose("stimulus", "unit").values[keep], domains[keep], DOMAINS,
+                                     rng=rng, n_bootstrap=params.tmap_bootstrap, n_shuffles=params.tmap_shuffles,
+                                     ddof=params.t_ddof)
+    return pd.DataFrame([
+        _interval_row("colocalization", coloc["value"], coloc["bootstrap"], coloc["shuffle"], "position shuffle",
+                      False, "windows", coloc["n_windows"]),
+        _interval_row("tmap_pearson", tmap["value"], tmap["bootstrap"], tmap["label_shuffle"], "label shuffle",
+                      True, "images within each domain", int(keep.sum()))])
 
 
 def rsa92_generalization(tvalues: pd.DataFrame, rsa92: xr.DataArray, members: dict, params: ITParams) -> pd.DataFrame:
@@ -205,6 +262,7 @@ def it_analysis(ds: xr.Dataset, layer: str, params: ITParams = ITParams(), *, rn
     overlap = overlap_table(tvalues, xy_mm, DOMAINS, methods=OVERLAP_METHODS, window_mm=window_mm,
                             min_units=params.overlap_min_units, threshold=params.selective_t,
                             placement=params.overlap_window_placement)
+    contrast = _overlap_contrast(responses, tvalues, params, window_mm, rng)
     generalization = None
     if rsa92 is not None:
         generalization = rsa92_generalization(tvalues, layer_responses(rsa92, layer), members, params)
@@ -215,4 +273,4 @@ def it_analysis(ds: xr.Dataset, layer: str, params: ITParams = ITParams(), *, rn
                **{f"fraction_selective_{d}": float((tvalues[f"t_{d}"] > params.selective_t).mean()) for d in DOMAINS},
                **{f"smoothness_{row.domain}": float(row.smoothness) for row in smoothness_table.itertuples()}}
     return ITResult(layer, params, tvalues, patches, outlines, smoothness_table, curves, overlap,
-                    generalization, summary)
+                    generalization, summary, contrast)

@@ -251,6 +251,32 @@ class CorrelationResult:
                              "chance_mean_r": chance, "n_windows": count})
 
 
+    def falloff_table(self):
+        """The within-window fall-off: one row, ``r(near) - mean r(far)`` per window, mean and SEM over windows.
+
+        Only bins that every window populates count (a bin reached by a few windows would carry
+        their noise alone): ``near`` is the first of them, ``far`` the common bins in the farther
+        half of the common range. The chance row is the same contrast on the shuffled-position
+        curves (about 0 when positions carry no map).
+        """
+        import pandas as pd
+
+        populated = np.isfinite(self.curves).all(axis=0) & np.isfinite(self.chance_curves).all(axis=0)
+        common = np.flatnonzero(populated)
+        if len(common) < 2:
+            return pd.DataFrame([{"near_mm": np.nan, "far_mm": "", "contrast": np.nan, "sem": np.nan,
+                                  "chance": np.nan, "chance_sem": np.nan, "n_windows": len(self.curves)}])
+        near = common[0]
+        far = common[(common >= (common[0] + common[-1]) / 2) & (common != near)]
+        contrast = self.curves[:, near] - self.curves[:, far].mean(axis=1)
+        chance = self.chance_curves[:, near] - self.chance_curves[:, far].mean(axis=1)
+        return pd.DataFrame([{"near_mm": float(self.distance_mm[near]),
+                              "far_mm": " ".join(f"{d:.3g}" for d in self.distance_mm[far]),
+                              "contrast": _nanmean(contrast), "sem": _nansem(contrast),
+                              "chance": _nanmean(chance), "chance_sem": _nansem(chance),
+                              "n_windows": len(self.curves)}])
+
+
 def _standardise(responses: np.ndarray) -> np.ndarray:
     centred = responses - responses.mean(axis=0)
     norm = np.sqrt((centred**2).sum(axis=0))

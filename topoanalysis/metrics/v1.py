@@ -100,6 +100,7 @@ class V1Result:
     pinwheels: pd.DataFrame
     ringach: pd.DataFrame | None
     summary: dict = field(default_factory=dict)
+    correlation_falloff: pd.DataFrame | None = None
 
     def parameters(self) -> dict:
         """The parameters used, with the widths actually applied to this layer."""
@@ -272,4 +273,4 @@ def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rn
         **{f"smoothness_{row.metric}": float(row.smoothness) for row in smoothness_table.itertuples()},
     }
     return V1Result(layer, params, sheet_size_mm, scale, tuning, smoothness_table, difference_curves,
-                    correlation.summary_table(), pinwheels, ringach_table, summary)
+                    correlation.summary_table(), pinwheels, ringach_table, summary, correlation.falloff_table())

@@ -172,9 +172,27 @@ def _accuracies(cards: dict, robustness_table: pd.DataFrame) -> dict[str, tuple[
             for name, card in cards.items()}
 
 
+def pair_findings(results: dict[str, Result], topographic: str, baseline: str,
+                  accuracy: dict[str, tuple[float, int] | None], spec: CheckpointSpec,
+                  seed_sd: dict[str, float] | None = None) -> pd.DataFrame:
+    """The findings table of one pair from its analyses' results (see :mod:`topoanalysis.findings`)."""
+    v1_result, it_result, robustness_result = results["v1"], results["it"], results["robustness"]
+    brain_result = results["brain"]
+    per_image = robustness_result.tables.get("robustness_per_image")
+    bootstrap = brain_result.tables.get("rsa_bootstrap")
+    return findings_table(paper_findings(
+        v1_smoothness=v1_result.smoothness, v1_layer=v1_result.layer,
+        correlation_falloff=v1_result.correlation_falloff, it_smoothness=it_result.smoothness,
+        it_layer=it_result.layer, overlap_contrast=it_result.overlap_contrast, accuracy=accuracy,
+        entropy_shift=results["temporal"].entropy_shift if "temporal" in results else None,
+        robustness=robustness_result.table_by_model, robustness_per_image=per_image,
+        brain=brain_result.region_scores, brain_bootstrap=bootstrap, topographic=topographic, baseline=baseline,
+        topographic_alpha=spec.provenance.get("alpha"), timesteps=spec.timesteps, seed_sd=seed_sd))
+
+
 def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, base_spec: CheckpointSpec,
                   results: dict[str, Result], folders: dict[str, Path], params: ReportParams, runtime: Runtime,
-                  started: float) -> tuple[pd.DataFrame, int]:
+                  started: float, seed_sd: dict[str, float] | None = None) -> tuple[pd.DataFrame, int]:
     """Figures, tables and ``index.html`` into ``out``; returns the findings table and the figure count."""
     import matplotlib.pyplot as plt
 
@@ -203,13 +221,7 @@ def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, b
     brain_table = results["brain"].region_scores
     table1 = brain_table.pivot_table(index=["region", "benchmark"], columns="model", values="committed_score",
                                      sort=False).reset_index()
-    findings = findings_table(paper_findings(
-        v1_smoothness=v1_result.smoothness, v1_layer=v1_result.layer, correlation_curves=v1_result.correlation_curves,
-        it_smoothness=it_result.smoothness, it_layer=it_result.layer, overlap=it_result.overlap, accuracy=accuracy,
-        entropy_shift=results["temporal"].entropy_shift if "temporal" in results else None,
-        robustness=robustness_table, brain=brain_table,
-        topographic=ckpt.stem, baseline=baseline.stem, topographic_alpha=spec.provenance.get("alpha"),
-        timesteps=spec.timesteps))
+    findings = pair_findings(results, ckpt.stem, baseline.stem, accuracy, spec, seed_sd)
     headline = headline_table(v1_result, it_result, accuracy)
     for stem, frame in (("findings", findings), ("headline", headline), ("table1_brain", table1),
                         ("table_robustness", robustness_table)):
@@ -227,22 +239,12 @@ def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, b
     return findings, len(copied)
 
 
-def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str | os.PathLike | None = None, *,
-                 params: ReportParams = ReportParams(), runtime: Runtime = Runtime(), arch: str | None = None,
-                 force: bool = False, cache_dir: str | os.PathLike | None = None, log=logger.info) -> Path:
-    """Run or reuse the analyses and write the report; returns the path of ``index.html``.
-
-    ``out`` (default ``reports/<checkpoint name>``) is replaced whole when the report is
-    complete; it must be new, empty or an earlier report (checked before any work). ``arch``
-    names the architecture of plain state dicts without metadata.
-    """
-    ckpt, baseline = Path(ckpt), Path(baseline)
-    if ckpt.stem == baseline.stem:
-        raise ValueError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
-    out = check_output_folder(out if out is not None else REPORTS_DIR / ckpt.stem, "index.html")
+def run_pair_analyses(ckpt: Path, baseline: Path, *, params: ReportParams = ReportParams(),
+                      runtime: Runtime = Runtime(), arch: str | None = None, force: bool = False,
+                      cache_dir: str | os.PathLike | None = None, log=logger.info):
+    """Run (or load from the cache) a pair's analyses: ``(spec, baseline spec, results, cache folders)``."""
     cache_dir = Path(cache_dir) if cache_dir is not None else REPORTS_DIR / ".cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     models = {ckpt.stem: ModelFile(ckpt, arch), baseline.stem: ModelFile(baseline, arch)}
     spec, base_spec = check_models(models)
     relu = [name for name, file in models.items() if network_family(file) == "ReLU"]
@@ -258,11 +260,32 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
         key_parts = cache_key_parts(name, analysis_params, {ckpt.stem: spec, baseline.stem: base_spec}, runtime)
         results[name], folders[name] = run_cached(name, models, analysis_params, key_parts, cache_dir,
                                                   runtime=runtime, force=force, log=log)
+    return spec, base_spec, results, folders
+
+
+def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                 params: ReportParams = ReportParams(), runtime: Runtime = Runtime(), arch: str | None = None,
+                 force: bool = False, cache_dir: str | os.PathLike | None = None, log=logger.info,
+                 seed_sd: dict[str, float] | None = None) -> Path:
+    """Run or reuse the analyses and write the report; returns the path of ``index.html``.
+
+    ``out`` (default ``reports/<checkpoint name>``) is replaced whole when the report is
+    complete; it must be new, empty or an earlier report (checked before any work). ``arch``
+    names the architecture of plain state dicts without metadata. ``seed_sd``: the between-seed SD
+    of each claim's paired difference for the one-seed findings (default: the bundled ReLU seeds').
+    """
+    ckpt, baseline = Path(ckpt), Path(baseline)
+    if ckpt.stem == baseline.stem:
+        raise ValueError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
+    out = check_output_folder(out if out is not None else REPORTS_DIR / ckpt.stem, "index.html")
+    started = time.perf_counter()
+    spec, base_spec, results, folders = run_pair_analyses(ckpt, baseline, params=params, runtime=runtime, arch=arch,
+                                                          force=force, cache_dir=cache_dir, log=log)
     with staged_folder(out, "index.html") as staging:
         findings, n_figures = _write_report(staging, ckpt, baseline, spec, base_spec, results, folders, params,
-                                            runtime, started)
+                                            runtime, started, seed_sd)
     html = out / "index.html"
     log(f"wrote {html} ({n_figures} figures, 4 tables) in {time.perf_counter() - started:.1f} s")
     for row in findings.itertuples():
-        log(f"  {row.verdict:>28}: {row.claim}")
+        log(f"  {row.verdict:>13}: {row.claim}")
     return html

@@ -116,7 +116,7 @@ def topography_cost_figure(cost: pd.DataFrame):
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(3.2, 1.1 * len(cost) + 1.5), 3.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(cost) + 1.5), 3.2), layout="constrained")
     families = list(dict.fromkeys(cost["family"]))
     labels = []
     for i, row in enumerate(cost.itertuples()):
@@ -132,5 +132,5 @@ def topography_cost_figure(cost: pd.DataFrame):
         ax.set_ylim(-1, 1)
     ax.set_xticks(range(len(cost)), labels, fontsize=6)
     ax.set_ylabel("accuracy change, topo - baseline\n(points, \u00b1 SE)")
-    ax.set_title("what topography costs in accuracy (Fig. 1 right)", fontsize=9)
+    ax.set_title("what topography costs in accuracy\n(Fig. 1 right)", fontsize=9)
     return fig

@@ -24,10 +24,20 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..analyses.base import ModelFile, Runtime, check_models, network_family
-from ..findings import binomial_se
+from ..findings import RULES, binomial_se, seed_level_findings, seed_variation
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
-from .build import ANALYSES, ReportParams, build_report, cache_key_parts, card_accuracy, package_versions, run_cached
+from .build import (
+    ANALYSES,
+    ReportParams,
+    build_report,
+    cache_key_parts,
+    card_accuracy,
+    package_versions,
+    pair_findings,
+    run_cached,
+    run_pair_analyses,
+)
 from .comparison import (
     accuracy_vs_smoothness_models_figure,
     benchmark_ceilings,
@@ -53,8 +63,8 @@ CIFAR_SCOPE = (
     "accuracy in the ReLU family and not in the spiking one, and does it make maps smoother in both? They cannot "
     "give the size of the ImageNet accuracy cost, and their brain scores, computed on benchmark images shown at "
     "32 px, are not comparable with the paper's Table 1 or with released ImageNet models: compare them only with "
-    "each other. Each model is one training seed and every standard error here is test-set sampling only, so a "
-    "difference within about two standard errors, or one that a second seed could reverse, is not a finding.")
+    "each other. A pair without seeds is one training seed: its findings add the between-seed spread measured on "
+    "seed-replicated pairs to their intervals, so a difference that a second seed could reverse is not a finding.")
 
 
 def _own_rows(frame: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -95,21 +105,63 @@ def _pair_names(models: Sequence[Path], pairs: Sequence[tuple[Path, Path]]) -> l
     return list(dict.fromkeys(named))
 
 
+def _group_pairs(groups: dict[str, Sequence[Path]], pairs: list[tuple[str, str]],
+                 models: Sequence[Path]) -> dict[str, list[tuple[str, str]]]:
+    """Each ``--group`` as its seed pairs: every member a topographic model of a pair among ``pairs``."""
+    by_path = {path.resolve(): path.stem for path in models}
+    baseline_of = dict(pairs)
+    named: dict[str, list[tuple[str, str]]] = {}
+    seen: dict[str, str] = {}
+    for name, members in groups.items():
+        if len(members) < 2:
+            raise ValueError(f"--group {name}: a group is two or more seeds of one condition, got {len(members)}")
+        stems = []
+        for member in members:
+            stem = by_path.get(Path(member).resolve())
+            if stem is None or stem not in baseline_of:
+                raise ValueError(f"--group {name}: {member} is not a topographic model of a --baseline-of pair among "
+                                 "--models; list it under --models and pair it with its own seed's baseline")
+            if stem in seen:
+                raise ValueError(f"--group {name}: {member} is already in group {seen[stem]}")
+            seen[stem] = name
+            stems.append(stem)
+        named[name] = [(stem, baseline_of[stem]) for stem in dict.fromkeys(stems)]
+    return named
+
+
+def _pooled_seed_sd(raw: dict[tuple[str, str], pd.DataFrame],
+                    groups: dict[str, list[tuple[str, str]]]) -> dict[str, float] | None:
+    """Per claim, the between-seed SD of the paired difference pooled over the groups (None: no group)."""
+    if not groups:
+        return None
+    variances: dict[str, list[float]] = {}
+    for pairs in groups.values():
+        for key, sd in seed_variation([raw[pair] for pair in pairs]).items():
+            variances.setdefault(key, []).append(sd**2)
+    return {key: math.sqrt(sum(v) / len(v)) for key, v in variances.items()}
+
+
 def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tuple[str | os.PathLike,
                                                                                    str | os.PathLike]] = (),
-                        out: str | os.PathLike | None = None, *, params: ReportParams = ReportParams(),
+                        out: str | os.PathLike | None = None, *, groups: dict[str, Sequence[str | os.PathLike]]
+                        | None = None, params: ReportParams = ReportParams(),
                         runtime: Runtime = Runtime(), arch: str | None = None, force: bool = False,
                         cache_dir: str | os.PathLike | None = None, log=logger.info) -> Path:
     """Report on several checkpoints; ``pairs`` lists ``(topographic, baseline)`` paths among ``models``.
 
-    Every model's family (spiking or ReLU) is read from its network. ``out`` (default
-    ``reports/models``) is replaced whole when the report is complete. Returns ``index.html``'s path.
+    ``groups`` maps a condition's name to its seeds: topographic models of pairs, each paired with its
+    own seed's baseline. Each group gets seed-level findings (between-seed uncertainty), and every
+    one-seed finding adds the groups' between-seed SD to its interval. Every model's family (spiking
+    or ReLU) is read from its network. ``out`` (default ``reports/models``) is replaced whole when the
+    report is complete. Returns ``index.html``'s path.
     """
     paths = [Path(model) for model in models]
     stems = [path.stem for path in paths]
     if len(paths) < 2 or len(set(stems)) < len(stems):
         raise ValueError(f"--models needs at least two checkpoints with distinct file names, got {stems}")
     named_pairs = _pair_names(paths, [(Path(t), Path(b)) for t, b in pairs])
+    named_groups = _group_pairs({name: [Path(m) for m in members] for name, members in (groups or {}).items()},
+                                named_pairs, paths)
     out = check_output_folder(out if out is not None else REPORTS_DIR / "models", "index.html")
     cache_dir = Path(cache_dir) if cache_dir is not None else REPORTS_DIR / ".cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -119,18 +171,32 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
     families = {name: network_family(file) for name, file in files.items()}
     for name in ANALYSES:  # every data set, before the first analysis starts
         ANALYSES[name].check_data(params.for_analysis(name, specs[stems[0]]))
+    raw = {}
+    for topo, base in named_pairs:  # each pair's analyses (cached for the pair reports) and its raw findings
+        spec, _, results, _ = run_pair_analyses(files[topo].path, files[base].path, params=params, runtime=runtime,
+                                                arch=arch, force=force, cache_dir=cache_dir, log=log)
+        accuracy = {topo: card_accuracy(specs[topo]), base: card_accuracy(specs[base])}
+        raw[(topo, base)] = pair_findings(results, topo, base, accuracy, spec, seed_sd={})
+    seed_sd = _pooled_seed_sd(raw, named_groups)
     with staged_folder(out, "index.html") as staging:
         findings = {}
         for topo, base in named_pairs:
             folder = staging / "pairs" / f"{topo}_vs_{base}"
             build_report(files[topo].path, files[base].path, folder, params=params, runtime=runtime, arch=arch,
-                         force=force, cache_dir=cache_dir,
+                         cache_dir=cache_dir, seed_sd=seed_sd,
                          log=lambda line: log(line.replace(str(staging), str(out))))  # where it will be
             findings[(topo, base)] = pd.read_csv(folder / "findings.csv")
-        results = _model_results(files, specs, named_pairs, params, runtime, cache_dir, force, log)
-        _write(staging, files, specs, families, named_pairs, results, findings, params, runtime, started)
+        seed_findings = {name: seed_level_findings([raw[pair] for pair in group_pairs])
+                         for name, group_pairs in named_groups.items()}
+        results = _model_results(files, specs, named_pairs, params, runtime, cache_dir, False, log)
+        _write(staging, files, specs, families, named_pairs, results, findings, params, runtime, started,
+               seed_findings, named_groups)
     html = out / "index.html"
     log(f"wrote {html}: {len(files)} models, {len(named_pairs)} pair reports under {out / 'pairs'}")
+    for name, table in seed_findings.items():
+        log(f"seed-level findings, {name} ({len(named_groups[name])} seeds):")
+        for row in table.itertuples():
+            log(f"  {row.verdict:>13}: {row.claim}")
     return html
 
 
@@ -154,7 +220,8 @@ def _model_results(files: dict[str, ModelFile], specs: dict, pairs: list[tuple[s
 
 def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[str, str],
            pairs: list[tuple[str, str]], results: dict[str, dict], findings: dict, params: ReportParams,
-           runtime: Runtime, started: float) -> None:
+           runtime: Runtime, started: float, seed_findings: dict[str, pd.DataFrame],
+           groups: dict[str, list[tuple[str, str]]]) -> None:
     """Tables, figures and ``index.html`` into ``out``."""
     import matplotlib.pyplot as plt
 
@@ -169,7 +236,8 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
     points = pd.DataFrame([_point(name, families[name], results[name]["v1"], results[name]["it"], accuracy[name])
                            for name in files])
     for stem, frame in (("table1_models", table1), ("benchmark_ceilings", ceilings), ("topography_cost", cost),
-                        ("models_points", points)):
+                        ("models_points", points), *((f"findings_seeds_{name}", frame)
+                                                     for name, frame in seed_findings.items())):
         write_csv(frame, out / f"{stem}.csv")
     figures_dir = out / "figures"
     figures_dir.mkdir()
@@ -199,9 +267,19 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
             "accuracy_vs_smoothness_models", "Accuracy against V1 and IT smoothness, one point per model",
             "V1 orientation and IT face t-map smoothness (\u00b1 SEM over unit samples) against top-1 accuracy "
             "(\u00b1 binomial SE).")]),
+        *[Section(f"Seed-level findings: {name} ({len(groups[name])} seeds)", [
+            Table(f"findings_seeds_{name}", "The paper's claims over seeds: between-seed uncertainty", frame[[
+                "claim", "verdict", "effect", "ci_low", "ci_high", "paper_effect", "uncertainty", "topographic",
+                "baseline", "reason"]].round({"effect": 4, "ci_low": 4, "ci_high": 4, "paper_effect": 4}),
+                  "Pairs (topographic vs its own seed's baseline): "
+                  + ", ".join(f"{t} vs {b}" for t, b in groups[name])
+                  + ". Effect: the mean over seeds of the paired difference; interval: t with n - 1 degrees of "
+                  "freedom over seeds; the within-model SE is shown beside it. " + " ".join(RULES))])
+          for name, frame in seed_findings.items()],
         *[Section(f"Findings: {topo} vs {base}", [
             Table(f"findings_{number}", "The paper's claims on this pair",
-                  frame[["claim", "verdict", "topographic", "baseline", "reason"]],
+                  frame[["claim", "verdict", "effect", "ci_low", "ci_high", "uncertainty", "reason"]].round(
+                      {"effect": 4, "ci_low": 4, "ci_high": 4}),
                   "From the pair's own report, which has every figure and the rules behind each verdict."),
             Note(f"pair_{number}", "Full pair report", "Every figure and table for this pair:",
                  link=f"pairs/{topo}_vs_{base}/index.html")])
@@ -209,7 +287,9 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
     ]
     metadata = {"models": {name: {"path": str(file.path), "sha256": specs[name].content_sha256,
                                   "family": families[name]} for name, file in files.items()},
-                "pairs": [list(pair) for pair in pairs], "versions": package_versions(),
+                "pairs": [list(pair) for pair in pairs], "groups": {name: [list(p) for p in group]
+                                                                    for name, group in groups.items()},
+                "versions": package_versions(),
                 "date": time.strftime("%Y-%m-%d %H:%M"),
                 "parameters": {name: asdict(params.for_analysis(name, specs[next(iter(files))]))
                                for name in MODEL_ANALYSES},

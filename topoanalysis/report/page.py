@@ -33,10 +33,11 @@ _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_\-.:]*\Z")
 _CSS = """
 body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.4; color: #222; }
 section.table { overflow-x: auto; }
-#findings td:first-child { min-width: 11rem; } #findings td:nth-child(6) { min-width: 14rem; }
+th, td { overflow-wrap: anywhere; } td:first-child { min-width: 8rem; }
 td[data-text="reproduced"] { background: #d9f2d9; font-weight: bold; }
-td[data-text="not reproduced"] { background: #f7d9d9; font-weight: bold; }
-td[data-text="not testable with this model"] { background: #eeeeee; }
+td[data-text="contradicted"] { background: #f7d9d9; font-weight: bold; }
+td[data-text="inconclusive"] { background: #fbeccb; font-weight: bold; }
+td[data-text="not testable"] { background: #eeeeee; }
 h1 { border-bottom: 2px solid #444; } h2 { border-bottom: 1px solid #bbb; margin-top: 2.5rem; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
@@ -55,6 +56,13 @@ window.addEventListener("load", function () {
     if (images[i].complete && images[i].naturalWidth > 0) { loaded += 1; }
   }
   document.body.dataset.figuresLoaded = loaded + "/" + images.length;
+  var wide = [];
+  var boxes = document.querySelectorAll("section");
+  for (var j = 0; j < boxes.length; j++) {
+    if (boxes[j].scrollWidth > boxes[j].clientWidth + 1) { wide.push(boxes[j].id || "section"); }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) { wide.push("page"); }
+  document.body.dataset.overflow = wide.length ? wide.join(" ") : "none";
 });
 """
 

@@ -9,7 +9,7 @@ import pandas as pd
 from ..analyses.it import ITPatchesResult
 from ..analyses.temporal import TemporalResult
 from ..analyses.v1 import V1MapsResult
-from ..findings import MAX_DROP_POINTS, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, Z, binomial_se, plus_minus
+from ..findings import RULES, VERDICTS, binomial_se, plus_minus
 from .page import Figure, Note, Section, Table
 
 
@@ -27,20 +27,32 @@ def headline_table(v1: V1MapsResult, it: ITPatchesResult, accuracy: dict) -> pd.
                                                              smooth["orientation"]["sem"]),
                      "V1 SF smoothness": plus_minus(smooth["sf"]["smoothness"], smooth["sf"]["sem"]),
                      "IT face smoothness": plus_minus(faces["smoothness"], faces["sem"]),
-                     "chance (V1 orientation / IT faces)": f"{smooth['orientation']['chance']:.3f} / "
-                                                           f"{faces['chance']:.3f}"})
+                     "chance (V1 orientation / IT faces)":
+                         plus_minus(smooth["orientation"]["chance"], smooth["orientation"]["chance_sem"]) + " / "
+                         + plus_minus(faces["chance"], faces["chance_sem"])})
     return pd.DataFrame(rows)
 
 
-def findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
+FINDINGS_COLUMNS = ["claim", "verdict", "effect", "ci_low", "ci_high", "paper_effect", "uncertainty", "topographic",
+                    "baseline", "chance", "reason", "measure", "paper"]
+
+
+def findings_summary(findings: pd.DataFrame) -> str:
+    """``"4 reproduced, 1 contradicted, 3 inconclusive, 2 not testable"``."""
     counts = findings["verdict"].value_counts()
-    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, NOT_TESTABLE))
-    columns = ["claim", "verdict", "topographic", "baseline", "chance", "reason", "measure", "paper"]
+    return ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
+
+
+def findings_note() -> str:
+    return ("Generated from the results below, never typed by hand. Effect: topographic minus baseline (or the "
+            "topographic model's contrast), with its interval; chance: the same measure with unit positions "
+            "shuffled (topographic / baseline). Rules, fixed in advance: " + " ".join(RULES))
+
+
+def findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
+    table = findings[FINDINGS_COLUMNS].round({"effect": 4, "ci_low": 4, "ci_high": 4, "paper_effect": 4})
     return Section("Findings: the paper's claims on this pair", [
-        Table("findings", f"Claims of the TDSNN paper ({summary})", findings[columns],
-              f"Generated from the results below, never typed by hand. Rules fixed in advance: 'higher' means by more "
-              f"than {Z:g} combined standard errors; 'no accuracy drop' means at most {MAX_DROP_POINTS:g} points on "
-              "the full test set; 'chance' is the same measure with unit positions shuffled."),
+        Table("findings", f"Claims of the TDSNN paper ({findings_summary(findings)})", table, findings_note()),
         Table("headline", "Headline numbers", headline,
               "Mean \u00b1 SEM (smoothness: over unit samples) or \u00b1 binomial SE (accuracy, from the model card's "
               "full test set).")])

@@ -4,7 +4,9 @@ One process, or several under ``torchrun`` (DDP; gloo on CPUs, NCCL on GPUs). Ev
 epoch writes ``checkpoint_last.pt`` (project format plus optimizer/RNG state, so
 ``--resume`` continues the step count and the log) and, at the end, ``model.pt``
 (weights only) whose model card states the measured test accuracy. Each step appends a
-line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/s.
+line to ``train_log.jsonl``: task loss, L_L and L_S per layer, accuracy, images/s. The folder's
+manifest marks it as a training run, which analysis commands refuse to replace; a new run (no
+``--resume``) refuses a folder holding an earlier run's log, and a folder holding another command's output.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tqdm.auto import tqdm
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
+from ..outputs import other_output, write_manifest
 from ..paths import atomic_path
 from ..sheets import load_sheets
 from . import distributed
@@ -42,6 +45,9 @@ from .validation import check_numbers, check_resume_recipe
 logger = logging.getLogger(__name__)
 
 DATASETS = ("cifar10", "cifar100", "imagefolder")
+LOG_NAME = "train_log.jsonl"
+OUT_FILES = ("checkpoint_last.pt", "model.pt", LOG_NAME)
+"""What a run writes in its --out folder (its manifest lists them)."""
 
 
 @dataclass
@@ -177,11 +183,46 @@ def _optimizer(config: TrainConfig, model) -> tuple[torch.optim.Optimizer, float
     return make_optimizer(config.optimizer, model.parameters(), **used), used["lr"]
 
 
+def denormals_flushed() -> bool:
+    """Whether this thread flushes denormal floats to zero (torch can set that, not read it)."""
+    return bool(torch.tensor([1e-39]) * 2 == 0)
+
+
+def check_out_folder(config: TrainConfig) -> Path:
+    """Refuse, before any work, an --out holding another command's output, or an earlier run unless resuming."""
+    out = Path(config.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; pass a folder path")
+    if out.is_dir():
+        other = other_output(out, LOG_NAME)
+        if other is not None:
+            raise ValueError(f"--out {out} holds another command's output ({other}), which training must not mix "
+                             "with; pass another --out")
+        if (out / LOG_NAME).exists() and config.resume is None:
+            raise ValueError(f"--out {out} already holds a training run ({LOG_NAME}); continue it with --resume "
+                             f"{out / 'checkpoint_last.pt'}, or pass another --out")
+    return out
+
+
 def train(config: TrainConfig):
-    """Run training as configured; returns ``(model, spec)`` (on every rank)."""
+    """Run training as configured; returns ``(model, spec)`` (on every rank).
+
+    Denormal floats are flushed to zero meanwhile (a oneDNN convolution's backward over them was
+    reported to take > 1,000 s instead of 11 s); this thread's earlier setting is restored after.
+    """
+    flushed = denormals_flushed()
+    torch.set_flush_denormal(True)
+    try:
+        return _train(config)
+    finally:
+        torch.set_flush_denormal(flushed)
+
+
+def _train(config: TrainConfig):
     check_numbers(config)
     if config.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+    out = check_out_folder(config)  # on every rank before the process group forms, so before any rank writes
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":
         reuse_freed_memory()  # the step's large temporaries stay mapped between steps
@@ -197,8 +238,9 @@ def train(config: TrainConfig):
         model, spec = load_checkpoint(config.resume)
         check_resume_recipe(config, spec)
         state = load_train_state(config.resume)
-    out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if info.is_main:
+        write_manifest(out, LOG_NAME, OUT_FILES)
     train_data, test_data = _load_data(config)
     if state is None:
         model, spec = _initial(config, train_data)
@@ -228,7 +270,7 @@ def train(config: TrainConfig):
         augment_gen.set_state(state["augment_rng"][info.rank] if info.rank < len(state["augment_rng"])
                               else state["augment_rng"][0])
         stc_gen.set_state(state["stc_rng"])
-    log_path = out / "train_log.jsonl"
+    log_path = out / LOG_NAME
     if info.is_main:
         _truncate_log(log_path, step)
     log = open(log_path, "a") if info.is_main else None
@@ -340,7 +382,9 @@ class TrainingInterrupted(Exception):
 
 
 class _StopRequest:
-    """The first SIGINT / SIGTERM asks the loop to stop after the current step (and save); a second aborts."""
+    """The first SIGINT / SIGTERM asks the loop to stop after the current step (and save); a second ends the
+    process at once, even inside a long C++ operation (the default action: nothing new is saved, the last
+    checkpoint_last.pt stays whole as it is written under a temporary name)."""
 
     def __init__(self, enabled: bool) -> None:
         self.requested, self._previous = False, {}
@@ -349,9 +393,9 @@ class _StopRequest:
                 self._previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
         self.requested = True
+        for other in self._previous:
+            signal.signal(other, signal.SIG_DFL)
         print("\nstopping after this step and saving checkpoint_last.pt (interrupt again to abort without saving)",
               file=sys.stderr, flush=True)
 
