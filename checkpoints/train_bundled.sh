@@ -51,7 +51,9 @@ if [[ ! -f "$sheets" ]]; then
     OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/donor/model.pt" --out "$sheets" \
         --neighborhoods 2000 --steps 500 --seed 424
 fi
-donor_sha=$($ta info --ckpt "$runs/donor/model.pt" | awk '/content sha256/ {print $3}')
+# the donor predates module_types on checkpoints (which loading now requires): read its recorded content hash
+donor_sha=$(.venv/bin/python -c 'import sys, torch; print(torch.load(sys.argv[1], weights_only=True)["content_sha256"])' \
+            "$runs/donor/model.pt")
 note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates of a \
 separately trained position donor (same architecture, seed 1, alpha = beta = 0, 2 epochs; sha256 $donor_sha), \
 then fixed; this network was trained from scratch on them"

@@ -14,7 +14,7 @@ from topoanalysis.findings import (
     VERDICTS,
     findings_table,
     judge,
-    needed_sample,
+    needed_seeds,
     paper_findings,
     seed_level_findings,
     seed_variation,
@@ -95,11 +95,17 @@ def test_judge_plants_each_case():
     assert judge(-3.0, -4.0, -2.0, 0.96, margin=3.0) == INCONCLUSIVE
 
 
-def test_needed_sample_follows_the_power_formula():
-    # n (1.96 + 0.84)^2 (se / d)^2: se = d gives 7.85 n
-    assert needed_sample(100, 0.1, 0.1) == 785
-    assert needed_sample(100, 0.01, 0.1) == 101  # already resolved: never fewer than one more
-    assert needed_sample(100, 0.1, 0.0) is None
+def test_needed_seeds_is_the_smallest_t_based_sample_with_the_power():
+    from scipy import stats
+
+    def power_ok(k, sd, d):
+        return (stats.t.ppf(0.975, k - 1) + stats.t.ppf(0.8, k - 1)) * sd / math.sqrt(k) <= d
+
+    for sd, d in ((0.1, 0.1), (0.3, 0.05), (0.01, 0.5)):
+        k = needed_seeds(sd, d)
+        assert power_ok(k, sd, d) and (k == 2 or not power_ok(k - 1, sd, d))
+    assert needed_seeds(0.1, 0.1) == 10  # the normal formula's 7.85 is too few at small n
+    assert needed_seeds(0.1, 0.0) is None
 
 
 def test_resolved_effects_are_reproduced_with_intervals_and_nulls():
@@ -128,8 +134,9 @@ def test_reversed_effects_are_contradicted():
 def test_an_underpowered_effect_is_inconclusive_and_says_what_sample_would_decide():
     finding = _by_key(v1_smoothness=_v1(0.52, 0.50, sem=0.08))["v1_orientation_smoothness"]
     assert finding.verdict == INCONCLUSIVE and finding.ci_low < 0 < 0.19 < finding.ci_high
-    expected = needed_sample(20, math.hypot(0.08, 0.08, 1e-4), 0.19)
-    assert f"needs about {expected:,} unit samples (now 20)" in finding.reason
+    expected = needed_seeds(math.hypot(0.08, 0.08, 1e-4), 0.19)
+    assert f"needs about {expected:,} seed pairs per condition" in finding.reason
+    assert "more unit samples per model than 20" in finding.reason  # here the within-model error dominates
 
 
 def test_a_position_free_measure_is_not_reported_as_topography():
@@ -186,7 +193,7 @@ def test_seed_level_findings_use_the_spread_of_paired_differences():
     noisy = [findings_table(paper_findings(**_inputs(v1_smoothness=_v1(0.50 + shift, 0.50)))) for shift in
              (-0.3, 0.05, 0.3)]
     row = seed_level_findings(noisy).set_index("key").loc["v1_orientation_smoothness"]
-    assert row["verdict"] == INCONCLUSIVE and "seeds per condition" in row["reason"]
+    assert row["verdict"] == INCONCLUSIVE and "seed pairs per condition" in row["reason"]
 
 
 def test_the_within_window_falloff_uses_only_bins_every_window_has():

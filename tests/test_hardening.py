@@ -178,7 +178,11 @@ def test_training_refuses_another_commands_output(tmp_path, monkeypatch, capsys,
 def test_training_marks_its_folder_as_its_own(tmp_path, monkeypatch):
     from topoanalysis.outputs import check_output_folder, read_manifest
 
-    _stop_before_data(monkeypatch)
+    def building(config, data):  # the data loaded, --out made and marked: stop before the network is built
+        raise RuntimeError("training started")
+
+    monkeypatch.setattr(trainer, "_load_data", lambda config: (None, None))
+    monkeypatch.setattr(trainer, "_initial", building)
     with pytest.raises(RuntimeError, match="training started"):
         train(TrainConfig(out_dir=str(tmp_path / "run"), device="cpu"))
     assert read_manifest(tmp_path / "run") == {"output": "train_log.jsonl",

@@ -98,7 +98,7 @@ def test_surrogate_gradient_reaches_the_first_convolution():
 def test_bad_model_arguments_are_named():
     with pytest.raises(ValueError, match="unknown stem 'mnist'"):
         create_model("spiking_resnet18", stem="mnist")
-    with pytest.raises(ValueError, match="timesteps must be >= 1"):
+    with pytest.raises(ValueError, match="'timesteps' 0 is out of range; it must be 1 to 256"):
         create_model("spiking_resnet18", timesteps=0)
     with pytest.raises(ValueError, match="width"):
         create_model("spiking_resnet18", width=0.001)

@@ -13,8 +13,8 @@ measure, and a verdict by rules fixed in advance and the same for every row (:da
 * ``contradicted``: the interval lies on the other side (the opposite effect, resolved), or it
   holds no effect but excludes the paper's effect size (the data rule that effect out);
 * ``inconclusive``: the interval holds both no effect and the paper's effect (or the paper gives
-  no size); the row says what sample would resolve the paper's effect (or, without one, the
-  measured effect) with 80 % power at the 5 % level;
+  no size); the row says how many seed pairs per condition would resolve the paper's effect (or,
+  without one, the measured effect) with 80 % power at the 5 % level, from the measured variance;
 * ``not testable``: the model cannot express the claim (a ReLU network has no spike trains; a
   measure that does not move when positions are shuffled says nothing about topography).
 
@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Finding", "paper_findings", "findings_table", "seed_level_findings", "seed_variation",
-           "binomial_se", "plus_minus", "judge", "needed_sample", "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE",
-           "NOT_TESTABLE", "VERDICTS", "Z", "CONFIDENCE", "POWER", "MAX_DROP_POINTS", "RULES", "DEFAULT_SEED_SD"]
+__all__ = ["Finding", "paper_findings", "findings_table", "seed_level_findings", "seed_variation", "binomial_se",
+           "plus_minus", "judge", "needed_seeds", "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE", "NOT_TESTABLE",
+           "VERDICTS", "Z", "CONFIDENCE", "POWER", "MAX_DROP_POINTS", "RULES", "DEFAULT_SEED_SD"]
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = "reproduced", "contradicted", "inconclusive", "not testable"
 VERDICTS = (REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE)
@@ -57,8 +57,8 @@ RULES = (
     f"topographic model above its position-shuffle null by > {Z:.2f} combined SE.",
     "contradicted: the interval excludes no effect on the other side, or holds no effect and excludes the "
     "paper's effect size.",
-    f"inconclusive: otherwise; the sample that resolves the paper's effect (else the measured one) at "
-    f"{POWER:.0%} power is stated.",
+    f"inconclusive: otherwise; the seed pairs per condition that resolve the paper's effect (else the measured "
+    f"one) at {POWER:.0%} power, from the measured variance, are stated.",
     "not testable: the model cannot express the claim, or the measure does not move under position shuffling.",
     "One seed per condition: the interval adds the between-seed SD of the same paired difference, measured on "
     "seed-replicated pairs (the report's own, else the bundled ReLU seeds').",
@@ -66,9 +66,13 @@ RULES = (
     "whole interval.",
 )
 
-DEFAULT_SEED_SD: dict[str, float] = {}
+DEFAULT_SEED_SD: dict[str, float] = {
+    "v1_orientation_smoothness": 0.0751, "v1_sf_smoothness": 0.2961, "v1_correlation_falloff": 0.0474,
+    "it_smoothness": 0.0248, "overlap_colocalization": 0.0595, "overlap_tmap_correlation": 0.1314,
+    "accuracy": 0.5387, "robustness": 0.8780, "it_brain": 0.0403}
 """Between-seed SD of each claim's paired difference, measured on the bundled ReLU pair's three seeds
-(``benchmarks/seed_variation.py``); used by a one-seed report that has no seed-replicated pair of its own."""
+(``benchmarks/seed_variation.py``, 2026-12-07); used by a one-seed report that has no seed-replicated pair of
+its own. Borrowed across families, it is an assumption about the spiking family's seed variation, and says so."""
 
 
 @dataclass(frozen=True)
@@ -110,20 +114,6 @@ def plus_minus(value: float, sem: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f} \u00b1 {sem:.{digits}f}"
 
 
-def needed_sample(n: int, se: float, effect: float) -> int | None:
-    """The sample (same unit as ``n``) at which an effect of size ``effect`` is resolved with :data:`POWER`.
-
-    The standard error scales as ``1 / sqrt(n)``: ``n * ((z_{1-a/2} + z_power) * se / effect)^2``.
-
-    >>> needed_sample(100, 0.05, 0.05)
-    785
-    """
-    if not (np.isfinite(se) and np.isfinite(effect)) or effect == 0 or n < 1:
-        return None
-    factor = (Z + stats.norm.ppf(POWER)) * se / abs(effect)
-    return max(int(math.ceil(n * factor**2)), n + 1)
-
-
 def judge(effect: float, low: float, high: float, paper_effect: float, *, above_null: float = math.nan,
           margin: float | None = None) -> str:
     """The verdict of :data:`RULES` for an effect whose interval is ``[low, high]``.
@@ -153,6 +143,14 @@ def judge(effect: float, low: float, high: float, paper_effect: float, *, above_
     return INCONCLUSIVE
 
 
+class _SeedSD(dict):
+    """Claim key -> between-seed SD of its paired difference, and where those numbers come from."""
+
+    def __init__(self, values: dict[str, float], source: str) -> None:
+        super().__init__(values)
+        self.source = source
+
+
 @dataclass(frozen=True)
 class _Effect:
     """An effect with its standard error, as one pair measures it."""
@@ -163,7 +161,7 @@ class _Effect:
     unit: str
 
 
-def _interval(effect: _Effect, seed_sd: float | None) -> tuple[float, float, float, str]:
+def _interval(effect: _Effect, seed_sd: float | None, source: str) -> tuple[float, float, float, str]:
     """``(low, high, se, uncertainty text)`` for a one-seed effect, widened by the seed SD where known."""
     if seed_sd is None or not np.isfinite(seed_sd):
         se = effect.se
@@ -171,7 +169,7 @@ def _interval(effect: _Effect, seed_sd: float | None) -> tuple[float, float, flo
     else:
         se = math.hypot(effect.se, seed_sd)
         text = (f"one seed: within-model SE {effect.se:.3g} ({effect.n} {effect.unit}) and a between-seed SD "
-                f"{seed_sd:.3g} of this difference")
+                f"{seed_sd:.3g} of this difference, from {source}")
     return effect.value - Z * se, effect.value + Z * se, se, text
 
 
@@ -181,17 +179,44 @@ def _row(key: str, claim: str, paper: str, paper_effect: float, measure: str, ef
                                                                                                    math.nan),
          detail: str = "") -> Finding:
     sd = seed_sd.get(key)
-    low, high, se, uncertainty = _interval(effect, sd)
+    low, high, se, uncertainty = _interval(effect, sd, getattr(seed_sd, "source", "seed-replicated pairs"))
     verdict = judge(effect.value, low, high, paper_effect, above_null=above_null, margin=margin)
     if sd is None and verdict in (REPRODUCED, CONTRADICTED):
         verdict = INCONCLUSIVE  # one seed with no seed-level variance: what a second seed moves is unknown
-    reason = _reason(verdict, effect, low, high, se, paper_effect, above_null, margin, sd is None) + detail
+    reason = _reason(verdict, effect, low, high, paper_effect, above_null, margin, sd) + detail
     return Finding(key, claim, verdict, effect.value, low, high, paper_effect, uncertainty, topographic, baseline,
                    chance, reason, measure, paper, effect.se, values[0], values[1], above_null)
 
 
-def _reason(verdict: str, effect: _Effect, low: float, high: float, se: float, paper_effect: float,
-            above_null: float, margin: float | None, no_seed_sd: bool) -> str:
+def needed_seeds(sd: float, effect: float, limit: int = 100_000) -> int | None:
+    """Seed pairs per condition at which a paired difference of ``effect`` is resolved with :data:`POWER`,
+    when one pair's difference varies with SD ``sd``: the smallest k >= 2 with
+    ``(t_{1-a/2, k-1} + t_{power, k-1}) * sd / sqrt(k) <= |effect|`` (None beyond ``limit``).
+
+    >>> needed_seeds(0.1, 0.1)
+    10
+    """
+    if not (np.isfinite(sd) and np.isfinite(effect)) or effect == 0:
+        return None
+
+    def enough(k: int) -> bool:
+        quantiles = stats.t.ppf(0.5 + CONFIDENCE / 2, k - 1) + stats.t.ppf(POWER, k - 1)
+        return quantiles * sd / math.sqrt(k) <= abs(effect)
+
+    high = 2
+    while not enough(high):
+        if high > limit:
+            return None
+        high *= 2
+    low = max(2, high // 2)
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle + 1, high)
+    return high
+
+
+def _reason(verdict: str, effect: _Effect, low: float, high: float, paper_effect: float,
+            above_null: float, margin: float | None, seed_sd: float | None) -> str:
     text = f"effect {effect.value:+.3g}, {CONFIDENCE:.0%} interval [{low:+.3g}, {high:+.3g}]"
     if margin is not None:
         target = -margin
@@ -201,15 +226,18 @@ def _reason(verdict: str, effect: _Effect, low: float, high: float, se: float, p
         text += f"; paper {paper_effect:+.3g}" if np.isfinite(paper_effect) else "; the paper gives no size"
     if above_null == 0.0:
         text += "; the topographic model is not above its position-shuffle null"
-    if verdict == INCONCLUSIVE:
-        if no_seed_sd:
-            return text + "; one seed and no seed-level SD: needs >= 2 seeds per condition"
-        gap = effect.value - target if margin is not None else target
-        n = needed_sample(effect.n, se, gap)
-        what = "the no-drop margin" if margin is not None else (
-            "the paper's effect" if np.isfinite(paper_effect) else "the measured effect")
-        text += (f"; resolving {what} needs about {n:,} {effect.unit} (now {effect.n:,})" if n
-                 else "; no effect size to plan a sample for")
+    if verdict != INCONCLUSIVE:
+        return text
+    if seed_sd is None:
+        return text + "; one seed and no seed-level SD: needs >= 2 seeds per condition"
+    gap = effect.value - target if margin is not None else target
+    what = "the no-drop margin" if margin is not None else (
+        "the paper's effect" if np.isfinite(paper_effect) else "the measured effect")
+    seeds = needed_seeds(math.hypot(seed_sd, effect.se), gap)
+    text += (f"; resolving {what} needs about {seeds:,} seed pairs per condition" if seeds
+             else "; no effect size to plan a sample for")
+    if seeds and effect.se > seed_sd:
+        text += f" (or fewer with more {effect.unit} per model than {effect.n:,}: the within-model error dominates)"
     return text
 
 
@@ -417,16 +445,19 @@ def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_fa
                    robustness: pd.DataFrame, brain: pd.DataFrame, topographic: str, baseline: str,
                    robustness_per_image: pd.DataFrame | None = None, brain_bootstrap: pd.DataFrame | None = None,
                    topographic_alpha: float | None = None, timesteps: int | None = None,
-                   seed_sd: dict[str, float] | None = None) -> list[Finding]:
+                   seed_sd: dict[str, float] | None = None, seed_sd_source: str = "seed-replicated pairs"
+                   ) -> list[Finding]:
     """One :class:`Finding` per claim, from the analyses' results for ``topographic`` vs ``baseline``.
 
     ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)`` or ``None``;
     ``timesteps`` picks the inference T whose entropy shift is shown (``entropy_shift`` None: a ReLU
     model, whose claim is not testable). Tables are stacked over models (a ``model`` column) as the
     analyses write them. ``seed_sd`` maps claim keys to the between-seed SD of their paired
-    difference (default :data:`DEFAULT_SEED_SD`); a key without one cannot be ``reproduced``.
+    difference (default :data:`DEFAULT_SEED_SD`), ``seed_sd_source`` says where they come from; a key
+    without one is never resolved.
     """
-    sd = DEFAULT_SEED_SD if seed_sd is None else seed_sd
+    sd = (_SeedSD(DEFAULT_SEED_SD, "the bundled ReLU pair's 3 seeds (DEFAULT_SEED_SD)") if seed_sd is None
+          else _SeedSD(seed_sd, seed_sd_source))
     return [
         _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "orientation", "orientation", 0.19,
                        "Fig. 3c; ImageNet 0.57 -> 0.76", sd),
@@ -455,6 +486,13 @@ def seed_variation(pair_tables: list[pd.DataFrame]) -> dict[str, float]:
     stacked = pd.concat(pair_tables, ignore_index=True)
     spread = stacked.dropna(subset=["effect"]).groupby("key")["effect"].agg(["std", "count"])
     return {key: float(row["std"]) for key, row in spread.iterrows() if row["count"] >= 2 and np.isfinite(row["std"])}
+
+
+def _over_seeds(values: np.ndarray, first_text: str) -> str:
+    """``"0.447 ± 0.112 (mean ± SD over seeds)"``, or the first seed's text when the row has no number."""
+    if not np.isfinite(values).all():
+        return f"{first_text} (first seed)"
+    return plus_minus(values.mean(), values.std(ddof=1)) + " (mean \u00b1 SD over seeds)"
 
 
 def seed_level_findings(pair_tables: list[pd.DataFrame]) -> pd.DataFrame:
@@ -490,17 +528,15 @@ def seed_level_findings(pair_tables: list[pd.DataFrame]) -> pd.DataFrame:
             reason += "; a topographic model is not above its position-shuffle null"
         if verdict == INCONCLUSIVE:
             target = (mean + MAX_DROP_POINTS) if margin else (paper_effect if np.isfinite(paper_effect) else mean)
-            seeds = needed_sample(n, se, target)
-            reason += f"; resolving it needs about {seeds} seeds per condition" if seeds else ""
+            seeds = needed_seeds(sd, target)
+            reason += f"; resolving it needs about {seeds:,} seed pairs per condition" if seeds else ""
         values = lambda column: np.array([row[column] for row in per_seed], dtype=float)  # noqa: E731
         rows.append({**template.to_dict(), "verdict": verdict, "effect": mean, "ci_low": mean - half,
                      "ci_high": mean + half, "se_within": within, "above_null": above_null,
                      "uncertainty": f"between seeds: SD {sd:.3g} over {n} seed pairs (SE {se:.3g}); within-model "
                                     f"SE {within:.3g}",
-                     "topographic": plus_minus(values("topographic_value").mean(),
-                                               values("topographic_value").std(ddof=1)) + " (mean \u00b1 SD)",
-                     "baseline": plus_minus(values("baseline_value").mean(), values("baseline_value").std(ddof=1))
-                     + " (mean \u00b1 SD)",
+                     "topographic": _over_seeds(values("topographic_value"), template["topographic"]),
+                     "baseline": _over_seeds(values("baseline_value"), template["baseline"]),
                      "topographic_value": values("topographic_value").mean(),
                      "baseline_value": values("baseline_value").mean(), "reason": reason, "n_seeds": n})
     return pd.DataFrame(rows)

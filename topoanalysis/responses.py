@@ -6,6 +6,8 @@ A recording is the ``xarray.Dataset`` that :func:`topoanalysis.recording.record`
 
 from __future__ import annotations
 
+import errno
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +27,19 @@ def layer_responses(ds: xr.Dataset, layer: str) -> xr.DataArray:
 def save_responses(ds: xr.Dataset, path) -> None:
     """Write a recording to NetCDF atomically, zlib-compressed (spike rates compress well)."""
     encoding = {name: {"zlib": True, "complevel": 4, "shuffle": True} for name in ds.data_vars}
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, encoding=encoding)
+    try:
+        with atomic_path(path) as tmp:  # removes the part written when writing fails
+            ds.to_netcdf(tmp, encoding=encoding)
+    except (OSError, RuntimeError) as exc:  # netCDF4 reports a full disk as RuntimeError("NetCDF: HDF error")
+        if isinstance(exc, RuntimeError) and "NetCDF" not in str(exc):
+            raise
+        free = shutil.disk_usage(Path(path).absolute().parent).free
+        full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or free < ds.nbytes
+        if not full:
+            raise
+        raise OSError(f"cannot write {path}: the disk is full ({free / 2**20:.0f} MiB free; "
+                      f"{type(exc).__name__}: {str(exc)[:100]}); nothing was kept. Free some space or pass --out on "
+                      "another disk") from None
 
 
 def load_responses(path) -> xr.Dataset:

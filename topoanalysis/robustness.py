@@ -1,24 +1,41 @@
-"""Accuracy under Gaussian noise, pixel masking, FGSM and PGD, applied at each timestep.
+"""Accuracy under Gaussian noise, pixel masking, FGSM, PGD and the Square attack, per image.
 
-The TDSNN paper's robustness table uses these four perturbations "at each timestep" but
-gives no strengths. Our choices [I]:
+The TDSNN paper's robustness table uses noise, masking, FGSM and PGD "at each timestep"
+but gives no strengths. Our choices [I]:
 
 * Perturbations act in pixel space [0, 1] at the checkpoint's input size, before its
   mean/std normalisation (applied inside), clipped to [0, 1]; sigma and epsilon are in
   [0, 1] units (``4 / 255`` = four grey levels). Strengths: :data:`DEFAULT_STRENGTHS`.
-* ``per_timestep=True`` (default): the network sees ``[T, B, 3, H, W]``; noise and masks
-  are drawn per frame (exactly ``round(fraction * H * W)`` pixels, zero in all channels);
-  FGSM/PGD perturb every frame inside its own L-inf ball using the gradient of the
-  cross-entropy w.r.t. the 5-D input (surrogate spike gradients, batch norm in eval
-  mode). ``per_timestep=False``: one perturbation of the static image, repeated over T.
-* PGD: 10 steps of ``2.5 * epsilon / steps`` (Madry et al. 2018) from a uniform random
-  start in the ball, projected and clipped after every step.
-* Strength 0 is the clean input. Every (attack, strength) starts a fresh generator from
-  ``seed``, so strengths share random numbers (smoother curves).
+* Two ways to perturb a network that sees T frames, both reported (:func:`split_label`):
+  *per frame* (attack ``"pgd"``; the paper's "at each timestep"): the network sees
+  ``[T, B, 3, H, W]``; noise and masks are drawn per frame (exactly
+  ``round(fraction * H * W)`` pixels, zero in all channels) and FGSM/PGD/Square move every
+  frame inside its own L-inf ball, so a T-step network offers T x 3 x H x W free
+  coordinates; *static* (attack ``"pgd_static"``): one perturbation of the image, repeated
+  over T, 3 x H x W coordinates, as for a T = 1 network. Both keep every pixel of every
+  frame within epsilon of the clean image.
+* FGSM/PGD use the gradient of the cross-entropy w.r.t. the input (surrogate spike
+  gradients, batch norm in eval mode).
+* PGD as the SNN robustness literature runs it: ``restarts`` uniform random starts in the
+  ball, ``steps`` signed-gradient steps of ``step_fraction * epsilon``, projection and
+  clipping after every step; an image is fooled when *any* iterate of any restart is
+  misclassified (best iterate, not the last one). Default steps: :data:`PGD_STEPS`, from
+  ``benchmarks/robustness_convergence.py``.
+* Square attack (Andriushchenko et al. 2020, L-inf), a gradient-free check for gradient
+  masking: vertical-stripe start of +-epsilon, then random squares of side
+  ``sqrt(p * H * W)`` (``p`` halved on the paper's schedule, rescaled to the query budget)
+  set to +-epsilon per channel; a change is kept when the margin (true logit minus the
+  best other logit) falls; the image is fooled once the margin is negative.
+* An image counts as correct under an attack only if it is correctly classified clean
+  and under the attack; attacks run only on the clean-correct images.
+* Accuracies come with the binomial SE and the 95 % Wilson score interval.
+* Every (attack, strength) starts a fresh generator from ``seed``, so strengths share
+  random numbers (smoother curves).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -35,15 +52,31 @@ from tqdm.auto import tqdm
 if TYPE_CHECKING:
     from .models.checkpoints import CheckpointSpec
 
-ATTACKS = ("gaussian_noise", "pixel_mask", "fgsm", "pgd")
+logger = logging.getLogger(__name__)
+
+ATTACKS = ("gaussian_noise", "pixel_mask", "fgsm", "pgd", "square")
+#: Attacks driven by the model's outputs (run on a subset by the analysis when slow).
+ADVERSARIAL = ("fgsm", "pgd", "square")
 EPSILONS = tuple(k / 255 for k in (0, 1, 2, 4, 8))
 #: Strengths per attack (our choice [I]; the paper gives none).
 DEFAULT_STRENGTHS: dict[str, tuple[float, ...]] = {
     "gaussian_noise": (0.0, 0.02, 0.05, 0.1, 0.2), "pixel_mask": (0.0, 0.1, 0.25, 0.5),
-    "fgsm": EPSILONS, "pgd": EPSILONS}
-STRENGTH_NAMES = {"gaussian_noise": "sigma", "pixel_mask": "mask_fraction", "fgsm": "epsilon", "pgd": "epsilon"}
-PGD_STEPS = 10
-PGD_ALPHA_FACTOR = 2.5
+    "fgsm": EPSILONS, "pgd": EPSILONS, "square": (0.0, 4 / 255)}
+STRENGTH_NAMES = {"gaussian_noise": "sigma", "pixel_mask": "mask_fraction", "fgsm": "epsilon", "pgd": "epsilon",
+                  "square": "epsilon"}
+#: Suffix of the attack label of a static perturbation (one frame repeated over T).
+STATIC = "_static"
+#: Label of the per-image worst case over every attack at its reference strength.
+WORST_CASE = "worst_case"
+#: PGD steps: accuracy stops falling by then (benchmarks/robustness_convergence.py).
+PGD_STEPS = 50
+PGD_RESTARTS = 1
+PGD_STEP_FRACTION = 0.25
+SQUARE_QUERIES = 100
+SQUARE_P_INIT = 0.1
+#: Iterations (of 10 000) after which the Square attack halves p (Andriushchenko et al. 2020).
+_SQUARE_HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
+Z_95 = 1.959963984540054
 
 
 def check_attack(attack: str, strength: float) -> float:
@@ -56,7 +89,7 @@ def check_attack(attack: str, strength: float) -> float:
     >>> check_attack("blur", 1.0)
     Traceback (most recent call last):
     ...
-    ValueError: unknown attack 'blur'; valid attacks: gaussian_noise, pixel_mask, fgsm, pgd
+    ValueError: unknown attack 'blur'; valid attacks: gaussian_noise, pixel_mask, fgsm, pgd, square
     """
     if attack not in ATTACKS:
         raise ValueError(f"unknown attack {attack!r}; valid attacks: {', '.join(ATTACKS)}")
@@ -66,6 +99,45 @@ def check_attack(attack: str, strength: float) -> float:
     if attack == "pixel_mask" and value > 1:
         raise ValueError(f"pixel_mask strength is the fraction of pixels masked, in [0, 1]; got {strength}")
     return value
+
+
+def split_label(label: str) -> tuple[str, bool]:
+    """``(attack, static)`` of a table's attack label: ``"pgd"`` is per frame, ``"pgd_static"`` static.
+
+    Examples
+    --------
+    >>> split_label("fgsm_static"), split_label("pgd")
+    (('fgsm', True), ('pgd', False))
+    """
+    static = label.endswith(STATIC)
+    return (label[: -len(STATIC)] if static else label), static
+
+
+def strength_name(label: str) -> str:
+    """The strength's name for an attack label (``"none"`` for clean, all references for the worst case)."""
+    if label == WORST_CASE:
+        return "reference strengths"
+    return STRENGTH_NAMES.get(split_label(label)[0], "none")
+
+
+def wilson_interval(n_correct, n_total, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval ``(low, high)`` of a binomial proportion (default 95 %); vectorised.
+
+    Unlike the normal approximation it is not ``[0, 0]`` at 0 successes.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval(0, 20)
+    >>> round(float(low), 6), round(float(high), 3)
+    (0.0, 0.161)
+    """
+    k, n = np.asarray(n_correct, dtype=float), np.asarray(n_total, dtype=float)
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise ValueError(f"need 0 <= n_correct <= n_total and n_total >= 1, got {n_correct} of {n_total}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _norm(model: nn.Module, spec, mean, std, timesteps, like: torch.Tensor):
@@ -111,16 +183,33 @@ def predict_logits(model: nn.Module, images01: torch.Tensor, *, spec=None, mean=
         functional.reset_net(model)
 
 
-def _input_grad(model: nn.Module, x01: torch.Tensor, labels: torch.Tensor, norm, precision: str) -> torch.Tensor:
-    """d(summed cross-entropy)/d(input); parameter gradients are neither computed nor stored."""
-    x = x01.detach().requires_grad_(True)
-    try:
-        with torch.enable_grad():
-            loss = F.cross_entropy(_logits(model, x, norm, precision), labels, reduction="sum")
-            (grad,) = torch.autograd.grad(loss, x)
-    finally:
-        functional.reset_net(model)
-    return grad
+class _Net:
+    """The model on batch-first pixel input ``[B, 3, H, W]`` (static) or ``[B, T, 3, H, W]`` (per frame)."""
+
+    def __init__(self, model: nn.Module, norm, precision: str):
+        self.model, self.norm, self.precision = model, norm, precision
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        return _logits(self.model, x.movedim(0, 1) if x.dim() == 5 else x, self.norm, self.precision)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            with torch.no_grad():
+                return self._run(x)
+        finally:
+            functional.reset_net(self.model)
+
+    def loss_grad(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-image cross-entropy, logits and d(loss)/d(input); no parameter gradients are kept."""
+        x = x.detach().requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                logits = self._run(x)
+                loss = F.cross_entropy(logits, labels, reduction="none")
+                (grad,) = torch.autograd.grad(loss.sum(), x)
+        finally:
+            functional.reset_net(self.model)
+        return loss.detach(), logits.detach(), grad
 
 
 def _pixel_mask(shape: torch.Size, fraction: float, generator: torch.Generator, device) -> torch.Tensor:
@@ -133,9 +222,124 @@ def _pixel_mask(shape: torch.Size, fraction: float, generator: torch.Generator, 
     return masked.view(*lead, 1, h, w)
 
 
+def _pgd(net: _Net, base: torch.Tensor, labels: torch.Tensor, eps: float, *, steps: int, step_size: float,
+         restarts: int, best_iterate: bool, generator: torch.Generator,
+         on_step: Callable[[int, torch.Tensor], object] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(adversarial input, fooled)`` for batch-first ``base``; see the module notes.
+
+    With ``best_iterate`` an image is fooled when any iterate (random start included) is
+    misclassified, and only unfooled images keep stepping; the input returned is the first
+    misclassified iterate, else the highest-loss one. Otherwise only each restart's last
+    iterate counts. ``on_step(step, fooled)`` sees the running result after each step.
+    """
+    low, high = (base - eps).clamp(0, 1), (base + eps).clamp(0, 1)
+    fooled = torch.zeros(len(labels), dtype=torch.bool, device=base.device)
+    best_x, best_loss = base.clone(), torch.full((len(labels),), -math.inf, device=base.device)
+    for _ in range(restarts):
+        start = torch.rand(base.shape, generator=generator, device=base.device, dtype=base.dtype) * 2 - 1
+        active = (~fooled).nonzero().squeeze(1) if best_iterate else torch.arange(len(labels), device=base.device)
+        x = (base[active] + eps * start[active]).clamp(0, 1)
+        for step in range(steps + 1):
+            if not len(active):
+                break
+            loss, logits, grad = net.loss_grad(x, labels[active])
+            wrong = logits.argmax(-1) != labels[active]
+            if best_iterate:
+                better = wrong | (loss > best_loss[active])
+                best_x[active[better]], best_loss[active[better]] = x[better], loss[better]
+                fooled[active[wrong]] = True
+                keep = ~wrong
+                active, x, grad = active[keep], x[keep], grad[keep]
+            elif step == steps:
+                fooled[active[wrong]] = True
+                best_x[active[wrong]] = x[wrong]
+                best_x[active[~wrong & ~fooled[active]]] = x[~wrong & ~fooled[active]]
+            if on_step is not None and step > 0:
+                on_step(step, fooled)
+            if step < steps:
+                x = torch.minimum(torch.maximum(x + step_size * grad.sign(), low[active]), high[active])
+    return best_x, fooled
+
+
+def _margin(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """True-class logit minus the largest other logit; negative means misclassified."""
+    true = logits.gather(1, labels[:, None]).squeeze(1)
+    return true - logits.scatter(1, labels[:, None], -math.inf).amax(1)
+
+
+def _square(net: _Net, base: torch.Tensor, labels: torch.Tensor, eps: float, *, queries: int, p_init: float,
+            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """L-inf Square attack on batch-first ``base``: ``(adversarial input, fooled)``; ``queries`` forward passes."""
+    device, (h, w) = base.device, base.shape[-2:]
+    frames = base.shape[1:-3]  # (T,) per frame, () static
+    signs = torch.randint(0, 2, (len(base), *frames, 3, 1, w), generator=generator, device=device) * 2 - 1
+    x = (base + eps * signs).clamp(0, 1)
+    margin = _margin(net.logits(x), labels)
+    rows, cols = torch.arange(h, device=device), torch.arange(w, device=device)
+    for i in range(1, queries):
+        active = (margin >= 0).nonzero().squeeze(1)
+        if not len(active):
+            break
+        p = p_init / 2 ** sum(i > k * queries / 10_000 for k in _SQUARE_HALVINGS)
+        side = min(max(int(round(math.sqrt(p * h * w))), 1), h, w)
+        top = torch.randint(0, h - side + 1, (len(active), 1), generator=generator, device=device)
+        left = torch.randint(0, w - side + 1, (len(active), 1), generator=generator, device=device)
+        inside = (((rows - top) >= 0) & ((rows - top) < side))[:, :, None] & \
+                 (((cols - left) >= 0) & ((cols - left) < side))[:, None, :]  # [A, H, W]
+        inside = inside.view(len(active), *(1,) * len(frames), 1, h, w)
+        patch = torch.randint(0, 2, (len(active), *frames, 3, 1, 1), generator=generator, device=device) * 2 - 1
+        delta = torch.where(inside, eps * patch, x[active] - base[active])
+        candidate = (base[active] + delta).clamp(0, 1)
+        new_margin = _margin(net.logits(candidate), labels[active])
+        better = new_margin < margin[active]
+        x[active[better]], margin[active[better]] = candidate[better], new_margin[better]
+    return x, margin < 0
+
+
+def _attack(net: _Net, images01: torch.Tensor, labels: torch.Tensor, attack: str, strength: float, *,
+            generator: torch.Generator, per_timestep: bool, pgd_steps: int, pgd_restarts: int,
+            pgd_step_fraction: float, pgd_best_iterate: bool, square_queries: int, square_p_init: float
+            ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Batch-first perturbed input and, for PGD/Square, which images were fooled along the way."""
+    base = images01.unsqueeze(1).expand(-1, net.norm[2], *images01.shape[1:]) if per_timestep else images01
+    base = base.detach().clone()
+    if strength == 0:
+        return base, None
+    device = base.device
+    swap = (lambda t: t.movedim(0, 1)) if per_timestep else (lambda t: t)  # draws in [T, B, ...] order
+    if attack == "gaussian_noise":
+        noise = torch.randn(swap(base).shape, generator=generator, device=device, dtype=base.dtype)
+        return (base + strength * swap(noise)).clamp_(0, 1), None
+    if attack == "pixel_mask":
+        return base.masked_fill(swap(_pixel_mask(swap(base).shape, strength, generator, device)), 0.0), None
+    if attack == "fgsm":
+        return (base + strength * net.loss_grad(base, labels)[2].sign()).clamp_(0, 1), None
+    if attack == "pgd":
+        return _pgd(net, base, labels, strength, steps=pgd_steps, step_size=pgd_step_fraction * strength,
+                    restarts=pgd_restarts, best_iterate=pgd_best_iterate, generator=generator)
+    return _square(net, base, labels, strength, queries=square_queries, p_init=square_p_init, generator=generator)
+
+
+def _check_options(pgd_steps: int, pgd_restarts: int, pgd_step_fraction: float, square_queries: int,
+                   square_p_init: float) -> None:
+    if pgd_steps < 1:
+        raise ValueError(f"pgd_steps must be >= 1, got {pgd_steps}")
+    if pgd_restarts < 1:
+        raise ValueError(f"pgd_restarts must be >= 1, got {pgd_restarts}")
+    if not 0 < pgd_step_fraction <= 2:
+        raise ValueError(f"pgd_step_fraction (step size / epsilon) must be in (0, 2], got {pgd_step_fraction}")
+    if square_queries < 1:
+        raise ValueError(f"square_queries must be >= 1, got {square_queries}")
+    if not 0 < square_p_init <= 1:
+        raise ValueError(f"square_p_init (fraction of pixels in the first square) must be in (0, 1], "
+                         f"got {square_p_init}")
+
+
 def perturb(model: nn.Module, images01: torch.Tensor, labels: torch.Tensor, attack: str, strength: float, *,
             generator: torch.Generator, spec=None, mean=None, std=None, timesteps: int | None = None,
-            per_timestep: bool = True, pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None,
+            per_timestep: bool = True, pgd_steps: int = PGD_STEPS, pgd_restarts: int = PGD_RESTARTS,
+            pgd_step_fraction: float = PGD_STEP_FRACTION, pgd_best_iterate: bool = True,
+            square_queries: int = SQUARE_QUERIES, square_p_init: float = SQUARE_P_INIT,
             precision: str = "fp32") -> torch.Tensor:
     """Perturbed pixel-space input: ``[T, B, 3, H, W]``, or ``[B, 3, H, W]`` when not per timestep.
 
@@ -144,16 +348,21 @@ def perturb(model: nn.Module, images01: torch.Tensor, labels: torch.Tensor, atta
     model : nn.Module
         A spiking ResNet (``forward(x, timesteps)``) on the images' device, in eval mode.
     images01, labels : Tensor
-        ``[B, 3, H, W]`` in [0, 1] at the model's input size; int64 ``[B]`` (FGSM/PGD targets).
+        ``[B, 3, H, W]`` in [0, 1] at the model's input size; int64 ``[B]`` (targets of the
+        adversarial attacks).
     attack, strength : str, float
         One of :data:`ATTACKS`; noise sigma, masked fraction or L-inf epsilon (pixel units).
     generator : torch.Generator
-        On the images' device; draws noise, masks and the PGD start.
+        On the images' device; draws noise, masks, PGD starts and Square patches.
     spec, mean, std, timesteps, precision
         Normalisation and T (a CheckpointSpec or explicit values); "fp32" or "bf16".
-    per_timestep, pgd_steps, pgd_alpha
-        Per-frame perturbations (default) or one repeated over T; PGD iterations and step
-        size (default ``2.5 * strength / pgd_steps``).
+    per_timestep : bool
+        One perturbation per frame (default) or one static perturbation repeated over T.
+    pgd_steps, pgd_restarts, pgd_step_fraction, pgd_best_iterate
+        PGD iterations, random restarts, step size as a fraction of epsilon, and whether
+        the first misclassified (else highest-loss) iterate is returned instead of the last.
+    square_queries, square_p_init
+        Square attack: forward passes per image and initial fraction of pixels per square.
 
     Examples
     --------
@@ -166,34 +375,14 @@ def perturb(model: nn.Module, images01: torch.Tensor, labels: torch.Tensor, atta
     torch.Size([2, 4, 3, 16, 16])
     """
     strength = check_attack(attack, strength)
+    _check_options(pgd_steps, pgd_restarts, pgd_step_fraction, square_queries, square_p_init)
     if images01.dim() != 4 or images01.shape[1] != 3:
         raise ValueError(f"expected images [B, 3, H, W] in [0, 1], got shape {tuple(images01.shape)}")
-    norm = _norm(model, spec, mean, std, timesteps, images01)
-    base = images01.unsqueeze(0).expand(norm[2], *images01.shape) if per_timestep else images01
-    base = base.detach().clone()
-    if strength == 0:
-        return base
-    device = base.device
-    if attack == "gaussian_noise":
-        noise = torch.randn(base.shape, generator=generator, device=device, dtype=base.dtype)
-        return (base + strength * noise).clamp_(0, 1)
-    if attack == "pixel_mask":
-        return base.masked_fill(_pixel_mask(base.shape, strength, generator, device), 0.0)
-    if attack == "fgsm":
-        grad = _input_grad(model, base, labels, norm, precision)
-        return (base + strength * grad.sign()).clamp_(0, 1)
-    if pgd_steps < 1:
-        raise ValueError(f"pgd_steps must be >= 1, got {pgd_steps}")
-    alpha = PGD_ALPHA_FACTOR * strength / pgd_steps if pgd_alpha is None else float(pgd_alpha)
-    if alpha <= 0:
-        raise ValueError(f"pgd_alpha must be > 0, got {pgd_alpha}")
-    start = torch.rand(base.shape, generator=generator, device=device, dtype=base.dtype) * 2 - 1
-    x = (base + strength * start).clamp_(0, 1)
-    low, high = base - strength, base + strength
-    for _ in range(pgd_steps):
-        x = x + alpha * _input_grad(model, x, labels, norm, precision).sign()
-        x = torch.minimum(torch.maximum(x, low), high).clamp_(0, 1)
-    return x.detach()
+    net = _Net(model, _norm(model, spec, mean, std, timesteps, images01), precision)
+    adv, _ = _attack(net, images01, labels, attack, strength, generator=generator, per_timestep=per_timestep,
+                     pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, pgd_step_fraction=pgd_step_fraction,
+                     pgd_best_iterate=pgd_best_iterate, square_queries=square_queries, square_p_init=square_p_init)
+    return adv.movedim(0, 1) if per_timestep else adv
 
 
 def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
@@ -214,32 +403,161 @@ def _batches(images: np.ndarray, labels: np.ndarray, size_px: int, batch_size: i
         yield x, torch.from_numpy(labels[start:start + batch_size]).to(device)
 
 
-def _n_correct(model: nn.Module, data, attack: str, strength: float, *, spec: CheckpointSpec, batch_size: int,
-               device, seed: int, on_batch: Callable[[], object] | None = None, **options) -> tuple[int, int]:
+def _plan(attacks: Mapping[str, Sequence[float]], per_timestep: bool) -> list[tuple[str, str, bool, float]]:
+    """``(label, attack, static, strength)`` per run; plain names follow ``per_timestep``."""
+    plan = []
+    for name, strengths in attacks.items():
+        attack, static = split_label(name)
+        static = static or not per_timestep
+        label = attack + STATIC if static else attack
+        plan += [(label, attack, static, check_attack(attack, s)) for s in strengths]
+    return list(dict.fromkeys(plan))
+
+
+def robustness_per_image(model: nn.Module, spec: CheckpointSpec, data,
+                         attacks: Mapping[str, Sequence[float]] | None = None, *, image_index=None,
+                         batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
+                         pgd_steps: int = PGD_STEPS, pgd_restarts: int = PGD_RESTARTS,
+                         pgd_step_fraction: float = PGD_STEP_FRACTION, square_queries: int = SQUARE_QUERIES,
+                         square_p_init: float = SQUARE_P_INIT, precision: str = "fp32",
+                         progress: bool = False) -> pd.DataFrame:
+    """Per image, whether it is classified correctly: columns ``attack, strength, image, label, correct``.
+
+    ``attacks`` maps attack labels to strengths (default :data:`DEFAULT_STRENGTHS`): a plain
+    name perturbs per frame (static with ``per_timestep=False``), ``"<attack>_static"``
+    statically; labels in the table say which. Rows with attack ``"clean"`` (strength 0)
+    hold the clean result; an attack's row is correct only if the image is correct clean
+    and under the attack (attacks run on clean-correct images only). ``image`` numbers the
+    images of ``data`` (or is ``image_index[i]``). ``data`` has ``images`` (uint8
+    ``[N, H, W, 3]``) and ``labels`` or is an ``(images, labels)`` pair; images are resized
+    (bilinear) to ``spec.input_size_px``.
+
+    Examples
+    --------
+    >>> from topoanalysis.testing import tiny_checkpoint
+    >>> model, spec = tiny_checkpoint(calibrate=False)
+    >>> data = (np.zeros((4, 16, 16, 3), np.uint8), np.arange(4))
+    >>> table = robustness_per_image(model, spec, data, {"pixel_mask": (0.5,)}, device="cpu")
+    >>> table.groupby("attack")["image"].apply(list).to_dict()
+    {'clean': [0, 1, 2, 3], 'pixel_mask': [0, 1, 2, 3]}
+    """
+    _check_options(pgd_steps, pgd_restarts, pgd_step_fraction, square_queries, square_p_init)
+    plan = _plan(DEFAULT_STRENGTHS if attacks is None else attacks, per_timestep)
     images, labels = _arrays(data)
-    generator = torch.Generator(device=device).manual_seed(int(seed))
-    correct = 0
-    for x, y in _batches(images, labels, spec.input_size_px, batch_size, device):
-        adv = perturb(model, x, y, attack, strength, generator=generator, spec=spec, **options)
-        logits = predict_logits(model, adv, spec=spec, precision=options.get("precision", "fp32"))
-        if logits.shape[-1] <= int(y.max()):
-            raise ValueError(f"labels go up to {int(y.max())} but the model has {logits.shape[-1]} classes")
-        correct += int((logits.argmax(-1) == y).sum())
-        if on_batch is not None:
-            on_batch()
-    return correct, len(labels)
+    index = np.arange(len(labels)) if image_index is None else np.asarray(image_index, dtype=np.int64)
+    if index.shape != labels.shape:
+        raise ValueError(f"image_index needs one entry per image ({len(labels)}), got {index.shape}")
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = model.to(device).eval()
+    runs = [(label, attack, static, s) for label, attack, static, s in plan if s > 0]
+    generators = {run: torch.Generator(device=device).manual_seed(int(seed)) for run in runs}
+    options = dict(pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, pgd_step_fraction=pgd_step_fraction,
+                   pgd_best_iterate=True, square_queries=square_queries, square_p_init=square_p_init)
+    clean, correct = [], {run: [] for run in runs}
+    n_batches = math.ceil(len(labels) / batch_size)
+    with tqdm(total=(len(runs) + 1) * n_batches, desc="robustness", unit="batch", disable=not progress) as bar:
+        for x, y in _batches(images, labels, spec.input_size_px, batch_size, device):
+            net = _Net(model, _norm(model, spec, None, None, None, x), precision)
+            logits = net.logits(x)
+            if logits.shape[-1] <= int(y.max()):
+                raise ValueError(f"labels go up to {int(y.max())} but the model has {logits.shape[-1]} classes")
+            right = logits.argmax(-1) == y
+            clean.append(right.cpu())
+            bar.update()
+            keep = right.nonzero().squeeze(1)
+            for run in runs:
+                label, attack, static, strength = run
+                bar.set_postfix_str(f"{label} {strength:.4g}")
+                survived = torch.zeros_like(right)
+                if len(keep):
+                    adv, fooled = _attack(net, x[keep], y[keep], attack, strength, generator=generators[run],
+                                          per_timestep=not static, **options)
+                    survived[keep] = ~fooled if fooled is not None else net.logits(adv).argmax(-1) == y[keep]
+                correct[run].append(survived.cpu())
+                bar.update()
+    clean_correct = torch.cat(clean).numpy()
+    frames = [pd.DataFrame({"attack": "clean", "strength": 0.0, "image": index, "label": labels,
+                            "correct": clean_correct})]
+    for run in plan:
+        right = torch.cat(correct[run]).numpy() if run[3] > 0 else clean_correct
+        frames.append(pd.DataFrame({"attack": run[0], "strength": run[3], "image": index, "label": labels,
+                                    "correct": right & clean_correct}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def accuracy_summary(per_image: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per (model,) attack and strength from :func:`robustness_per_image` rows:
+    ``[model,] attack, strength, accuracy, se, ci_low, ci_high, n_images`` (binomial SE, 95 % Wilson
+    interval); the ``clean`` rows are left out (every attack's strength-0 rows hold them).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"attack": "fgsm", "strength": 0.1, "image": range(4), "label": 0,
+    ...                      "correct": [True, False, False, False]})
+    >>> accuracy_summary(rows)[["accuracy", "n_images"]].to_dict("records")
+    [{'accuracy': 0.25, 'n_images': 4}]
+    """
+    keys = (["model"] if "model" in per_image else []) + ["attack", "strength"]
+    rows = per_image[per_image["attack"] != "clean"]
+    grouped = rows.groupby(keys, sort=False, dropna=False)["correct"].agg(["sum", "size"]).reset_index()
+    n_correct, n = grouped["sum"].to_numpy(float), grouped["size"].to_numpy(float)
+    accuracy = n_correct / n
+    low, high = wilson_interval(n_correct, n)
+    return grouped[keys].assign(accuracy=accuracy, se=np.sqrt(accuracy * (1 - accuracy) / n), ci_low=low,
+                                ci_high=high, n_images=n.astype(int))
+
+
+def reference_rows(per_image: pd.DataFrame, reference: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The clean rows, each attack's rows at its reference strength (default :func:`reference_strength`)
+    and any worst-case rows."""
+    reference, parts = dict(reference or {}), [per_image[per_image["attack"] == "clean"]]
+    for label in dict.fromkeys(per_image["attack"]):
+        sub = per_image[per_image["attack"] == label]
+        if label in ("clean", WORST_CASE):
+            parts += [sub] if label == WORST_CASE else []
+            continue
+        strength = float(reference.get(label, reference_strength(sub["strength"])))
+        chosen = sub[np.isclose(sub["strength"].to_numpy(float), strength, rtol=1e-9, atol=1e-12)]
+        if not len(chosen):
+            raise ValueError(f"no {label} rows at strength {strength:g}; available: "
+                             f"{', '.join(f'{s:g}' for s in sorted(set(sub['strength'])))}")
+        parts.append(chosen)
+    return pd.concat(parts, ignore_index=True)
+
+
+def worst_case(per_image: pd.DataFrame, reference: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per (model and) image: correct only if correct under every attack at its reference strength.
+
+    Attack ``"worst_case"``, strength NaN; only images every attack ran on (e.g. the PGD
+    subset), so its accuracy is never above any single attack's on those images.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"attack": ["fgsm"] * 2 + ["pgd"] * 2, "strength": 0.1, "image": [0, 1] * 2,
+    ...                      "label": 3, "correct": [True, True, False, True]})
+    >>> worst_case(rows)["correct"].tolist()
+    [False, True]
+    """
+    keys = (["model"] if "model" in per_image else []) + ["image"]
+    chosen = reference_rows(per_image, reference)
+    chosen = chosen[~chosen["attack"].isin(["clean", WORST_CASE])]
+    if "model" in chosen:
+        n_attacks = chosen.groupby("model")["attack"].transform("nunique")
+    else:
+        n_attacks = chosen["attack"].nunique()
+    grouped = chosen.assign(n_attacks=n_attacks).groupby(keys, sort=False).agg(
+        label=("label", "first"), correct=("correct", "all"), seen=("attack", "nunique"), needed=("n_attacks", "first"))
+    grouped = grouped[grouped["seen"] == grouped["needed"]].reset_index()
+    return grouped.assign(attack=WORST_CASE, strength=np.nan)[[*keys[:-1], "attack", "strength", "image", "label",
+                                                                "correct"]]
 
 
 def accuracy_under_attack(model: nn.Module, data, attack: str, strength: float, *, spec: CheckpointSpec,
                           batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
-                          pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None,
-                          precision: str = "fp32") -> float:
-    """Top-1 accuracy on ``data`` under one attack at one strength.
+                          **options) -> float:
+    """Top-1 accuracy on ``data`` under one attack at one strength (correct clean and under attack).
 
-    ``data`` has ``images`` (uint8 ``[N, H, W, 3]``) and ``labels`` (e.g. an
-    :class:`~topoanalysis.training.data.ImageArrays`) or is an ``(images, labels)`` pair;
-    images are resized (bilinear) to ``spec.input_size_px``. The model is put in eval
-    mode on ``device`` (default: CUDA if available).
+    ``options``: the PGD/Square and precision options of :func:`robustness_per_image`.
 
     Examples
     --------
@@ -250,21 +568,17 @@ def accuracy_under_attack(model: nn.Module, data, attack: str, strength: float, 
     True
     """
     curves = robustness_curves(model, spec, data, {attack: (strength,)}, batch_size=batch_size, device=device,
-                               seed=seed, per_timestep=per_timestep, pgd_steps=pgd_steps, pgd_alpha=pgd_alpha,
-                               precision=precision)
+                               seed=seed, per_timestep=per_timestep, **options)
     return float(curves["accuracy"].iloc[0])
 
 
 def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
-                      attacks: Mapping[str, Sequence[float]] | None = None, *,
-                      batch_size: int = 64, device=None, seed: int = 0, per_timestep: bool = True,
-                      pgd_steps: int = PGD_STEPS, pgd_alpha: float | None = None, precision: str = "fp32",
-                      progress: bool = False) -> pd.DataFrame:
-    """Accuracy over strengths for each attack: columns ``attack, strength, accuracy, se, n_images``
-    (``se``: the binomial standard error of the accuracy on ``n_images``).
+                      attacks: Mapping[str, Sequence[float]] | None = None, **options) -> pd.DataFrame:
+    """Accuracy over strengths for each attack: columns ``attack, strength, accuracy, se, ci_low, ci_high,
+    n_images`` (binomial SE and 95 % Wilson interval on ``n_images``).
 
-    ``attacks`` maps attack names to strengths (default :data:`DEFAULT_STRENGTHS`); rows
-    at strength 0 hold the clean accuracy, computed once and shared by all attacks.
+    Arguments as :func:`robustness_per_image`; rows at strength 0 hold the clean accuracy,
+    computed once and shared by all attacks.
 
     Examples
     --------
@@ -272,30 +586,9 @@ def robustness_curves(model: nn.Module, spec: CheckpointSpec, data,
     >>> model, spec = tiny_checkpoint(calibrate=False)
     >>> data = (np.zeros((4, 16, 16, 3), np.uint8), np.arange(4))
     >>> robustness_curves(model, spec, data, {"pixel_mask": (0, 0.5)}, device="cpu").columns.tolist()
-    ['attack', 'strength', 'accuracy', 'se', 'n_images']
+    ['attack', 'strength', 'accuracy', 'se', 'ci_low', 'ci_high', 'n_images']
     """
-    attacks = dict(DEFAULT_STRENGTHS if attacks is None else attacks)
-    plan = [(attack, check_attack(attack, s)) for attack, strengths in attacks.items() for s in strengths]
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = model.to(device).eval()
-    n_batches = math.ceil(len(_arrays(data)[1]) / batch_size)
-    n_runs = len({(a, s) for a, s in plan if s > 0}) + any(s == 0 for _, s in plan)
-    results: dict[tuple[str, float], tuple[int, int]] = {}
-    with tqdm(total=n_runs * n_batches, desc="robustness", unit="batch", disable=not progress) as bar:
-        for attack, strength in plan:
-            key = ("clean", 0.0) if strength == 0 else (attack, strength)
-            if key not in results:
-                bar.set_postfix_str(f"{attack} {strength:.4g}")
-                results[key] = _n_correct(model, data, attack, strength, spec=spec, batch_size=batch_size,
-                                          device=device, seed=seed, on_batch=bar.update, per_timestep=per_timestep,
-                                          pgd_steps=pgd_steps, pgd_alpha=pgd_alpha, precision=precision)
-    rows = []
-    for attack, strength in plan:
-        correct, total = results[("clean", 0.0) if strength == 0 else (attack, strength)]
-        accuracy = correct / total
-        rows.append({"attack": attack, "strength": strength, "accuracy": accuracy,
-                     "se": math.sqrt(accuracy * (1 - accuracy) / total), "n_images": total})
-    return pd.DataFrame(rows, columns=["attack", "strength", "accuracy", "se", "n_images"])
+    return accuracy_summary(robustness_per_image(model, spec, data, attacks, **options))
 
 
 def reference_strength(strengths: Sequence[float]) -> float:
@@ -315,8 +608,10 @@ def robustness_table(curves: pd.DataFrame, reference: Mapping[str, float] | None
 
     Columns ``attack, strength_name, strength, n_images`` and the accuracy: one
     ``accuracy`` column, or one column per model when ``curves`` has a ``model`` column;
-    with an ``se`` column in ``curves``, its standard errors too (``se``, or ``<model> se``).
-    ``reference`` maps attacks to strengths (default :func:`reference_strength`).
+    with ``se``/``ci_low``/``ci_high`` columns in ``curves``, those too (``se``, or
+    ``<model> se``, ``<model> ci_low``, ``<model> ci_high``). ``reference`` maps attacks to
+    strengths (default :func:`reference_strength`); a ``worst_case`` row (strength NaN)
+    is copied as it is.
 
     Examples
     --------
@@ -328,23 +623,26 @@ def robustness_table(curves: pd.DataFrame, reference: Mapping[str, float] | None
     models = list(dict.fromkeys(curves["model"])) if "model" in curves else None
     reference, table = dict(reference or {}), []
     attacks = (["clean"] if (curves["strength"] == 0).any() else []) + list(dict.fromkeys(curves["attack"]))
+    stats = [c for c in ("se", "ci_low", "ci_high") if c in curves]
     for attack in attacks:
         sub = curves if attack == "clean" else curves[curves["attack"] == attack]
-        strength = 0.0 if attack == "clean" else float(reference.get(attack, reference_strength(sub["strength"])))
-        chosen = sub[np.isclose(sub["strength"].to_numpy(float), strength, rtol=1e-9, atol=1e-12)]
+        if attack == WORST_CASE:
+            strength, chosen = math.nan, sub
+        else:
+            strength = 0.0 if attack == "clean" else float(reference.get(attack, reference_strength(sub["strength"])))
+            chosen = sub[np.isclose(sub["strength"].to_numpy(float), strength, rtol=1e-9, atol=1e-12)]
         if not len(chosen):
             raise ValueError(f"no {attack} rows at strength {strength:g}; available: "
                              f"{', '.join(f'{s:g}' for s in sorted(set(sub['strength'])))}")
-        row = {"attack": attack, "strength_name": STRENGTH_NAMES.get(attack, "none"), "strength": strength,
+        row = {"attack": attack, "strength_name": strength_name(attack), "strength": strength,
                "n_images": int(chosen["n_images"].iloc[0])}
         if models is None:
             row["accuracy"] = float(chosen["accuracy"].iloc[0])
-            if "se" in chosen:
-                row["se"] = float(chosen["se"].iloc[0])
+            row.update({c: float(chosen[c].iloc[0]) for c in stats})
         else:
             first = chosen.drop_duplicates("model").set_index("model")
             row.update({m: float(first["accuracy"].get(m, np.nan)) for m in models})
-            if "se" in first:
-                row.update({f"{m} se": float(first["se"].get(m, np.nan)) for m in models})
+            for c in stats:
+                row.update({f"{m} {c}": float(first[c].get(m, np.nan)) for m in models})
         table.append(row)
     return pd.DataFrame(table)

@@ -58,6 +58,12 @@ Models = Mapping[str, "str | os.PathLike | ModelFile"]
 """Model name (its label in tables and figures) -> checkpoint, in the order they are compared."""
 
 
+def check_seed(seed, flag: str = "--seed") -> None:
+    """ValueError unless ``seed`` is a whole number >= 0 (what numpy's generators accept)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"{flag} must be a whole number >= 0, got {seed!r}")
+
+
 def model_files(models: Models) -> dict[str, ModelFile]:
     """``models`` with every entry a :class:`ModelFile`; at least one is needed."""
     if not models:

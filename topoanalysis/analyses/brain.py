@@ -22,7 +22,7 @@ from .. import __version__
 from ..brain.rsa import BOOTSTRAP_DESCRIPTION, RSA_BENCHMARKS, bootstrap_image_indices
 from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
-from .base import Models, Result, Runtime, checkpoint_info, model_files, model_first
+from .base import Models, Result, Runtime, check_seed, checkpoint_info, model_files, model_first
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class BrainParams:
     n_bootstrap: int = 1000
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         if self.pls_method not in PLS_METHODS:
             raise ValueError(f"unknown PLS method {self.pls_method!r}; valid: {', '.join(PLS_METHODS)}")
         if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
@@ -96,12 +97,12 @@ def check_data(params: BrainParams) -> None:
     from .. import paths
     from ..brain.rsa import ALGONAUTS_FILENAME, HUMAN_IT_FILENAME
     from ..brain.v4 import load_v4_repeats
-    from ..metrics.ringach import find_ringach_file
+    from ..metrics.ringach import load_ringach2002
     from ..stimuli.rsa92 import find_rsa92_file
 
     offline = params.offline()
     if "V1-Ringach2002" in offline:
-        find_ringach_file(params.ringach)
+        load_ringach2002(params.ringach)  # small: read whole, so a damaged file fails here
     if "V4-Cowley2023" in offline:
         load_v4_repeats(params.v4_data)
     rsa = [name for name in offline if "RSA" in name]

@@ -21,7 +21,17 @@ from .. import __version__
 from ..metrics.it import ITParams, it_analysis
 from ..metrics.overlap import OVERLAP_CHANCE
 from ..outputs import write_json
-from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
+from .base import (
+    MapResult,
+    ModelFile,
+    Models,
+    Runtime,
+    check_seed,
+    checkpoint_info,
+    choose_layer,
+    model_files,
+    stacked_tables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +55,7 @@ class ITPatchesParams:
     max_per_category: int | None = None
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
         if self.max_per_category is not None and self.max_per_category < 1:
             raise ValueError(f"--max-per-category must be >= 1, got {self.max_per_category}")
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import __version__
 from ..metrics.temporal import entropy_shift
+from ..models.registry import MAX_TIMESTEPS
 from .base import Models, Result, Runtime, check_evaluation_data, checkpoint_info, evaluation_data, model_files
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TemporalParams:
-    """``timesteps``: inference T values; ``fisher_images``: images for the Fisher information;
+    """``timesteps``: inference T values (1 to ``MAX_TIMESTEPS``, 256); ``fisher_images``: images for
+    the Fisher information;
     ``fisher_batch_size``: 1 for per-image gradients (Eq. 8 exactly), larger for Kim et al.'s
     batch estimate; ``data``/``data_path``/``n_per_class``: the test images (see
     :func:`topoanalysis.analyses.base.evaluation_data`)."""
@@ -39,6 +41,9 @@ class TemporalParams:
     def __post_init__(self) -> None:
         if not self.timesteps or min(self.timesteps) < 1:
             raise ValueError(f"--timesteps must be >= 1; got {list(self.timesteps)}")
+        if max(self.timesteps) > MAX_TIMESTEPS:
+            raise ValueError(f"--timesteps {max(self.timesteps)} is above the limit of {MAX_TIMESTEPS} (memory grows "
+                             "with T: each layer's spikes are kept for every step); pass smaller values")
         for name in ("fisher_images", "fisher_batch_size", "n_per_class"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")

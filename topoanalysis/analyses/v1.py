@@ -17,7 +17,17 @@ import pandas as pd
 
 from .. import __version__
 from ..metrics.v1 import V1Params, v1_analysis
-from .base import MapResult, ModelFile, Models, Runtime, checkpoint_info, choose_layer, model_files, stacked_tables
+from .base import (
+    MapResult,
+    ModelFile,
+    Models,
+    Runtime,
+    check_seed,
+    checkpoint_info,
+    choose_layer,
+    model_files,
+    stacked_tables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +45,9 @@ class V1MapsParams:
     layer: str | None = None
     seed: int = 424
     ringach: str | None = None
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
 
 
 @dataclass

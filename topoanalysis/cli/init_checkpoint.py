@@ -10,8 +10,10 @@ import torch
 
 from .. import __version__
 from ..models import list_models
-from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, save_checkpoint
+from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, check_spec_numbers, save_checkpoint
 from ..models.fresh import fresh_checkpoint
+from ..models.registry import check_arch_kwargs
+from ..outputs import check_output_file
 from ..recording import preprocess
 from ..stimuli import make_sine_gratings
 
@@ -20,7 +22,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("init-checkpoint", help="save a freshly initialised model and its sheets")
     parser.add_argument("--arch", choices=list_models(), default="spiking_resnet18")
     parser.add_argument("--stem", choices=("imagenet", "cifar"), default="cifar")
-    parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (default: %(default)s)")
+    parser.add_argument("--width", type=float, default=None,
+                        help="channel multiplier (default: the architecture's, 1/16 for the tiny ones, else 1)")
     parser.add_argument("--num-classes", type=int, default=10)
     parser.add_argument("--timesteps", type=int, default=None, help="T (default: the architecture's)")
     parser.add_argument("--input-size", type=int, default=32, help="input size in px (default: %(default)s)")
@@ -33,9 +36,18 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    arch_kwargs = {"stem": args.stem, "width": args.width, "num_classes": args.num_classes}
-    if args.timesteps is not None:
-        arch_kwargs["timesteps"] = args.timesteps
+    check_output_file(args.out)
+    arch_kwargs = {"stem": args.stem, "num_classes": args.num_classes}
+    for key, value in (("width", args.width), ("timesteps", args.timesteps)):
+        if value is not None:
+            arch_kwargs[key] = value
+    try:
+        check_spec_numbers(input_size_px=args.input_size, visual_degrees=args.visual_degrees)
+        check_arch_kwargs(args.arch, arch_kwargs, as_flags=True)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; see topoanalysis init-checkpoint --help") from None
+    if args.calibrate_bn < 0:
+        raise ValueError(f"--calibrate-bn must be 0 (off) or a number of gratings, got {args.calibrate_bn}")
     calibration = None
     if args.calibrate_bn > 0:
         gratings = make_sine_gratings(args.input_size, args.visual_degrees)

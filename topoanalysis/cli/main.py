@@ -1,29 +1,41 @@
-"""``topoanalysis`` entry point: parses arguments and turns known errors into messages."""
+"""``topoanalysis`` entry point: parses arguments and turns known errors into messages.
+
+A Ctrl-C while the command modules (and torch) load, before :func:`main` runs, ends in one
+line and exit status 130 too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 
-from . import (
-    brain,
-    demo,
-    importers,
-    info,
-    init_checkpoint,
-    it_patches,
-    record,
-    report,
-    robustness,
-    swap_positions,
-    temporal,
-    train,
-    v1_maps,
-)
+INTERRUPTED_AT_START = "\ntopoanalysis: interrupted while starting; nothing was written"
+
+try:
+    from . import (
+        brain,
+        demo,
+        importers,
+        info,
+        init_checkpoint,
+        it_patches,
+        record,
+        report,
+        robustness,
+        swap_positions,
+        temporal,
+        train,
+        v1_maps,
+    )
+except KeyboardInterrupt:  # the first seconds of a command, before main's own handler is in place
+    print(INTERRUPTED_AT_START, file=sys.stderr)
+    sys.exit(130)
 
 COMMANDS = (demo, info, init_checkpoint, importers, record, swap_positions, train, v1_maps, it_patches, brain, temporal,
             robustness, report)
@@ -44,15 +56,34 @@ def _show_library_log() -> None:
     package.setLevel(logging.INFO)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and a pointer to ``--help`` (not the usage block).
+
+    ``add_subparsers`` makes its subparsers of the same class, so every subcommand has it.
+    """
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="topoanalysis",
         description="Topographic analysis of deep spiking neural networks against the ventral stream.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
+    parser.set_defaults(subcommands=subparsers.choices)
     return parser
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """``argv`` parsed; an unknown option is reported by its subcommand's parser (pointing at its ``--help``)."""
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        args.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 DEBUG_ENV_VAR = "TOPOANALYSIS_DEBUG"
@@ -60,6 +91,32 @@ ANTICIPATED = (FileNotFoundError, ValueError, ConnectionError, OSError)
 """Failures of input, files, data or devices: one line and exit status 2, not a traceback."""
 BUG_REPORT = ("this is a bug in topoanalysis, not in your input: please report it with the command line and the "
               "traceback above")
+ERRNO_WORDS = {
+    errno.ENOSPC: "the disk is full; free some space or write to another disk",
+    errno.EDQUOT: "the disk quota is used up; free some space or write to another disk",
+    errno.EEXIST: "it already exists; remove it or choose another path",
+    errno.EACCES: "permission denied; pass a path you may use",
+    errno.EPERM: "not permitted; pass a path you may use",
+    errno.EROFS: "the file system is read-only; pass a path you can write to",
+    errno.EISDIR: "it is a folder, where a file was needed",
+    errno.ENOTDIR: "a part of the path is a file, where a folder was needed",
+    errno.ENOENT: "no such file or folder",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EIO: "the disk reported an input/output error; check the disk",
+}
+"""Plain words for the ``[Errno N] ...`` texts of the OS errors a command can meet."""
+
+
+def plain_message(exc: BaseException) -> str:
+    """``exc``'s message with any raw ``[Errno N] text`` in it put in plain words."""
+    def words(match: re.Match) -> str:
+        return ERRNO_WORDS.get(int(match.group(1)), match.group(2))
+
+    text = re.sub(r"\[Errno (\d+)\] ([^:(]*[^:( ])", words, str(exc))
+    if isinstance(exc, OSError) and str(exc).startswith("[Errno") and exc.filename is not None:
+        files = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+        text = f"{files}: {ERRNO_WORDS.get(exc.errno, exc.strerror)}"
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,27 +126,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     the fix; ``--debug`` or ``TOPOANALYSIS_DEBUG=1`` shows the traceback); 130: interrupted
     (finished outputs are kept); 1: a bug (the traceback and a request to report it).
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _show_library_log()
-    debug = args.debug or os.environ.get(DEBUG_ENV_VAR, "") not in ("", "0")
+    name, debug = "topoanalysis", os.environ.get(DEBUG_ENV_VAR, "") not in ("", "0")
     try:
+        args = parse_arguments(argv)
+        name, debug = f"topoanalysis {args.command}", debug or args.debug
+        _show_library_log()
         return int(args.run(args) or 0)
     except ANTICIPATED as exc:
         if debug:
             raise
-        print(f"topoanalysis {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{name}: error: {plain_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if debug:
             raise
-        print(f"\ntopoanalysis {args.command}: interrupted; nothing half-written was kept (finished outputs and, for "
-              "report, finished analyses are). Run the same command again to continue (train: add --resume "
-              "OUT/checkpoint_last.pt).", file=sys.stderr)
+        print(f"\n{name}: interrupted; nothing half-written was kept (finished outputs and, for report, finished "
+              "analyses are). Run the same command again to continue (train: add --resume OUT/checkpoint_last.pt).",
+              file=sys.stderr)
         return 130
     except Exception:
         traceback.print_exc()
-        print(f"topoanalysis {args.command}: internal error: {BUG_REPORT}", file=sys.stderr)
+        print(f"{name}: internal error: {BUG_REPORT}", file=sys.stderr)
         return 1
 
 

@@ -1,10 +1,12 @@
-"""``topoanalysis robustness``: accuracy under noise, masking, FGSM and PGD at each timestep.
+"""``topoanalysis robustness``: accuracy under noise, masking, FGSM, PGD and the Square attack.
 
 Runs :func:`topoanalysis.analyses.robustness.run` on the checkpoint (the bundled default is
 compared with its bundled baseline) and writes under ``--out``: ``robustness_curves.csv``,
-``robustness_table.csv`` (clean row, then each attack at its reference strength, one
-accuracy column per model), ``robustness_results.json`` (parameters, data, checkpoint
-hashes, timings, both tables) and ``robustness.png/.pdf``.
+``robustness_table.csv`` (clean row, then each attack at its reference strength, per frame
+and static, then the per-image worst case; one accuracy column per model with its SE and
+95 % Wilson interval), ``robustness_per_image.csv`` (every image's result at the
+reference strengths), ``robustness_results.json`` (parameters, data, checkpoint hashes,
+timings, the gradient-masking check, the tables) and ``robustness.png/.pdf``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 
 from ..analyses.robustness import RobustnessParams
 from ..paths import REPORTS_DIR
-from ..robustness import ATTACKS, PGD_ALPHA_FACTOR
+from ..robustness import ATTACKS
 from .common import (
     add_baseline_arg,
     add_checkpoint_args,
@@ -29,7 +31,8 @@ DEFAULTS = RobustnessParams()
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("robustness", help="accuracy under noise, masking, FGSM and PGD at each timestep")
+    parser = subparsers.add_parser("robustness",
+                                   help="accuracy under noise, masking, FGSM, PGD and Square, per frame and static")
     add_checkpoint_args(parser)
     add_device_args(parser, records=False)
     add_baseline_arg(parser)
@@ -41,18 +44,30 @@ def add_parser(subparsers) -> None:
                         help="fractions of pixels masked per frame (default: %(default)s)")
     parser.add_argument("--epsilons", nargs="+", type=float, default=list(DEFAULTS.epsilons_per_255),
                         help="FGSM/PGD L-inf radii in units of 1/255 (default: %(default)s)")
+    parser.add_argument("--square-epsilons", nargs="+", type=float, default=list(DEFAULTS.square_epsilons_per_255),
+                        help="Square attack L-inf radii in units of 1/255; the gradient-masking check compares it "
+                             "with PGD at PGD's reference radius (default: %(default)s)")
     parser.add_argument("--pgd-steps", type=int, default=DEFAULTS.pgd_steps,
-                        help="PGD iterations (default: %(default)s)")
-    parser.add_argument("--pgd-alpha", type=float, default=DEFAULTS.pgd_alpha_per_255,
-                        help=f"PGD step size in units of 1/255 (default: {PGD_ALPHA_FACTOR} * epsilon / steps)")
+                        help="PGD iterations; the default is where accuracy stops falling "
+                             "(benchmarks/robustness_convergence.py) (default: %(default)s)")
+    parser.add_argument("--pgd-restarts", type=int, default=DEFAULTS.pgd_restarts,
+                        help="PGD random restarts; an image is robust only if it survives all (default: %(default)s)")
+    parser.add_argument("--pgd-step-fraction", type=float, default=DEFAULTS.pgd_step_fraction,
+                        help="PGD step size as a fraction of epsilon (default: %(default)s)")
+    parser.add_argument("--square-queries", type=int, default=DEFAULTS.square_queries,
+                        help="Square attack forward passes per image (default: %(default)s)")
+    parser.add_argument("--square-p-init", type=float, default=DEFAULTS.square_p_init,
+                        help="fraction of the image in the Square attack's first square (default: %(default)s)")
     parser.add_argument("--pgd-n-per-class", type=int, default=DEFAULTS.pgd_n_per_class,
-                        help="PGD runs on the first N images of each class (default: %(default)s)")
+                        help="PGD and Square run on the first N images of each class (default: %(default)s)")
     parser.add_argument("--full-sweep", action="store_true",
-                        help="PGD on every --n-per-class image too (several times slower)")
+                        help="PGD and Square on every --n-per-class image too (several times slower)")
     parser.add_argument("--static", action="store_true",
-                        help="one perturbation of the static image repeated over T, instead of one per timestep")
+                        help="only static perturbations (one repeated over T), instead of per frame")
+    parser.add_argument("--no-static", action="store_true",
+                        help="skip the static variant of each attack at its reference strength")
     add_evaluation_data_args(parser, DEFAULTS)
-    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed for noise, masks and PGD starts")
+    parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed for noise, masks, PGD starts and squares")
     parser.add_argument("--out", default=str(REPORTS_DIR / "robustness"), help="output folder (default: %(default)s)")
     parser.set_defaults(run=run)
 
@@ -60,8 +75,12 @@ def add_parser(subparsers) -> None:
 def params_from_args(args: argparse.Namespace) -> RobustnessParams:
     return RobustnessParams(attacks=tuple(args.attacks), sigmas=tuple(args.sigmas),
                             mask_fractions=tuple(args.mask_fractions), epsilons_per_255=tuple(args.epsilons),
-                            pgd_steps=args.pgd_steps, pgd_alpha_per_255=args.pgd_alpha, per_timestep=not args.static,
-                            seed=args.seed, data=args.data, data_path=args.data_path, n_per_class=args.n_per_class,
+                            square_epsilons_per_255=tuple(args.square_epsilons),
+                            pgd_steps=args.pgd_steps, pgd_restarts=args.pgd_restarts,
+                            pgd_step_fraction=args.pgd_step_fraction, square_queries=args.square_queries,
+                            square_p_init=args.square_p_init, per_timestep=not args.static,
+                            static_too=not args.no_static, seed=args.seed, data=args.data, data_path=args.data_path,
+                            n_per_class=args.n_per_class,
                             pgd_n_per_class=None if args.full_sweep else args.pgd_n_per_class)
 
 

@@ -14,7 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..analyses.base import check_seed
 from ..models.checkpoints import save_checkpoint
+from ..outputs import check_output_file
 from ..recording import record
 from ..responses import layer_responses
 from ..sheets import save_sheets, swap_optimize_sheets
@@ -37,6 +39,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    check_output_file(args.out)
+    if args.write_ckpt:
+        check_output_file(args.write_ckpt, flag="--write-ckpt")
+    check_seed(args.seed)
+    for flag, value in (("--neighborhoods", args.neighborhoods), ("--steps", args.steps)):
+        if value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
     model, spec = load_from_args(args)
     gratings = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     layers = list(spec.sheets)

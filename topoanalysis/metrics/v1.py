@@ -8,6 +8,7 @@ choice (vector-sum orientation preference) where the two differ.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -74,9 +75,19 @@ class V1Params:
                              f"{', '.join(ORIENTATION_METHODS)}")
         if self.mask_rule not in MASK_RULES:
             raise ValueError(f"unknown mask_rule {self.mask_rule!r}; valid: {', '.join(MASK_RULES)}")
-        for name in ("hypercolumn_width_mm", "correlation_window_mm", "pinwheel_window_mm", "pinwheel_stride_mm"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive; got {getattr(self, name)}")
+        for name in ("hypercolumn_width_mm", "correlation_window_mm", "pinwheel_window_mm", "pinwheel_stride_mm",
+                     "response_floor_sps", "selective_max_cv", "ptp_percentile"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite number; got {value}")
+            if name.endswith("_mm") and value <= 0:
+                raise ValueError(f"{name} must be positive; got {value}")
+        if not 0 <= self.ptp_percentile <= 100:
+            raise ValueError(f"ptp_percentile must be 0 to 100; got {self.ptp_percentile}")
+        for name in ("n_samples", "sample_size", "n_distance_bins", "correlation_bins", "max_windows",
+                     "max_units_per_window"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
 
     def width_scale(self, n_units: int) -> float:
         """Factor applied to every width for a layer of ``n_units`` units."""

@@ -17,6 +17,8 @@ import hashlib
 import json
 import math
 import os
+import pickle
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from torch import nn
 
 from ..paths import atomic_path
 from ..sheets import LayerPositions, default_sheets
-from .registry import create_model, list_models
+from .registry import MAX_TIMESTEPS, check_arch_kwargs, create_model, list_models
 from .shapes import layer_shapes
 
 FORMAT = "topoanalysis.checkpoint"
@@ -38,6 +40,10 @@ DEFAULT_LAYER_AREAS = {
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PLAIN_SHEET_SEED = 424
+MIN_INPUT_SIZE_PX, MAX_INPUT_SIZE_PX = 16, 1024
+"""Input sizes a checkpoint may declare: 16 px is the tiny test models', 1024 px over four times ImageNet's 224."""
+MAX_VISUAL_DEGREES = 180.0
+"""The widest field of view a checkpoint may declare (a hemifield)."""
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict", "net")
 _PREFIXES = ("module.", "_orig_mod.")
 
@@ -180,6 +186,31 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     return replace(spec, content_sha256=sha)
 
 
+def check_spec_numbers(*, timesteps: int | None = None, input_size_px=None, visual_degrees=None) -> None:
+    """ValueError naming the first given number outside its documented range (see :data:`MAX_TIMESTEPS`,
+    :data:`MIN_INPUT_SIZE_PX`, :data:`MAX_INPUT_SIZE_PX`, :data:`MAX_VISUAL_DEGREES`)."""
+    problem = _numbers_problem(timesteps, input_size_px, visual_degrees)
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _numbers_problem(timesteps, input_size_px, visual_degrees) -> str | None:
+    if timesteps is not None and not (_whole(timesteps) and 1 <= timesteps <= MAX_TIMESTEPS):
+        return f"timesteps {str(timesteps)[:40]} is not a whole number from 1 to {MAX_TIMESTEPS}"
+    if input_size_px is not None and not (_whole(input_size_px)
+                                          and MIN_INPUT_SIZE_PX <= input_size_px <= MAX_INPUT_SIZE_PX):
+        return (f"input size {str(input_size_px)[:40]} px is not a whole number from {MIN_INPUT_SIZE_PX} to "
+                f"{MAX_INPUT_SIZE_PX} px")
+    if visual_degrees is not None and not (_is_number(visual_degrees, positive=True)
+                                           and visual_degrees <= MAX_VISUAL_DEGREES):
+        return f"visual degrees {str(visual_degrees)[:40]} is not a number above 0 and at most {MAX_VISUAL_DEGREES:g}"
+    return None
+
+
 def read_checkpoint_file(path: Path, flag: str = "--ckpt"):
     """``torch.load(weights_only=True)`` of ``path``; errors name the file and ``flag``, the option it came from."""
     if not path.is_file():
@@ -191,6 +222,14 @@ def read_checkpoint_file(path: Path, flag: str = "--ckpt"):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or broken files
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        if isinstance(exc, pickle.UnpicklingError) and found:  # torch's text suggests weights_only=False: unsafe
+            raise ValueError(f"{path} refused: loading it would run code it contains ({found.group(1)}), not just "
+                             f"read tensors; use a checkpoint from a source you trust, saved with plain tensors, or "
+                             f"pass another {flag}") from None
+        if "Weights only load failed" in str(exc):  # torch's text suggests the unsafe weights_only=False: not quoted
+            raise ValueError(f"{path} is not a loadable PyTorch checkpoint: it is not a file of plain tensors (a "
+                             f"damaged or foreign file); copy it again or pass another {flag}") from None
         first_line = (str(exc).splitlines() or [""])[0][:200]
         raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {first_line}); "
                          "checkpoints must load with torch.load(weights_only=True)") from None
@@ -241,7 +280,21 @@ def infer_resnet_kwargs(state: dict, path: Path) -> dict:
             "width": conv1.shape[0] / 64, "num_classes": int(state["fc.weight"].shape[0])}
 
 
-def load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> None:
+def check_finite(state: dict, path: Path) -> None:
+    """ValueError naming the first floating-point tensor of ``state`` holding inf or NaN."""
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{path}: tensor {key!r} holds inf or NaN values (a diverged training run or a damaged "
+                             "file); use a checkpoint saved before the run diverged")
+
+
+def load_weights(model: nn.Module, state: dict, path: Path, strict: bool, *, python_hint: bool = True) -> None:
+    """Copy ``state`` into ``model``; a ValueError naming what does not fit.
+
+    ``python_hint``: name ``load_checkpoint(..., strict=False)`` as a way to keep the matching keys
+    (false where the caller has no such option).
+    """
+    check_finite(state, path)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -255,8 +308,10 @@ def load_weights(model: nn.Module, state: dict, path: Path, strict: bool) -> Non
         problems.append("shape mismatches: " + ", ".join(
             f"{k} {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in mismatched[:12]))
     if mismatched or (strict and problems):
-        raise ValueError(f"{path} does not fit the model: " + "; ".join(problems)
-                         + ("" if mismatched else "; pass strict=False to load the matching keys only"))
+        hint = ("; from Python, load_checkpoint(path, arch=..., strict=False) loads the matching keys only"
+                if python_hint and not mismatched else "")
+        raise ValueError(f"{path} does not fit the {type(model).__name__} it names: " + "; ".join(problems)
+                         + f"; check that the file holds this architecture's weights (--arch){hint}")
     model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
 
 
@@ -275,24 +330,33 @@ def _metadata_problem(obj: dict) -> str | None:
     checks = {
         "arch": lambda v: isinstance(v, str) and v in list_models(),
         "arch_kwargs": lambda v: isinstance(v, dict),
-        "timesteps": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-        "input_size_px": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        "timesteps": lambda v: _numbers_problem(v, None, None) is None,
+        "input_size_px": lambda v: _numbers_problem(None, v, None) is None,
         "mean": lambda v: isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_number(x) for x in v),
         "std": lambda v: isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_number(x, positive=True)
                                                                               for x in v),
-        "visual_degrees": lambda v: _is_number(v, positive=True),
+        "visual_degrees": lambda v: _numbers_problem(None, None, v) is None,
         "layer_areas": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(a, str)
                                                              for k, a in v.items()),
         "sheets": lambda v: isinstance(v, dict) and all(isinstance(a, dict) for a in v.values()),
         "provenance": lambda v: isinstance(v, dict),
         "state_dict": lambda v: isinstance(v, dict) and v and all(isinstance(t, torch.Tensor) for t in v.values()),
         "content_sha256": lambda v: isinstance(v, str) and len(v) == 64,
+        "module_types": lambda v: isinstance(v, list) and v and all(isinstance(t, str) for t in v),
     }
     for name, ok in checks.items():
         if name not in obj:
             return f"has no {name!r} field"
         if not ok(obj[name]):
+            numbers = {"timesteps": (obj[name], None, None), "input_size_px": (None, obj[name], None),
+                       "visual_degrees": (None, None, obj[name])}
+            if name in numbers:
+                return f"has a bad {name!r} field: {_numbers_problem(*numbers[name])}"
             return f"has a bad {name!r} field ({str(obj[name])[:80]!r})"
+    try:
+        check_arch_kwargs(obj["arch"], obj["arch_kwargs"])
+    except ValueError as exc:
+        return f"has a bad 'arch_kwargs' field: {exc}"
     return None
 
 
@@ -340,8 +404,8 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                              f"but the file records {obj['content_sha256']}")
         spec = replace(spec, content_sha256=sha)
         model = create_model(spec.arch, **spec.arch_kwargs)
-        saved_types = obj.get("module_types")  # absent in files written before it was recorded
-        if saved_types is not None and list(saved_types) != module_types(model):
+        saved_types = obj["module_types"]
+        if list(saved_types) != module_types(model):
             only_saved = sorted(set(saved_types) - set(module_types(model)))
             raise ValueError(f"{path} claims arch {spec.arch!r}, but it was saved from a network with other modules "
                              f"({', '.join(only_saved) or 'a different set'}): its arch field was edited. Restore "
@@ -351,6 +415,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
         if arch is None:
             raise ValueError(f"{path} is a plain state dict without metadata; pass the architecture "
                              f"(arch=... or --arch), one of: {', '.join(list_models())}")
+        check_spec_numbers(input_size_px=input_size_px)
         state = unwrap_state_dict(obj, path)
         kwargs = {**infer_resnet_kwargs(state, path), **(arch_kwargs or {})}
         model = create_model(arch, **kwargs)
@@ -365,6 +430,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                         "normalisation": "ImageNet mean/std assumed"},
             content_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     if timesteps is not None:
+        check_spec_numbers(timesteps=timesteps)
         spec = replace(spec, timesteps=int(timesteps))
     if hasattr(model, "timesteps"):
         model.timesteps = spec.timesteps

@@ -7,8 +7,8 @@ import torch
 
 from ..sheets import default_sheets
 from .calibration import calibrate_batchnorm
-from .checkpoints import DEFAULT_LAYER_AREAS, IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
-from .registry import create_model
+from .checkpoints import DEFAULT_LAYER_AREAS, IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec, check_spec_numbers
+from .registry import check_arch_kwargs, create_model
 from .shapes import layer_shapes
 
 
@@ -20,8 +20,12 @@ def fresh_checkpoint(arch: str, *, seed: int, input_size_px: int, arch_kwargs: d
 
     ``calibration_images`` (normalised, ``[N, 3, H, W]``), when given, set the batch-norm
     running statistics (:func:`calibrate_batchnorm`) so the untrained network responds
-    at every depth; weights stay at their initialisation.
+    at every depth; weights stay at their initialisation. Out-of-range numbers are a ValueError
+    before anything is built (:func:`~topoanalysis.models.checkpoints.check_spec_numbers`,
+    :func:`~topoanalysis.models.registry.check_arch_kwargs`).
     """
+    check_spec_numbers(input_size_px=input_size_px, visual_degrees=visual_degrees)
+    check_arch_kwargs(arch, arch_kwargs or {})
     torch.manual_seed(seed)
     model = create_model(arch, **(arch_kwargs or {}))
     areas = dict(DEFAULT_LAYER_AREAS if layer_areas is None else layer_areas)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from .checkpoints import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CheckpointSpec,
+    check_spec_numbers,
     infer_resnet_kwargs,
     load_weights,
     read_checkpoint_file,
@@ -81,8 +84,9 @@ def read_tdann_layer(path: str | os.PathLike) -> tuple[tuple[int, int, int], np.
         try:
             with np.load(path, allow_pickle=False) as npz:
                 fields = {name: npz[name] for name in ("dims", "coordinates", "neighborhood_width") if name in npz}
-        except (OSError, ValueError, EOFError) as exc:
-            raise ValueError(f"{path}: not a readable .npz positions file ({exc})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated or foreign
+            raise ValueError(f"{path}: not a readable .npz positions file ({type(exc).__name__}: {str(exc)[:200]}); "
+                             "copy it again from TDANN's positions directory") from None
     elif path.suffix == ".pkl":
         allowed = {**numpy_array_globals(), SPACETORCH_POSITIONS: _SpacetorchLayerPositions}
         with open(path, "rb") as handle:
@@ -157,10 +161,12 @@ def _infer(state: dict, path: Path) -> dict:
 
 
 def _build(arch: str, state: dict, path: Path, input_size_px: int | None) -> tuple[nn.Module, dict, int]:
+    if input_size_px is not None:
+        check_spec_numbers(input_size_px=input_size_px)
     kwargs = _infer(state, path)
     state = _classifierless(state, kwargs)
     model = create_model(arch, **kwargs)
-    load_weights(model, state, path, strict=True)
+    load_weights(model, state, path, strict=True, python_hint=False)
     size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
     return model.eval(), kwargs, size
 

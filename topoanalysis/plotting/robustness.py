@@ -1,5 +1,9 @@
 """Robustness figure: accuracy against perturbation strength, one panel per attack.
 
+Per-frame results are solid lines with a 95 % Wilson band; static results (attack
+``<attack>_static``) are drawn on the same panel as hollow markers joined by dashes. The
+per-image worst case has no strength and is left to the table.
+
 ``plot_*`` draw on given axes and return what they drew; ``robustness_figure`` creates and
 returns a Figure.
 """
@@ -17,23 +21,37 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-ATTACK_TITLES = {"gaussian_noise": "Gaussian noise", "pixel_mask": "pixel masking", "fgsm": "FGSM", "pgd": "PGD"}
+ATTACK_TITLES = {"gaussian_noise": "Gaussian noise", "pixel_mask": "pixel masking", "fgsm": "FGSM", "pgd": "PGD",
+                 "square": "Square (gradient-free)"}
 X_LABELS = {"gaussian_noise": "noise sigma (pixel range [0, 1])", "pixel_mask": "fraction of pixels masked",
-            "fgsm": "epsilon (x 1/255)", "pgd": "epsilon (x 1/255)"}
+            "fgsm": "epsilon (x 1/255)", "pgd": "epsilon (x 1/255)", "square": "epsilon (x 1/255)"}
 #: Attacks whose strength is drawn in units of 1/255.
-PER_255 = ("fgsm", "pgd")
+PER_255 = ("fgsm", "pgd", "square")
+STATIC = "_static"
+
+
+def _interval(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' 95 % Wilson interval, computed from accuracy and n when the columns are absent."""
+    if {"ci_low", "ci_high"} <= set(sub):
+        return sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float)
+    from ..robustness import wilson_interval
+
+    n = np.maximum(sub["n_images"].to_numpy(float), 1)
+    return wilson_interval(np.round(sub["accuracy"].to_numpy(float) * n), n)
 
 
 def plot_robustness_curve(ax: Axes, curves: pd.DataFrame, attack: str, *, chance: float | None = None,
                           legend: bool = True) -> dict[str, dict[str, Any]]:
-    """Accuracy vs strength for ``attack``, one line per model, with a +/- 1 binomial SE band.
+    """Accuracy vs strength for ``attack``, one line per model, with its 95 % Wilson band; the
+    ``<attack>_static`` rows as dashed lines with hollow markers.
 
     Parameters
     ----------
     ax : Axes
         Axes to draw on.
     curves : DataFrame
-        Columns ``attack, strength, accuracy, n_images`` and optionally ``model``.
+        Columns ``attack, strength, accuracy, n_images`` and optionally ``model``, ``ci_low``,
+        ``ci_high``.
     attack : str
         Which attack's rows to draw.
     chance : float, optional
@@ -45,7 +63,7 @@ def plot_robustness_curve(ax: Axes, curves: pd.DataFrame, attack: str, *, chance
     -------
     dict
         ``{model: {"line": Line2D, "band": PolyCollection}}`` (model ``""`` when there is
-        no ``model`` column).
+        no ``model`` column), plus ``"static"`` (Line2D) where static rows exist.
 
     Examples
     --------
@@ -58,18 +76,24 @@ def plot_robustness_curve(ax: Axes, curves: pd.DataFrame, attack: str, *, chance
     """
     curves = curves if "model" in curves else curves.assign(model="")
     rows = curves[curves["attack"] == attack]
+    static_rows = curves[curves["attack"] == attack + STATIC]
     scale = 255.0 if attack in PER_255 else 1.0
     drawn: dict[str, dict[str, Any]] = {}
     for i, model in enumerate(model_names(curves)):
         sub = rows[rows["model"] == model].sort_values("strength")
-        if not len(sub):
-            continue
-        x = sub["strength"].to_numpy(float) * scale
-        p = sub["accuracy"].to_numpy(float)
-        se = np.sqrt(p * (1 - p) / np.maximum(sub["n_images"].to_numpy(float), 1))
-        (line,) = ax.plot(x, p, color=f"C{i}", marker="o", markersize=3, label=model or None)
-        band = ax.fill_between(x, p - se, p + se, color=f"C{i}", alpha=0.2, linewidth=0)
-        drawn[model] = {"line": line, "band": band}
+        if len(sub):
+            x = sub["strength"].to_numpy(float) * scale
+            low, high = _interval(sub)
+            (line,) = ax.plot(x, sub["accuracy"].to_numpy(float), color=f"C{i}", marker="o", markersize=3,
+                              label=model or None)
+            drawn[model] = {"line": line, "band": ax.fill_between(x, low, high, color=f"C{i}", alpha=0.2,
+                                                                  linewidth=0)}
+        static = static_rows[static_rows["model"] == model].sort_values("strength")
+        if len(static):
+            (line,) = ax.plot(static["strength"].to_numpy(float) * scale, static["accuracy"].to_numpy(float),
+                              color=f"C{i}", marker="o", markersize=5, markerfacecolor="none", linestyle="--",
+                              label=f"{model} static".strip())
+            drawn.setdefault(model, {})["static"] = line
     if chance is not None:
         ax.axhline(chance, color="black", linestyle=":", linewidth=1.0, label="chance")
     ax.set_ylim(0, 1)
@@ -82,7 +106,8 @@ def plot_robustness_curve(ax: Axes, curves: pd.DataFrame, attack: str, *, chance
 
 
 def robustness_figure(curves: pd.DataFrame, *, chance: float | None = None, title: str | None = None) -> Figure:
-    """One panel per attack (in order of appearance): accuracy vs strength, one line per model.
+    """One panel per attack (in order of appearance; static rows join their attack's panel): accuracy vs
+    strength, one line per model.
 
     Examples
     --------
@@ -94,7 +119,8 @@ def robustness_figure(curves: pd.DataFrame, *, chance: float | None = None, titl
     """
     import matplotlib.pyplot as plt
 
-    attacks = list(dict.fromkeys(curves["attack"]))
+    named = curves["attack"].str.removesuffix(STATIC)
+    attacks = list(dict.fromkeys(named[curves["strength"].notna()]))
     if not attacks:
         raise ValueError("no robustness curves to draw (the table is empty)")
     fig, axes = plt.subplots(1, len(attacks), figsize=(3.3 * len(attacks), 3.2), squeeze=False,
@@ -103,5 +129,5 @@ def robustness_figure(curves: pd.DataFrame, *, chance: float | None = None, titl
         plot_robustness_curve(ax, curves, attack, chance=chance, legend=i == 0)
         if i:
             ax.set_ylabel("")
-    fig.suptitle(title or "accuracy under perturbation at each timestep", fontsize=10)
+    fig.suptitle(title or "accuracy under perturbation per frame", fontsize=10)
     return fig

@@ -178,12 +178,14 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
         accuracy = {topo: card_accuracy(specs[topo]), base: card_accuracy(specs[base])}
         raw[(topo, base)] = pair_findings(results, topo, base, accuracy, spec, seed_sd={})
     seed_sd = _pooled_seed_sd(raw, named_groups)
+    groups_text = ", ".join(f"{name}: {len(group)} seeds" for name, group in named_groups.items())
+    source = f"this report's seed groups ({groups_text})" if named_groups else "seed-replicated pairs"
     with staged_folder(out, "index.html") as staging:
         findings = {}
         for topo, base in named_pairs:
             folder = staging / "pairs" / f"{topo}_vs_{base}"
             build_report(files[topo].path, files[base].path, folder, params=params, runtime=runtime, arch=arch,
-                         cache_dir=cache_dir, seed_sd=seed_sd,
+                         cache_dir=cache_dir, seed_sd=seed_sd, seed_sd_source=source,
                          log=lambda line: log(line.replace(str(staging), str(out))))  # where it will be
             findings[(topo, base)] = pd.read_csv(folder / "findings.csv")
         seed_findings = {name: seed_level_findings([raw[pair] for pair in group_pairs])

@@ -218,4 +218,20 @@ def load_floc(
             "pass image_size_px to resize them to one square size"
         )
     labels = pd.DataFrame(rows, columns=["stimulus_id", "category", "domain", "image_number", "path"])
-    return StimulusSet("floc", np.stack(arrays), labels, float(degrees))
+    images = np.stack(arrays)
+    check_varied(images, labels["category"].to_numpy(), str(directory))
+    return StimulusSet("floc", images, labels, float(degrees))
+
+
+def check_varied(images: np.ndarray, categories: np.ndarray, source: str) -> None:
+    """ValueError when every image is the same, or every image of a category is (zero variance): selectivity and
+    smoothness computed on such a set are meaningless numbers (smoothness 1.000), not findings."""
+    if len(images) > 1 and (images == images[0]).all():
+        raise ValueError(f"all {len(images)} fLoc images in {source} are identical, so there is nothing to tell "
+                         "categories apart by; pass the real fLoc images (--stimuli)")
+    for category in dict.fromkeys(categories):
+        group = images[categories == category]
+        if len(group) > 1 and (group == group[0]).all():
+            raise ValueError(f"all {len(group)} fLoc {category} images in {source} are identical (zero variance), so "
+                             f"its selectivity would be meaningless; replace them with the real fLoc {category} "
+                             "images")

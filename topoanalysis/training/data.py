@@ -78,24 +78,59 @@ def _decode(data: bytes, name: str) -> np.ndarray:
     return np.asarray(decode_image(data, name=name), dtype=np.uint8)
 
 
+CIFAR100_CLASSES = 100
+_CIFAR100_FIX = "re-extract cifar-100-python from the original archive"
+
+
+def _cifar100_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(images uint8 [N, 32, 32, 3], fine labels int64 [N])`` of one CIFAR-100 pickle, checked."""
+    with open(file, "rb") as handle:
+        batch = restricted_load(handle, source=str(file), encoding="bytes")
+    if not isinstance(batch, dict):
+        raise ValueError(f"{file} holds a {type(batch).__name__}, not CIFAR-100's dict; {_CIFAR100_FIX}")
+    missing = [key.decode() for key in (b"data", b"fine_labels") if key not in batch]
+    if missing:
+        raise ValueError(f"{file} has no {' or '.join(missing)} entry, so it is not a CIFAR-100 pickle; "
+                         f"{_CIFAR100_FIX}")
+    data = np.asarray(batch[b"data"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{file}: its data is {data.dtype} {data.shape}, not uint8 rows of 3072 pixels (N x 3072); "
+                         f"{_CIFAR100_FIX}")
+    labels = batch[b"fine_labels"]
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
+        raise ValueError(f"{file}: fine_labels is not a list of one label per image ({len(data)}); {_CIFAR100_FIX}")
+    labels = np.asarray(labels)
+    if labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= CIFAR100_CLASSES):
+        raise ValueError(f"{file}: fine_labels must be whole numbers 0 to {CIFAR100_CLASSES - 1}; found "
+                         f"{labels.min()} to {labels.max()} ({labels.dtype}); {_CIFAR100_FIX}")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
+
+
+def _cifar100_names(meta: Path) -> tuple[str, ...]:
+    """The 100 fine class names from CIFAR-100's ``meta`` pickle, checked."""
+    with open(meta, "rb") as handle:
+        obj = restricted_load(handle, source=str(meta), encoding="bytes")
+    names = obj.get(b"fine_label_names") if isinstance(obj, dict) else None
+    if not (isinstance(names, list) and len(names) == CIFAR100_CLASSES and all(isinstance(n, bytes) for n in names)):
+        raise ValueError(f"{meta} holds no list of {CIFAR100_CLASSES} fine_label_names, so it is not CIFAR-100's "
+                         f"meta file; {_CIFAR100_FIX}")
+    return tuple(n.decode(errors="replace") for n in names)
+
+
 def load_cifar100_pickles(directory: str | os.PathLike, split: str = "train") -> ImageArrays:
-    """CIFAR-100 from the "python version" folder (files ``train``, ``test``, ``meta``)."""
+    """CIFAR-100 from the "python version" folder (files ``train``, ``test``, ``meta``).
+
+    A pickle that loads but is not CIFAR-100's (missing entries, labels outside 0-99, other
+    types) is a ValueError naming the file and what is wrong.
+    """
     directory = Path(directory)
     file = directory / split
     if not file.is_file():
         raise FileNotFoundError(f"CIFAR-100 {split!r} pickle not found at {file}; pass the extracted "
                                 "cifar-100-python folder (holding train, test and meta)")
-    with open(file, "rb") as handle:
-        batch = restricted_load(handle, source=str(file), encoding="bytes")
-    data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    labels = np.asarray(batch[b"fine_labels"], dtype=np.int64)
-    classes = tuple(str(i) for i in range(100))
+    data, labels = _cifar100_batch(file)
     meta = directory / "meta"
-    if meta.is_file():
-        with open(meta, "rb") as handle:
-            names = restricted_load(handle, source=str(meta), encoding="bytes").get(b"fine_label_names")
-        if names:
-            classes = tuple(n.decode() for n in names)
+    classes = _cifar100_names(meta) if meta.is_file() else tuple(str(i) for i in range(CIFAR100_CLASSES))
     return ImageArrays(np.ascontiguousarray(data), labels, classes, CIFAR100_MEAN, CIFAR100_STD,
                        f"{directory}:{split}")
 

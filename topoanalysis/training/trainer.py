@@ -238,10 +238,10 @@ def _train(config: TrainConfig):
         model, spec = load_checkpoint(config.resume)
         check_resume_recipe(config, spec)
         state = load_train_state(config.resume)
+    train_data, test_data = _load_data(config)  # before --out is made: a bad data set leaves nothing behind
     out.mkdir(parents=True, exist_ok=True)
     if info.is_main:
         write_manifest(out, LOG_NAME, OUT_FILES)
-    train_data, test_data = _load_data(config)
     if state is None:
         model, spec = _initial(config, train_data)
     model.to(device, memory_format=torch.channels_last)  # faster convolutions (oneDNN, cuDNN); same values
@@ -423,6 +423,10 @@ def _truncate_log(path: Path, step: int) -> None:
                 logger.warning("%s: dropped its torn last line (the run stopped while writing it)", path)
                 break
             raise ValueError(f"{path}, line {number}, is not JSON; fix or delete that line to resume") from None
+        step_of_line = record.get("step") if isinstance(record, dict) else None
+        if isinstance(step_of_line, bool) or not isinstance(step_of_line, int):
+            raise ValueError(f"{path}, line {number}, has no whole-number \"step\" field, so it is not a line this "
+                             "training wrote; fix or delete that line to resume")
         if record["step"] <= step:
             kept.append(line)
     with atomic_path(path) as tmp:
