@@ -1,5 +1,7 @@
 """The bundled checkpoints are what checkpoints/README.md says: one fair protocol, two families."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,10 @@ TRAINED = {  # file stem -> (family, arch, T, alpha, beta)
     "tsresnet18_cifar10_a10b10": ("spiking", "spiking_resnet18", 4, 10.0, 10.0),
     "tresnet18_cifar10_a05": ("ReLU", "resnet18", 1, 0.5, 0.0),
     "resnet18_cifar10_baseline": ("ReLU", "resnet18", 1, 0.0, 0.0),
+    "tresnet18_cifar10_a05_seed1": ("ReLU", "resnet18", 1, 0.5, 0.0),
+    "resnet18_cifar10_baseline_seed1": ("ReLU", "resnet18", 1, 0.0, 0.0),
+    "tresnet18_cifar10_a05_seed2": ("ReLU", "resnet18", 1, 0.5, 0.0),
+    "resnet18_cifar10_baseline_seed2": ("ReLU", "resnet18", 1, 0.0, 0.0),
 }
 
 
@@ -31,6 +37,7 @@ def test_each_trained_model_has_its_family_recipe_and_full_test_set_accuracy(spe
     assert (card["alpha"], card["beta"], card["data"], card["epochs"]) == (alpha, beta, "cifar10", 15.0)
     assert card["test_images"] == 10_000 and 0.1 < card["test_accuracy"] < 1.0
     assert card["train_images"] == 50_000 and "separately trained position donor" in card["positions"]
+    assert json.loads(card["recipe"])["seed"] == (int(stem[-1]) if "_seed" in stem else 0)
 
 
 def test_every_trained_model_sits_on_the_donors_positions(specs):
@@ -43,8 +50,6 @@ def test_every_trained_model_sits_on_the_donors_positions(specs):
 
 @pytest.mark.parametrize("stem", TRAINED)
 def test_each_card_records_the_input_size_and_optimizer_settings_used_and_no_line_twice(specs, stem):
-    import json
-
     spec = specs[stem]
     recipe = json.loads(spec.provenance["recipe"])
     assert (recipe["image_size_px"], recipe["lr"], recipe["weight_decay"]) == (32, 0.002, 0.01)
