@@ -57,6 +57,12 @@ def test_every_figure_and_table_is_rendered(report):
     assert not any("cached" in line for line in lines)  # a cold run
 
 
+def test_the_report_page_fits_a_1300_px_window(report):
+    from test_report_html import OVERFLOW, _dom
+
+    assert OVERFLOW.search(_dom(report[2])).group(1) == "none"
+
+
 def test_rerun_hits_the_cache_and_one_change_recomputes_one_analysis(report):
     folder, paths, _, _ = report
     lines = []

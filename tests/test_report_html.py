@@ -134,12 +134,13 @@ def figures_loaded(html_path: Path) -> tuple[int, int]:
 
 
 def test_a_findings_table_fits_a_1300_px_window(tmp_path):
-    from topoanalysis.report.sections import FINDINGS_COLUMNS
+    from topoanalysis.report.sections import DETAIL_COLUMNS, FINDINGS_COLUMNS
 
     long = "a long explanation of a verdict with its interval and the sample that would decide it " * 3
-    frame = pd.DataFrame([{column: f"{column}_value_with_a_long_unbroken_model_name_tsresnet18_cifar10_a05b05 "
-                           + long for column in FINDINGS_COLUMNS}] * 3)
-    page = write_report(tmp_path / "wide.html", "R", [Section("S", [Table("findings", "F", frame, "c")])], METADATA)
+    tables = [Table(key, "F", pd.DataFrame([{column: "inconclusive" if column == "verdict" else
+                                             f"{column} IT-RSA-Kriegeskorte2008 " + long for column in columns}] * 3),
+                    "c") for key, columns in (("findings", FINDINGS_COLUMNS), ("details", DETAIL_COLUMNS))]
+    page = write_report(tmp_path / "wide.html", "R", [Section("S", tables)], METADATA)
     assert OVERFLOW.search(_dom(page)).group(1) == "none"
 
 

@@ -46,6 +46,7 @@ from .comparison import (
     topography_cost_figure,
 )
 from .page import Figure, Note, Section, Table, write_report
+from .sections import findings_display
 
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec
@@ -270,9 +271,9 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
             "V1 orientation and IT face t-map smoothness (\u00b1 SEM over unit samples) against top-1 accuracy "
             "(\u00b1 binomial SE).")]),
         *[Section(f"Seed-level findings: {name} ({len(groups[name])} seeds)", [
-            Table(f"findings_seeds_{name}", "The paper's claims over seeds: between-seed uncertainty", frame[[
-                "claim", "verdict", "effect", "ci_low", "ci_high", "paper_effect", "uncertainty", "topographic",
-                "baseline", "reason"]].round({"effect": 4, "ci_low": 4, "ci_high": 4, "paper_effect": 4}),
+            Table(f"findings_seeds_{name}", "The paper's claims over seeds: between-seed uncertainty",
+                  findings_display(frame)[["claim", "verdict", "effect [95 % interval]", "paper's effect",
+                                           "topographic", "baseline", "reason"]],
                   "Pairs (topographic vs its own seed's baseline): "
                   + ", ".join(f"{t} vs {b}" for t, b in groups[name])
                   + ". Effect: the mean over seeds of the paired difference; interval: t with n - 1 degrees of "
@@ -280,8 +281,7 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
           for name, frame in seed_findings.items()],
         *[Section(f"Findings: {topo} vs {base}", [
             Table(f"findings_{number}", "The paper's claims on this pair",
-                  frame[["claim", "verdict", "effect", "ci_low", "ci_high", "uncertainty", "reason"]].round(
-                      {"effect": 4, "ci_low": 4, "ci_high": 4}),
+                  findings_display(frame)[["claim", "verdict", "effect [95 % interval]", "reason"]],
                   "From the pair's own report, which has every figure and the rules behind each verdict."),
             Note(f"pair_{number}", "Full pair report", "Every figure and table for this pair:",
                  link=f"pairs/{topo}_vs_{base}/index.html")])

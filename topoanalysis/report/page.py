@@ -33,7 +33,9 @@ _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_\-.:]*\Z")
 _CSS = """
 body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.4; color: #222; }
 section.table { overflow-x: auto; }
-th, td { overflow-wrap: anywhere; } td:first-child { min-width: 8rem; }
+td { overflow-wrap: break-word; } td:first-child { min-width: 9rem; }
+td[data-text="reproduced"], td[data-text="contradicted"], td[data-text="inconclusive"], td[data-text="not testable"],
+td.num { white-space: nowrap; }
 td[data-text="reproduced"] { background: #d9f2d9; font-weight: bold; }
 td[data-text="contradicted"] { background: #f7d9d9; font-weight: bold; }
 td[data-text="inconclusive"] { background: #fbeccb; font-weight: bold; }
@@ -42,7 +44,8 @@ h1 { border-bottom: 2px solid #444; } h2 { border-bottom: 1px solid #bbb; margin
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
 pre { background: #f4f4f4; padding: .4rem; overflow-x: auto; margin: 0; }
-figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #ddd; box-sizing: border-box; }
 .caption, figcaption { color: #444; font-size: .92rem; }
 table { border-collapse: collapse; font-size: .9rem; } th, td { border: 1px solid #ccc; padding: .2rem .5rem; }
 th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -33,8 +33,25 @@ def headline_table(v1: V1MapsResult, it: ITPatchesResult, accuracy: dict) -> pd.
     return pd.DataFrame(rows)
 
 
-FINDINGS_COLUMNS = ["claim", "verdict", "effect", "ci_low", "ci_high", "paper_effect", "uncertainty", "topographic",
-                    "baseline", "chance", "reason", "measure", "paper"]
+FINDINGS_COLUMNS = ["claim", "verdict", "effect [95 % interval]", "paper's effect", "topographic", "baseline",
+                    "chance (shuffled)"]
+"""The findings overview as the page shows it (``findings.csv`` keeps every column, numbers unformatted)."""
+DETAIL_COLUMNS = ["claim", "reason", "uncertainty", "measure", "paper"]
+"""The findings' reasons and sources, a second table below the overview."""
+
+
+def findings_display(findings: pd.DataFrame) -> pd.DataFrame:
+    """``findings`` with the effect and its interval in one readable cell, in :data:`FINDINGS_COLUMNS` order."""
+    def interval(row) -> str:
+        if not pd.notna(row["effect"]):
+            return "-"
+        return f"{row['effect']:+.3g} [{row['ci_low']:+.3g}, {row['ci_high']:+.3g}]"
+
+    shown = findings.assign(**{"effect [95 % interval]": findings.apply(interval, axis=1),
+                               "paper's effect": findings["paper_effect"].map(
+                                   lambda v: f"{v:+.3g}" if pd.notna(v) else "-"),
+                               "chance (shuffled)": findings["chance"]})
+    return shown[FINDINGS_COLUMNS + DETAIL_COLUMNS[1:]]
 
 
 def findings_summary(findings: pd.DataFrame) -> str:
@@ -50,12 +67,28 @@ def findings_note() -> str:
 
 
 def findings_section(findings: pd.DataFrame, headline: pd.DataFrame) -> Section:
-    table = findings[FINDINGS_COLUMNS].round({"effect": 4, "ci_low": 4, "ci_high": 4, "paper_effect": 4})
+    table = findings_display(findings)
     return Section("Findings: the paper's claims on this pair", [
-        Table("findings", f"Claims of the TDSNN paper ({findings_summary(findings)})", table, findings_note()),
+        Table("findings", f"Claims of the TDSNN paper ({findings_summary(findings)})", table[FINDINGS_COLUMNS],
+              findings_note()),
+        Table("findings_details", "Why each verdict: the rule's arithmetic, the uncertainty, the measure, the source",
+              table[DETAIL_COLUMNS], "The reason column applies the rules above to the row's numbers."),
         Table("headline", "Headline numbers", headline,
               "Mean \u00b1 SEM (smoothness: over unit samples) or \u00b1 binomial SE (accuracy, from the model card's "
               "full test set).")])
+
+
+def robustness_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The robustness table with each model's accuracy and Wilson interval in one cell."""
+    models = [c for c in table.columns if c not in ("attack", "strength_name", "strength", "n_images")
+              and not c.endswith((" se", " ci_low", " ci_high"))]
+    shown = table[["attack", "strength_name", "strength", "n_images"]].copy()
+    for model in models:
+        low, high = table.get(f"{model} ci_low"), table.get(f"{model} ci_high")
+        shown[model] = [f"{a:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if low is not None and pd.notna(lo) else "")
+                        for a, lo, hi in zip(table[model], low if low is not None else [None] * len(table),
+                                             high if high is not None else [None] * len(table))]
+    return shown
 
 
 def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesResult,
@@ -106,7 +139,11 @@ def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesRes
             fig("brain_layer_sweep", "Scores per layer", "Each benchmark over the swept layers; stars mark the "
                 "committed layer.")]),
         Section("Robustness", [
-            Table("table_robustness", "Accuracy under perturbation at the reference strengths", robustness,
-                  "Perturbations at each timestep; strengths in pixel units (epsilon in 1/255)."),
+            Table("table_robustness", "Accuracy under perturbation at the reference strengths",
+                  robustness_display(robustness),
+                  "Accuracy [95 % Wilson interval] per model; an image counts only if correct clean and under the "
+                  "attack. Plain names perturb each timestep, _static ones repeat one perturbation over T; "
+                  "worst_case: robust under every attack. Strengths in pixel units (epsilon in 1/255); n: images "
+                  "(table_robustness.csv has the standard errors too)."),
             fig("robustness", "Accuracy vs strength", "One panel per attack, both models.")]),
     ]
