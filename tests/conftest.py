@@ -64,3 +64,14 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture
+def default_sigint():
+    """SIGINT handled by Python's default handler during the test, whatever the caller set (a background job
+    or CI runner may start with SIGINT ignored); the caller's handler is put back after."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

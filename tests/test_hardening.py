@@ -77,7 +77,7 @@ def test_training_flushes_denormals_and_restores_the_setting(tmp_path, monkeypat
 
 # --- a second SIGINT / SIGTERM ---
 
-def test_the_first_signal_leaves_the_second_to_the_default_action():
+def test_the_first_signal_leaves_the_second_to_the_default_action(default_sigint):
     stop = trainer._StopRequest(enabled=True)
     try:
         signal.raise_signal(signal.SIGTERM)

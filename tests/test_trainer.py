@@ -161,7 +161,7 @@ def test_cli_notes_reach_the_card_and_log_every_thins_the_log(tmp_path, capsys):
     assert "--note needs KEY=TEXT" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_after_a_whole_step_saves_and_resumes_bit_identically(tmp_path, monkeypatch):
+def test_ctrl_c_stops_after_a_whole_step_saves_and_resumes_bit_identically(tmp_path, monkeypatch, default_sigint):
     import signal
 
     from topoanalysis.training import trainer
