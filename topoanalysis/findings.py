@@ -254,7 +254,7 @@ def _above(value: float, se: float, null: float, null_se: float) -> float:
                                                   else 0.0))
 
 
-def _not_topographic(key: str, claim: str, paper: str, measure: str, why: str) -> Finding:
+def _not_testable(key: str, claim: str, paper: str, measure: str, why: str) -> Finding:
     return Finding(key, claim, NOT_TESTABLE, math.nan, math.nan, math.nan, math.nan, "-", "n/a", "n/a", "-",
                    why, measure, paper)
 
@@ -317,7 +317,7 @@ def _overlap(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: 
     measure = (f"TDANN co-localisation (1 + rho) / 2, faces-bodies minus characters-places, {layer}, in the "
                f"topographic model; SE from a bootstrap over {t['resampled']}")
     if not t["uses_positions"] or np.isclose(t["value"], t["position_shuffle_mean"], rtol=0, atol=1e-12):
-        return _not_topographic(key, claim, paper, measure, "the measure does not move under position shuffling")
+        return _not_testable(key, claim, paper, measure, "the measure does not move under position shuffling")
     diff, diff_se = t["value"] - b["value"], math.hypot(t["se"], b["se"])
     return _row(key, claim, paper, math.nan, measure, _Effect(t["value"], t["se"], int(t["n_resampled"]), "windows"),
                 plus_minus(t["value"], t["se"]), plus_minus(b["value"], b["se"]),
@@ -346,7 +346,7 @@ def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: st
     paper = "Fig. 5; CIFAR-100 73.01 % -> 73.97 % at alpha = beta = 0.5"
     measure = "top-1 accuracy on the full test set from the model cards: topographic - baseline (points)"
     if accuracy.get(topo) is None or accuracy.get(base) is None:
-        return _not_topographic("accuracy", "Topography costs no accuracy", paper, measure,
+        return _not_testable("accuracy", "Topography costs no accuracy", paper, measure,
                                 "a model card records no test accuracy (e.g. an untrained or imported model)")
     (ta, tn), (ba, bn) = accuracy[topo], accuracy[base]
     se = 100 * math.hypot(binomial_se(ta, tn), binomial_se(ba, bn))
@@ -360,7 +360,7 @@ def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: st
 def _entropy(shift: pd.DataFrame | None, timesteps: int | None) -> Finding:
     claim, paper = "Topography shifts spike-train entropy", "Fig. 1 left"
     if shift is None:
-        return _not_topographic("entropy", claim, paper, "spike-train entropy",
+        return _not_testable("entropy", claim, paper, "spike-train entropy",
                                 "a ReLU network emits no spike trains (the temporal analysis was skipped)")
     if "timestep" in shift:
         shift = shift[shift["timestep"] == -1]  # the whole window (temporal's convention)
@@ -419,7 +419,7 @@ def _it_brain(table: pd.DataFrame, bootstrap: pd.DataFrame | None, topo: str, ba
     it = table[table["region"] == "IT"]
     pivot = it.pivot_table(index="benchmark", columns="model", values="committed_score")
     if pivot.empty or topo not in pivot or base not in pivot:
-        return _not_topographic("it_brain", claim, paper, "IT benchmarks", "no IT benchmark was scored")
+        return _not_testable("it_brain", claim, paper, "IT benchmarks", "no IT benchmark was scored")
     diffs = (pivot[topo] - pivot[base]).dropna()
     measure = ("offline IT benchmarks at the committed layer (ceiled scores): topographic - baseline, mean over "
                "benchmarks")
