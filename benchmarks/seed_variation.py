@@ -15,10 +15,10 @@ import json
 
 from _results import save_result
 from topoanalysis.analyses.base import Runtime
-from topoanalysis.findings import seed_variation
 from topoanalysis.paths import CHECKPOINT_DIR
 from topoanalysis.report import ReportParams
 from topoanalysis.report.build import card_accuracy, pair_findings, run_pair_analyses
+from topoanalysis.seed_findings import seed_variation
 
 PAIRS = [("tresnet18_cifar10_a05", "resnet18_cifar10_baseline"),
          ("tresnet18_cifar10_a05_seed1", "resnet18_cifar10_baseline_seed1"),

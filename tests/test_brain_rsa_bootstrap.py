@@ -9,15 +9,13 @@ from scipy.stats import spearmanr
 from topoanalysis import paths
 from topoanalysis.brain.rsa import (
     RSA_BENCHMARKS,
-    bootstrap_image_indices,
-    bootstrap_rsa_scores,
     load_algonauts_rdms,
     load_human_it_subject_rdms,
     noise_ceiling,
     rsa_benchmark,
-    rsa_benchmark_bootstrap,
     upper_triangle,
 )
+from topoanalysis.brain.rsa_bootstrap import bootstrap_image_indices, bootstrap_rsa_scores, rsa_benchmark_bootstrap
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rsa92"
 FILES = ["Kriegeskorte_Neuron2008_supplementalData.mat", "92_brainRDMs.mat", "algonauts2019_target_fmri_92.mat"]

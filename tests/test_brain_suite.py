@@ -7,7 +7,8 @@ import pytest
 from topoanalysis.analyses.base import Runtime
 from topoanalysis.analyses.brain import BrainParams, BrainResult
 from topoanalysis.analyses.brain import run as run_brain
-from topoanalysis.brain.rsa import RSA_BENCHMARKS, bootstrap_image_indices
+from topoanalysis.brain.rsa import RSA_BENCHMARKS
+from topoanalysis.brain.rsa_bootstrap import bootstrap_image_indices
 from topoanalysis.brain.suite import BOOTSTRAP_COLUMNS, OFFLINE_BENCHMARKS, region_table, run_offline_suite
 from topoanalysis.brain.v4 import PLS_METHODS
 from topoanalysis.models.checkpoints import load_checkpoint

@@ -16,10 +16,9 @@ from topoanalysis.findings import (
     judge,
     needed_seeds,
     paper_findings,
-    seed_level_findings,
-    seed_variation,
 )
 from topoanalysis.metrics.spatial import CorrelationResult
+from topoanalysis.seed_findings import seed_level_findings, seed_variation
 
 DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 KEYS = ("v1_orientation_smoothness", "v1_sf_smoothness", "v1_correlation_falloff", "it_smoothness",

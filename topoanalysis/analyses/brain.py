@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..brain.rsa import BOOTSTRAP_DESCRIPTION, RSA_BENCHMARKS, bootstrap_image_indices
+from ..brain.rsa import RSA_BENCHMARKS
+from ..brain.rsa_bootstrap import BOOTSTRAP_DESCRIPTION, bootstrap_image_indices
 from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
 from .base import Models, Result, Runtime, check_seed, checkpoint_info, model_files, model_first

@@ -16,7 +16,7 @@ Benchmarks (all on real data in ``../shared/data``):
   ``EVC-RSA-Algonauts2019``: Spearman RSA of the layer's RDM on the 92 images, divided
   by the Nili upper noise bound where subjects allow one. Given resampled image indices,
   the committed layer's RSA scores are also computed on each image-bootstrap replicate
-  (:func:`topoanalysis.brain.rsa.rsa_benchmark_bootstrap`).
+  (:func:`topoanalysis.brain.rsa_bootstrap.rsa_benchmark_bootstrap`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from ..recording import record
 from ..responses import layer_responses
 from ..stimuli import load_rsa92, make_sine_gratings
 from .adapter import default_region_layer_map
-from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark, rsa_benchmark_bootstrap
+from .rsa import RSA_BENCHMARKS, rdm, rsa_benchmark
+from .rsa_bootstrap import rsa_benchmark_bootstrap
 from .v4 import (
     CEILING_SESSION,
     PLS_METHODS,
@@ -160,7 +161,7 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     pls_method : {"exact", "brainscore"}, default "exact"
         How V4's PLS regression is solved (see :func:`topoanalysis.brain.v4.pls_predictivity`).
     bootstrap_indices : numpy.ndarray, optional
-        ``(n_boot, 92)`` resampled images (:func:`topoanalysis.brain.rsa.bootstrap_image_indices`):
+        ``(n_boot, 92)`` resampled images (:func:`topoanalysis.brain.rsa_bootstrap.bootstrap_image_indices`):
         also score each RSA benchmark's committed layer on every replicate. Pass the same array
         for every model to pair their replicates.
 

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..analyses.base import ModelFile, Runtime, check_models, network_family
-from ..findings import RULES, binomial_se, seed_level_findings, seed_variation
+from ..findings import RULES, binomial_se
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
+from ..seed_findings import seed_level_findings, seed_variation
 from .build import (
     ANALYSES,
     ReportParams,
