@@ -1,8 +1,8 @@
 """Training throughput with the STC loss as a fraction of the same step without it.
 
 One training step as the trainer runs it = forward (BPTT through T timesteps, channels_last),
-task loss, optional STC loss over the 8 block layers (M clusters per layer, clusters of up to
-500 units), backward and an AdamW update, on one batch of CIFAR-10-sized inputs.
+task loss, optional STC loss over the sheet layers (8 ResNet blocks; 4 CORnet areas with ``--arch``;
+M clusters per layer, clusters of up to 500 units), backward and an AdamW update, on one batch of CIFAR-10-sized inputs.
 ``alpha = beta = 0`` skips the feature gathering and the loss entirely, as the trainer does.
 Steps alternate between the two settings after warm-up; the median step time of each is
 reported, and ``stc_throughput_ratio`` = (img/s with STC) / (img/s without).
@@ -28,8 +28,8 @@ from topoanalysis.training.stc import STCLoss
 
 
 def measure(width: float, batch_size: int, device: torch.device, steps: int, precision: str,
-            clusters: int = 10) -> dict:
-    model, spec = fresh_checkpoint("spiking_resnet18", seed=0, input_size_px=32,
+            clusters: int = 10, arch: str = "spiking_resnet18") -> dict:
+    model, spec = fresh_checkpoint(arch, seed=0, input_size_px=32,
                                    arch_kwargs={"stem": "cifar", "width": width, "num_classes": 10})
     model.to(device, memory_format=torch.channels_last).train()
     layers = list(spec.sheets)
@@ -40,7 +40,7 @@ def measure(width: float, batch_size: int, device: torch.device, steps: int, pre
     times = stc_step_times(model, stc, layers, x, y, steps=steps, bf16=precision == "bf16", warmup=2)
     base, topo = times["ce_s"], times["stc_s"]
     cluster_sizes = {name: int(getattr(stc, f"_clusters_{k}").shape[1]) for k, name in enumerate(layers)}
-    row = {"width": width, "batch_size": batch_size, "timesteps": model.timesteps, "precision": precision,
+    row = {"arch": arch, "width": width, "batch_size": batch_size, "timesteps": model.timesteps, "precision": precision,
            "clusters_per_layer": clusters, "cluster_units": cluster_sizes,
            "baseline_img_per_s": round(batch_size / base, 1), "stc_img_per_s": round(batch_size / topo, 1),
            "stc_throughput_ratio": round(base / topo, 3), "stc_overhead_percent": round(100 * (topo / base - 1), 1)}
@@ -52,10 +52,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--arch", default="spiking_resnet18",
+                        help="spiking_resnet18 (default) or spiking_cornet_rt (T = 10, 4 sheet layers; issue 24: "
+                             "ratio >= 0.80 at width 0.25 before training the bundled pair)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cpu":
         reuse_freed_memory()  # as the trainer does
+    if args.arch != "spiking_resnet18":
+        rows = [measure(0.25, 64, device, args.steps, precision, arch=args.arch) for precision in ("bf16", "fp32")]
+        save_result(f"train_speed_{args.arch}", device,
+                    {"target": "stc_throughput_ratio >= 0.80 at width 0.25 (M = 10)", "rows": rows})
+        return
     if device.type == "cpu":
         rows = [measure(0.25, 64, device, args.steps, "fp32"), measure(0.25, 64, device, args.steps, "bf16"),
                 measure(0.25, 64, device, args.steps, "fp32", clusters=5),

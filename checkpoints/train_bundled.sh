@@ -14,9 +14,12 @@
 # Rerunnable: a finished step is skipped, an interrupted run resumes from its checkpoint_last.pt.
 # A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
 # its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
+#   5. the CORnet family (issue 24): spiking CORnet-RT (TSCornet / SCornet), width 0.25, T = 10, the same
+#      recipe and STC settings, its own position donor (seed 1, 2 epochs) and swap-optimised positions.
 # Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]
-#   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline, ann_topo_a05, or a further seed of the
-#   ReLU pair: ann_baseline_seed1, ann_topo_a05_seed1, ann_baseline_seed2, ann_topo_a05_seed2)
+#   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline, ann_topo_a05, a further seed of the
+#   ReLU pair: ann_baseline_seed1, ann_topo_a05_seed1, ann_baseline_seed2, ann_topo_a05_seed2, or the CORnet
+#   pair: cornet_baseline, cornet_topo_a05b05; cornet_donor makes only the CORnet donor and its positions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -74,13 +77,39 @@ for seed in 1 2; do
     want "ann_topo_a05_seed$seed" && train "ann_topo_a05_seed$seed" --alpha 0.5 --beta 0 "${ann[@]}" --seed "$seed"
 done
 
+# The CORnet pair (issue 24): the ResNet recipe with the spiking CORnet-RT at T = 10 (the paper's), its own donor.
+cornet=(--arch spiking_cornet_rt "${common[@]}" --timesteps 10)  # the last --timesteps wins
+if want cornet_donor || want cornet_baseline || want cornet_topo_a05b05; then
+    if [[ ! -f "$runs/cornet_donor/model.pt" && -f "$saved/cornet_donor_model.pt" ]]; then
+        mkdir -p "$runs/cornet_donor" && cp "$saved/cornet_donor_model.pt" "$runs/cornet_donor/model.pt"
+    fi
+    train cornet_donor --alpha 0 --beta 0 "${cornet[@]}" --epochs 2 --seed 1
+    cornet_sheets="$runs/cornet_donor_sheets.npz"
+    if [[ ! -f "$cornet_sheets" && -f "$saved/cornet_donor_sheets.npz" ]]; then
+        cp "$saved/cornet_donor_sheets.npz" "$cornet_sheets"
+    fi
+    if [[ ! -f "$cornet_sheets" ]]; then
+        OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/cornet_donor/model.pt" --out "$cornet_sheets" \
+            --neighborhoods 2000 --steps 500 --seed 424
+    fi
+    cornet_donor_sha=$($ta info --ckpt "$runs/cornet_donor/model.pt" | awk '/content sha256/ {print $3}')
+    cornet_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates of \
+a separately trained position donor (the same spiking CORnet-RT, seed 1, alpha = beta = 0, 2 epochs; sha256 \
+$cornet_donor_sha), then fixed; this network was trained from scratch on them"
+    cornet_recipe=(--positions "$cornet_sheets" --note "$cornet_note" "${cornet[@]}" --epochs 15 --seed 0)
+    want cornet_baseline && train cornet_baseline --alpha 0 --beta 0 "${cornet_recipe[@]}"
+    want cornet_topo_a05b05 && train cornet_topo_a05b05 --alpha 0.5 --beta 0.5 "${cornet_recipe[@]}"
+fi
+
 declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
                     [topo_a10b10]=tsresnet18_cifar10_a10b10.pt [ann_baseline]=resnet18_cifar10_baseline.pt
                     [ann_topo_a05]=tresnet18_cifar10_a05.pt
                     [ann_baseline_seed1]=resnet18_cifar10_baseline_seed1.pt [ann_topo_a05_seed1]=tresnet18_cifar10_a05_seed1.pt
-                    [ann_baseline_seed2]=resnet18_cifar10_baseline_seed2.pt [ann_topo_a05_seed2]=tresnet18_cifar10_a05_seed2.pt)
+                    [ann_baseline_seed2]=resnet18_cifar10_baseline_seed2.pt [ann_topo_a05_seed2]=tresnet18_cifar10_a05_seed2.pt
+                    [cornet_baseline]=scornet_cifar10_baseline.pt [cornet_topo_a05b05]=tscornet_cifar10_a05b05.pt)
 for name in baseline topo_a05b05 topo_a10b10 ann_baseline ann_topo_a05 \
-            ann_baseline_seed1 ann_topo_a05_seed1 ann_baseline_seed2 ann_topo_a05_seed2; do
+            ann_baseline_seed1 ann_topo_a05_seed1 ann_baseline_seed2 ann_topo_a05_seed2 \
+            cornet_baseline cornet_topo_a05b05; do
     if want "$name"; then
         cp "$runs/$name/model.pt" "checkpoints/${bundled[$name]}"
         $ta info --ckpt "checkpoints/${bundled[$name]}"

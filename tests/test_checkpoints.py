@@ -8,7 +8,8 @@ import torch
 from spikingjelly.activation_based import functional
 
 from topoanalysis.models import create_model
-from topoanalysis.models.checkpoints import DEFAULT_LAYER_AREAS, load_checkpoint, save_checkpoint
+from topoanalysis.models.checkpoints import load_checkpoint, save_checkpoint
+from topoanalysis.models.resnet import LAYER_AREAS as DEFAULT_LAYER_AREAS
 
 SJ_SHAPES = Path(__file__).parent / "data" / "spikingjelly_spiking_resnet18_state_dict_shapes.json"
 

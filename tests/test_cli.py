@@ -349,3 +349,29 @@ def test_report_models_passes_every_model_and_pair_through(monkeypatch):
     (models, pairs, out), kwargs = calls[0]
     assert models == ["a.pt", "b.pt", "c.pt"] and pairs == [("a.pt", "b.pt")] and out == "x"
     assert kwargs["params"].temporal.n_per_class == 3 and kwargs["runtime"].device == "cpu"
+
+
+@pytest.mark.skipif(not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file(), reason="CIFAR-10 zip not available")
+def test_the_cornet_family_from_init_through_swap_and_train_to_a_plain_state_dict(tmp_path, capsys):
+    import torch
+
+    from topoanalysis.models.checkpoints import load_checkpoint
+
+    fresh, sheets, runs = tmp_path / "fresh.pt", tmp_path / "sheets.npz", tmp_path / "run"
+    assert main(["init-checkpoint", "--arch", "spiking_cornet_rt", "--width", "0.0625", "--input-size", "16",
+                 "--out", str(fresh)]) == 0
+    _, spec = load_checkpoint(fresh)
+    assert spec.timesteps == 10 and list(spec.layer_areas.items()) == [(a, a) for a in ("V1", "V2", "V4", "IT")]
+    assert main(["swap-positions", "--ckpt", str(fresh), "--out", str(sheets), "--neighborhoods", "20",
+                 "--steps", "20", "--device", "cpu"]) == 0
+    assert sum("spatial loss" in line for line in capsys.readouterr().out.splitlines()) == 4
+    assert main(["train", "--out", str(runs), "--arch", "tiny_spiking_cornet_rt", "--width", "0.0625",
+                 "--limit-per-class", "2", "--batch-size", "10", "--max-steps", "1", "--clusters", "2",
+                 "--alpha", "0.5", "--beta", "0.5", "--device", "cpu"]) == 0
+    model, trained = load_checkpoint(runs / "model.pt")
+    assert trained.timesteps == 4 and json.loads(trained.provenance["recipe"])["timesteps"] == 4  # the arch's T
+    for arch in ("spiking_cornet_rt", "cornet_rt"):  # a plain state dict of either twin loads with --arch
+        plain = tmp_path / f"{arch}.pth"
+        torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, plain)
+        assert main(["info", "--ckpt", str(plain), "--arch", arch]) == 0
+        assert f"architecture     {arch}" in capsys.readouterr().out

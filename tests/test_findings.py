@@ -206,3 +206,35 @@ def test_the_within_window_falloff_uses_only_bins_every_window_has():
     assert table["contrast"] == pytest.approx(contrast.mean())
     assert table["sem"] == pytest.approx(contrast.std(ddof=1) / math.sqrt(3))
     assert table["chance"] == pytest.approx(0.0) and table["near_mm"] == 0.5 and table["far_mm"] == "2.5 3.5"
+
+
+def _fisher(v4_topo: float, it_topo: float, se: float = 0.01) -> pd.DataFrame:
+    """Fisher tables of a CORnet pair: the baseline 1.0 on every connection, the topographic model as given."""
+    rows = []
+    for model, values in (("t", {"V1->V2": 1.0, "V2->V4": v4_topo, "V4->IT": it_topo}),
+                          ("b", {"V1->V2": 1.0, "V2->V4": 1.0, "V4->IT": 1.0})):
+        for t in (1, 2):
+            for group, value in values.items():
+                rows.append({"model": model, "timestep": t, "group": group, "area": group.split("->")[1],
+                             "fisher": value, "fisher_se": se * value, "n_batches": 64})
+            rows.append({"model": model, "timestep": t, "group": "classifier", "area": "", "fisher": 5.0,
+                         "fisher_se": 0.1, "n_batches": 64})
+    return pd.DataFrame(rows)
+
+
+def test_fisher_modes_read_the_log_ratios_into_v4_and_it():
+    from topoanalysis.findings import _fisher_modes, fisher_connection_ratios
+
+    ratios = fisher_connection_ratios(_fisher(2.0, 0.5), "t", "b").set_index("connection")
+    assert ratios.loc["V2->V4", "log_ratio"] == pytest.approx(math.log(2.0))
+    assert ratios.loc["V4->IT", "log_ratio"] == pytest.approx(math.log(0.5))
+    assert ratios.loc["V2->V4", "log_ratio_se"] == pytest.approx(math.hypot(0.01, 0.01))
+    assert "classifier" not in ratios.index
+    both_modes = _fisher_modes(_fisher(2.0, 0.5), "t", "b", {"fisher_modes": 0.1})
+    assert both_modes.verdict == REPRODUCED and both_modes.effect == pytest.approx(2 * math.log(2.0))
+    reversed_modes = _fisher_modes(_fisher(0.5, 2.0), "t", "b", {"fisher_modes": 0.1})
+    assert reversed_modes.verdict == CONTRADICTED
+    assert _fisher_modes(_fisher(2.0, 0.5), "t", "b", {}).verdict == INCONCLUSIVE  # one seed, no seed SD
+    resnet = _fisher(2.0, 0.5).assign(group=lambda f: f["group"].str.replace("->", "_to_"))
+    assert _fisher_modes(resnet, "t", "b", {"fisher_modes": 0.1}).verdict == NOT_TESTABLE
+    assert _fisher_modes(None, "t", "b", {}).verdict == NOT_TESTABLE

@@ -11,8 +11,9 @@ import torch
 
 from topoanalysis.cli.main import main
 from topoanalysis.models import create_model
-from topoanalysis.models.checkpoints import DEFAULT_LAYER_AREAS, load_checkpoint
+from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.models.importers import import_state_dict, import_tdann
+from topoanalysis.models.resnet import LAYER_AREAS as DEFAULT_LAYER_AREAS
 from topoanalysis.models.shapes import layer_shapes
 from topoanalysis.safe_pickle import UnsafePickleError
 from topoanalysis.sheets import default_sheets

@@ -24,7 +24,7 @@ def planted():
     xy, gain, rng = two_blob_sheet()
     ds = planted_it_recording(xy, gain, rng=rng)
     rsa92 = planted_it_recording(xy, gain, rng=rng, stimulus_set="rsa92")
-    return xy, gain, ds, it_analysis(ds, "layer4.1", PARAMS, rng=np.random.default_rng(0), rsa92=rsa92)
+    return xy, gain, ds, it_analysis(ds, "IT", PARAMS, rng=np.random.default_rng(0), rsa92=rsa92)
 
 
 def test_two_face_blobs_give_two_face_patches_at_the_planted_centres(planted):
@@ -87,8 +87,8 @@ def test_bad_inputs_are_named():
     ds = planted_it_recording(xy, gain, rng=rng)
     silent = ds.copy(deep=True)
     silent["responses"][:] = 0
-    with pytest.raises(SilentLayerError, match="layer4.1 is silent"):
-        it_analysis(silent, "layer4.1", PARAMS, rng=np.random.default_rng(0))
+    with pytest.raises(SilentLayerError, match="IT is silent"):
+        it_analysis(silent, "IT", PARAMS, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="no 'domain' stimulus labels"):
         floc_selectivity(ds["responses"].drop_vars("domain"))
     with pytest.raises(ValueError, match="t_ddof"):

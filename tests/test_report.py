@@ -44,7 +44,8 @@ def test_every_figure_and_table_is_rendered(report):
         assert (figures / f"{stem}.png").stat().st_size > 1000 and (figures / f"{stem}.pdf").is_file(), stem
     assert (folder / "out" / "table1_brain.csv").is_file() and (folder / "out" / "table_robustness.csv").is_file()
     findings = pd.read_csv(folder / "out" / "findings.csv")
-    assert len(findings) == 10 and set(findings["verdict"]) <= set(VERDICTS)
+    assert len(findings) == 11 and set(findings["verdict"]) <= set(VERDICTS)
+    assert findings.set_index("key").loc["fisher_modes", "verdict"] == NOT_TESTABLE  # a ResNet has no inter-area links
     assert {"effect", "ci_low", "ci_high", "paper_effect", "chance", "uncertainty"} <= set(findings.columns)
     accuracy = findings[findings["claim"] == "Topography costs no accuracy"].iloc[0]
     assert accuracy["verdict"] == NOT_TESTABLE  # tiny untrained checkpoints: their cards record no accuracy

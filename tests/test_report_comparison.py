@@ -91,7 +91,8 @@ def _tiny_models(folder, accuracies):
     paths = []
     models = (("snn_topo", "tiny_spiking_resnet", 0), ("snn_base", "tiny_spiking_resnet", 1),
               ("relu_topo", "tiny_resnet", 0), ("relu_base", "tiny_resnet", 1),
-              ("relu_topo_seed1", "tiny_resnet", 2), ("relu_base_seed1", "tiny_resnet", 3))
+              ("relu_topo_seed1", "tiny_resnet", 2), ("relu_base_seed1", "tiny_resnet", 3),
+              ("cornet_topo", "tiny_spiking_cornet_rt", 0), ("cornet_base", "tiny_spiking_cornet_rt", 1))
     for (name, arch, seed), accuracy in zip(models, accuracies):
         model, spec = tiny_checkpoint(seed, arch=arch, calibrate_on="floc")
         spec = replace(spec, provenance={**spec.provenance, "data": "cifar10", "test_accuracy": accuracy,
@@ -103,32 +104,40 @@ def _tiny_models(folder, accuracies):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(), reason="the shared data is not available")
-def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
+def test_models_report_over_spiking_relu_and_cornet_pairs(tmp_path):
     from topoanalysis.analyses.base import Runtime
     from topoanalysis.analyses.robustness import RobustnessParams
     from topoanalysis.analyses.temporal import TemporalParams
     from topoanalysis.findings import NOT_TESTABLE
     from topoanalysis.report import ReportParams, build_models_report
 
-    paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60, 0.63, 0.60))
+    paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60, 0.63, 0.60, 0.40, 0.45))
     quick = ReportParams(temporal=TemporalParams(n_per_class=2, timesteps=(1, 2), fisher_images=4),
                          robustness=RobustnessParams(n_per_class=2, pgd_steps=2))
     lines = []
-    html = build_models_report(paths, [(paths[0], paths[1]), (paths[2], paths[3]), (paths[4], paths[5])],
+    html = build_models_report(paths, [(paths[0], paths[1]), (paths[2], paths[3]), (paths[4], paths[5]),
+                                       (paths[6], paths[7])],
                                tmp_path / "out", groups={"relu": [paths[2], paths[4]]}, params=quick,
                                runtime=Runtime(device="cpu", progress=False), cache_dir=tmp_path / "cache",
                                log=lines.append)
     out = html.parent
-    # the spiking pair runs all five analyses, each ReLU pair all but temporal; the pair reports and every
-    # model's V1, IT and brain results then come from the cache
-    assert sum("running the analysis" in line for line in lines) == 13
-    assert sum("cached (" in line for line in lines) == 13 + 3 * 3  # pair reports, then V1, IT, brain per pair
+    # each spiking pair (ResNet, CORnet) runs all five analyses, each ReLU pair all but temporal; the pair reports
+    # and every model's V1, IT and brain results then come from the cache
+    assert sum("running the analysis" in line for line in lines) == 18
+    assert sum("cached (" in line for line in lines) == 18 + 4 * 3  # pair reports, then V1, IT, brain per pair
     table = pd.read_csv(out / "table1_models.csv")
     assert table["model"].tolist() == ["snn_topo", "snn_base", "relu_topo", "relu_base", "relu_topo_seed1",
-                                       "relu_base_seed1"]
-    assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60, 63, 60])
+                                       "relu_base_seed1", "cornet_topo", "cornet_base"]
+    assert table["accuracy %"].tolist() == pytest.approx([50, 52, 61, 60, 63, 60, 40, 45])
     points = pd.read_csv(out / "models_points.csv")
-    assert points["family"].tolist() == ["spiking"] * 2 + ["ReLU"] * 4 and points["v1_smoothness"].notna().all()
+    assert points["family"].tolist() == (["spiking ResNet-18"] * 2 + ["ReLU ResNet-18"] * 4
+                                         + ["spiking CORnet-RT"] * 2) and points["v1_smoothness"].notna().all()
+    fig4c = pd.read_csv(out / "fig4c_face_body_smoothness.csv")
+    assert len(fig4c) == 16 and set(fig4c["domain"]) == {"faces", "bodies"} and fig4c["chance"].notna().all()
+    fisher = pd.read_csv(out / "pairs" / "cornet_topo_vs_cornet_base" / "findings.csv").set_index("key")
+    assert fisher.loc["fisher_modes", "verdict"] != NOT_TESTABLE and "V2->V4" in fisher.loc["fisher_modes", "reason"]
+    resnet_fisher = pd.read_csv(out / "pairs" / "snn_topo_vs_snn_base" / "findings.csv").set_index("key")
+    assert resnet_fisher.loc["fisher_modes", "verdict"] == NOT_TESTABLE
     seeds = pd.read_csv(out / "findings_seeds_relu.csv").set_index("key")
     assert seeds.loc["accuracy", "effect"] == pytest.approx(2.0) and seeds.loc["accuracy", "n_seeds"] == 2
     assert "between seeds" in seeds.loc["accuracy", "uncertainty"]
@@ -138,13 +147,13 @@ def test_models_report_over_a_spiking_and_a_relu_pair(tmp_path):
     pair_table1 = pd.read_csv(out / "pairs" / "snn_topo_vs_snn_base" / "table1_brain.csv")
     assert ceilings["benchmark"].is_unique and set(ceilings["benchmark"]) == set(pair_table1["benchmark"])
     cost = pd.read_csv(out / "topography_cost.csv")
-    assert cost["family"].tolist() == ["spiking", "ReLU", "ReLU"]
-    assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0, 3.0])
+    assert cost["family"].tolist() == ["spiking ResNet-18", "ReLU ResNet-18", "ReLU ResNet-18", "spiking CORnet-RT"]
+    assert cost["accuracy_change_points"].tolist() == pytest.approx([-2.0, 1.0, 3.0, -5.0])
     relu_pair = out / "pairs" / "relu_topo_vs_relu_base"
     entropy = pd.read_csv(relu_pair / "findings.csv").set_index("claim").loc["Topography shifts spike-train entropy"]
     assert entropy["verdict"] == NOT_TESTABLE and "ReLU" in entropy["reason"]
     assert not (relu_pair / "figures" / "temporal.png").exists()
     assert (out / "pairs" / "snn_topo_vs_snn_base" / "figures" / "temporal.png").is_file()
     text = html.read_text()
-    assert text.count("data:image/png;base64,") == 2 and "CIFAR-10 at 32 px" in text
+    assert text.count("data:image/png;base64,") == 3 and "CIFAR-10 at 32 px" in text
     assert 'href="pairs/relu_topo_vs_relu_base/index.html"' in text and 'id="findings_1"' in text

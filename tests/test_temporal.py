@@ -12,7 +12,6 @@ from topoanalysis.dynamics import (
     as_stimulus_set,
     fisher_information,
     layer_spike_statistics,
-    parameter_group,
 )
 from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
 from topoanalysis.recording import preprocess
@@ -89,5 +88,10 @@ def test_fisher_information_equals_per_image_gradients(tiny, images):
 
 
 def test_parameter_groups():
-    assert parameter_group("layer3.1.conv2.weight") == "layer3.1"
-    assert parameter_group("fc.bias") == "classifier" and parameter_group("conv1.weight") == "stem"
+    from topoanalysis.models import cornet, resnet
+    assert resnet.connection("layer3.1.conv2.weight") == "layer3.1"
+    assert resnet.connection("fc.bias") == "classifier" and resnet.connection("conv1.weight") == "stem"
+    assert cornet.connection("V1.conv_input.weight") == "retina->V1"
+    assert cornet.connection("V4.norm_input.bias") == "V2->V4"
+    assert cornet.connection("IT.conv1.weight") == "IT recurrent"
+    assert cornet.connection("decoder.linear.weight") == "classifier"

@@ -74,8 +74,8 @@ def smooth_recording(shuffle=False, seed=0):
 
 
 def test_smooth_sheet_scores_high_and_shuffled_low():
-    smooth = v1_analysis(smooth_recording(), "layer2.0", PARAMS, rng=np.random.default_rng(0))
-    shuffled = v1_analysis(smooth_recording(shuffle=True), "layer2.0", PARAMS, rng=np.random.default_rng(0))
+    smooth = v1_analysis(smooth_recording(), "V1", PARAMS, rng=np.random.default_rng(0))
+    shuffled = v1_analysis(smooth_recording(shuffle=True), "V1", PARAMS, rng=np.random.default_rng(0))
     table, shuffled_table = smooth.smoothness.set_index("metric"), shuffled.smoothness.set_index("metric")
     for metric in ("orientation", "sf", "color"):
         assert table.loc[metric, "smoothness"] > 0.75, metric
@@ -92,7 +92,7 @@ def test_smooth_sheet_scores_high_and_shuffled_low():
 def test_planted_pinwheel_is_found():
     xy = grid_positions(60)
     pref = 0.5 * np.degrees(np.arctan2(xy[:, 1] - 5.2, xy[:, 0] - 4.9)) % 180
-    result = v1_analysis(planted_v1_recording(pref, xy), "layer2.0",
+    result = v1_analysis(planted_v1_recording(pref, xy), "V1",
                          V1Params(scale_widths=False, mask_rule="response_floor", n_samples=2, sample_size=200),
                          rng=np.random.default_rng(0), sheet_size_mm=SIZE_MM)
     assert len(result.pinwheels) == 1
@@ -102,7 +102,7 @@ def test_planted_pinwheel_is_found():
 
 def test_ringach_comparison_is_attached():
     ringach = load_ringach2002()
-    result = v1_analysis(smooth_recording(), "layer2.0", PARAMS, rng=np.random.default_rng(0), ringach=ringach)
+    result = v1_analysis(smooth_recording(), "V1", PARAMS, rng=np.random.default_rng(0), ringach=ringach)
     assert list(result.ringach["property"]) == ["circular_variance", "bandwidth_deg"]
     assert result.ringach["similarity"].between(0, 1).all()
 
@@ -122,16 +122,16 @@ def test_bad_inputs_are_named():
     ds = smooth_recording()
     silent = ds.copy(deep=True)
     silent["responses"][:] = 0
-    with pytest.raises(SilentLayerError, match="layer2.0 is silent"):
-        v1_analysis(silent, "layer2.0", PARAMS, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="recorded layers: layer2.0"):
+    with pytest.raises(SilentLayerError, match="V1 is silent"):
+        v1_analysis(silent, "V1", PARAMS, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="recorded layers: V1"):
         v1_analysis(ds, "layer9", PARAMS, rng=np.random.default_rng(0))
     unplaced = ds.assign_coords(x_mm=("unit", np.full(ds.sizes["unit"], np.nan)))
     with pytest.raises(ValueError, match="no sheet positions"):
-        v1_analysis(unplaced, "layer2.0", PARAMS, rng=np.random.default_rng(0))
+        v1_analysis(unplaced, "V1", PARAMS, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="grating labels"):
         grating_tuning(ds["responses"].drop_vars("orientation_deg"))
     untuned = ds.copy(deep=True)
     untuned["responses"][:] = 1.0
     with pytest.raises(ValueError, match="pass the orientation mask"):
-        v1_analysis(untuned, "layer2.0", PARAMS, rng=np.random.default_rng(0))
+        v1_analysis(untuned, "V1", PARAMS, rng=np.random.default_rng(0))

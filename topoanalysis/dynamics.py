@@ -24,7 +24,7 @@ from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
 from .metrics.temporal import spike_statistics
-from .models.resnet import BLOCK_LAYERS
+from .models.registry import family_of
 from .recording import default_device, preprocess, record
 from .stimuli.base import StimulusSet
 
@@ -87,14 +87,6 @@ def accuracy_vs_timesteps(model: nn.Module, spec: CheckpointSpec, images_uint8: 
     return pd.DataFrame(rows)
 
 
-def parameter_group(name: str) -> str:
-    """The residual block (``layer2.0`` ...), ``stem`` or ``classifier`` a parameter belongs to."""
-    for block in BLOCK_LAYERS:
-        if name.startswith(block + "."):
-            return block
-    return "classifier" if name.startswith("fc.") else "stem"
-
-
 def fisher_information(model: nn.Module, spec: CheckpointSpec, images_uint8: np.ndarray, labels: np.ndarray, *,
                        timesteps: int | None = None, batch_size: int = 1, device=None,
                        progress: bool = False) -> pd.DataFrame:
@@ -103,17 +95,21 @@ def fisher_information(model: nn.Module, spec: CheckpointSpec, images_uint8: np.
     Returns
     -------
     pandas.DataFrame
-        ``timestep`` (1..T), ``group`` (stem, layer1.0 ... layer4.1, classifier), ``area``
-        (from the checkpoint's layer -> area map, "" for stem and classifier), ``fisher``
-        (the group's trace: sum over its parameters of the mean squared gradient).
+        ``timestep`` (1..T), ``group`` (the family's connections: ResNet blocks and stem, CORnet's
+        inter-area ``V2->V4`` and recurrent ``V4 recurrent`` connections; ``classifier``), ``area``
+        (the area the group feeds, from the checkpoint's layer -> area map; "" for stem and classifier), ``fisher``
+        (the group's trace: sum over its parameters of the mean squared gradient), ``fisher_se`` (its
+        standard error over the ``n_batches`` batches: over images with ``batch_size = 1``).
     """
     device = default_device() if device is None else torch.device(device)
     steps = int(timesteps or spec.timesteps)
     model = model.to(device).eval()
     params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    groups = [parameter_group(name) for name, _ in params]
+    connection = family_of(spec.arch).connections
+    groups = [connection(name) for name, _ in params]
     names = list(dict.fromkeys(groups))
     totals = torch.zeros(steps, len(names), dtype=torch.float64)
+    squares_of_totals = torch.zeros_like(totals)  # per-batch totals squared: the SE over batches
     group_index = torch.tensor([names.index(g) for g in groups])
     n_batches = 0
     for x, y in tqdm(list(_batches(images_uint8, labels, spec, batch_size, device)), desc="fisher",
@@ -126,10 +122,17 @@ def fisher_information(model: nn.Module, spec: CheckpointSpec, images_uint8: np.
             squares = torch.stack([(g.double() ** 2).sum() if g is not None else torch.zeros((), dtype=torch.float64,
                                                                                           device=device)
                                    for g in grads]).cpu()
-            totals[t].index_add_(0, group_index, squares)
+            batch_total = torch.zeros(len(names), dtype=torch.float64).index_add_(0, group_index, squares)
+            totals[t] += batch_total
+            squares_of_totals[t] += batch_total ** 2
         functional.reset_net(model)
         n_batches += 1
-    totals /= max(n_batches, 1)
-    areas = {group: spec.layer_areas.get(group, "") for group in names}
-    return pd.DataFrame([{"timestep": t + 1, "group": group, "area": areas[group], "fisher": float(totals[t, j])}
+    n = max(n_batches, 1)
+    totals /= n
+    variance = (squares_of_totals / n - totals ** 2).clamp_min(0) * n / max(n - 1, 1)
+    se = (variance / n).sqrt() if n > 1 else torch.full_like(totals, float("nan"))
+    areas = {group: spec.layer_areas.get(group) or spec.layer_areas.get(group.split("->")[-1].split(" ")[0], "")
+             for group in names}
+    return pd.DataFrame([{"timestep": t + 1, "group": group, "area": areas[group], "fisher": float(totals[t, j]),
+                          "fisher_se": float(se[t, j]), "n_batches": n_batches}
                          for t in range(steps) for j, group in enumerate(names)])

@@ -439,14 +439,56 @@ def _it_brain(table: pd.DataFrame, bootstrap: pd.DataFrame | None, topo: str, ba
                 values=(float(pivot[topo].mean()), float(pivot[base].mean())))
 
 
+FISHER_MODES_PAPER = ("METHODS 1.4 (TSCornet): V1/V2 stable, V4 higher ('mode A'), IT lower ('mode B'); read here as "
+                      "TSCornet relative to SCornet per inter-area connection [I]")
+
+
+def fisher_connection_ratios(fisher: pd.DataFrame, topo: str, base: str) -> pd.DataFrame:
+    """Per inter-area connection (groups named ``source->area``): each model's Fisher information averaged over
+    t = 1..T, and ``log_ratio`` = ln(topographic / baseline) with its delta-method SE (each model's SE is the
+    mean of its per-t SEs over images: an upper bound, since one image's I_t are positively correlated over t)."""
+    rows = []
+    inter_area = fisher[fisher["group"].str.contains("->", regex=False)]
+    for group, part in inter_area.groupby("group", sort=False):
+        means = part.groupby("model")[["fisher", "fisher_se"]].mean()
+        if topo not in means.index or base not in means.index:
+            continue
+        (mt, st), (mb, sb) = means.loc[topo], means.loc[base]
+        ratio = math.log(mt / mb) if mt > 0 and mb > 0 else math.nan
+        rows.append({"connection": group, "area": part["area"].iloc[0], "topographic": mt, "topographic_se": st,
+                     "baseline": mb, "baseline_se": sb, "log_ratio": ratio,
+                     "log_ratio_se": math.hypot(st / mt, sb / mb) if mt > 0 and mb > 0 else math.nan,
+                     "n_images": int(part["n_batches"].iloc[0]) if "n_batches" in part else 0})
+    return pd.DataFrame(rows)
+
+
+def _fisher_modes(fisher: pd.DataFrame | None, topo: str, base: str, seed_sd: dict) -> Finding:
+    key, claim = "fisher_modes", "Topography raises Fisher information into V4 and lowers it into IT (the two modes)"
+    measure = ("ln(FI_topo / FI_baseline) per inter-area connection, FI = Eq. 8 averaged over t = 1..T; effect = "
+               "the ratio into V4 minus the ratio into IT (delta-method SE over images)")
+    ratios = None if fisher is None or "fisher_se" not in fisher else fisher_connection_ratios(fisher, topo, base)
+    if ratios is None or ratios.empty or not {"V4", "IT"} <= set(ratios["area"]):
+        return _not_testable(key, claim, FISHER_MODES_PAPER, measure,
+                             "the family has no inter-area connections into V4 and IT (the paper reads the modes on "
+                             "the recurrent CORnet's connections) or the temporal analysis was skipped")
+    v4, it = (ratios[ratios["area"] == area].iloc[-1] for area in ("V4", "IT"))
+    effect = _Effect(float(v4["log_ratio"] - it["log_ratio"]), math.hypot(v4["log_ratio_se"], it["log_ratio_se"]),
+                     int(v4["n_images"]), "images")
+    shown = "; ".join(f"{r.connection} {r.log_ratio:+.3f} \u00b1 {r.log_ratio_se:.3f}" for r in ratios.itertuples())
+    return _row(key, claim, FISHER_MODES_PAPER, math.nan, measure, effect,
+                "; ".join(f"{r.connection} {r.topographic:.3g}" for r in ratios.itertuples()),
+                "; ".join(f"{r.connection} {r.baseline:.3g}" for r in ratios.itertuples()), "-", seed_sd,
+                detail=f". Log ratios per connection (V1/V2 'stable' shown, not judged): {shown}")
+
+
 def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_falloff: pd.DataFrame,
                    it_smoothness: pd.DataFrame, it_layer: str, overlap_contrast: pd.DataFrame,
                    accuracy: dict[str, tuple[float, int] | None], entropy_shift: pd.DataFrame | None,
                    robustness: pd.DataFrame, brain: pd.DataFrame, topographic: str, baseline: str,
                    robustness_per_image: pd.DataFrame | None = None, brain_bootstrap: pd.DataFrame | None = None,
                    topographic_alpha: float | None = None, timesteps: int | None = None,
-                   seed_sd: dict[str, float] | None = None, seed_sd_source: str = "seed-replicated pairs"
-                   ) -> list[Finding]:
+                   seed_sd: dict[str, float] | None = None, seed_sd_source: str = "seed-replicated pairs",
+                   fisher: pd.DataFrame | None = None) -> list[Finding]:
     """One :class:`Finding` per claim, from the analyses' results for ``topographic`` vs ``baseline``.
 
     ``accuracy`` maps each model name to ``(top-1 accuracy, number of test images)`` or ``None``;
@@ -454,7 +496,8 @@ def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_fa
     model, whose claim is not testable). Tables are stacked over models (a ``model`` column) as the
     analyses write them. ``seed_sd`` maps claim keys to the between-seed SD of their paired
     difference (default :data:`DEFAULT_SEED_SD`), ``seed_sd_source`` says where they come from; a key
-    without one is never resolved.
+    without one is never resolved. ``fisher``: the temporal analysis's Fisher table (both models), for the
+    Fisher-modes row of families with inter-area connections.
     """
     sd = (_SeedSD(DEFAULT_SEED_SD, "the bundled ReLU pair's 3 seeds (DEFAULT_SEED_SD)") if seed_sd is None
           else _SeedSD(seed_sd, seed_sd_source))
@@ -471,6 +514,7 @@ def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_fa
         _entropy(entropy_shift, timesteps),
         _robustness(robustness, robustness_per_image, topographic, baseline, topographic_alpha, sd),
         _it_brain(brain, brain_bootstrap, topographic, baseline, sd),
+        _fisher_modes(fisher, topographic, baseline, sd),
     ]
 
 

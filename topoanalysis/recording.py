@@ -2,7 +2,7 @@
 
 Models that provide ``forward_features`` (the project's spiking ResNets) are recorded
 through that explicit forward, which keeps the network compilable and stops after the
-deepest requested layer; any other module path (e.g. ``"layer2.0.sn1"``) or any other
+deepest requested layer; any other module path (e.g. a neuron inside a block) or any other
 ``nn.Module`` is recorded with forward hooks, which are removed even when the forward
 pass fails. Networks that have a ``timesteps`` attribute are time-major
 (``[T, B, ...]`` outputs); for the rest each output is one timestep.
@@ -137,7 +137,7 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     stimuli : StimulusSet
         Images in [0, 1]; resized to ``input_size_px`` and normalised here.
     layers : sequence of str
-        Exact ``named_modules()`` paths, e.g. ``["layer2.0", "layer4.1"]``.
+        Exact ``named_modules()`` paths, e.g. a checkpoint's sheet layers, ``list(spec.sheets)``.
     spec : CheckpointSpec, optional
         Supplies ``sheets``, ``input_size_px``, ``mean``, ``std`` and ``timesteps``
         unless given explicitly.

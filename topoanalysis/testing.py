@@ -45,7 +45,7 @@ def tiny_checkpoint(seed: int = 0, *, calibrate: bool = True, arch: str = "tiny_
 
 def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_index: np.ndarray | None = None,
                          color_pref: np.ndarray | None = None, kappa: float = 2.0, image_size_px: int = 32,
-                         layer: str = "layer2.0", gain: np.ndarray | None = None) -> xr.Dataset:
+                         layer: str = "V1", gain: np.ndarray | None = None) -> xr.Dataset:
     """A grating "recording" whose units have planted preferences at known positions.
 
     Each unit responds ``exp(kappa (cos(2 (theta - pref)) - 1))`` to orientation ``theta``,
@@ -78,7 +78,7 @@ def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_ind
 
 
 def planted_it_recording(xy_mm: np.ndarray, face_gain: np.ndarray, *, rng: np.random.Generator,
-                         n_per_category: int = 24, noise: float = 0.05, layer: str = "layer4.1",
+                         n_per_category: int = 24, noise: float = 0.05, layer: str = "IT",
                          stimulus_set: str = "floc") -> xr.Dataset:
     """A category "recording" whose units prefer faces by a planted, position-dependent gain.
 

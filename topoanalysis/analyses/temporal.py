@@ -2,7 +2,7 @@
 
 Firing rate and spike-train entropy of every layer, per timestep and over the window, at
 several inference T; the entropy shift (first model minus second); accuracy vs T; Fisher
-information per timestep and block (:mod:`topoanalysis.dynamics`). Tables
+information per timestep and connection (:mod:`topoanalysis.dynamics`). Tables
 ``temporal_stats``, ``accuracy_vs_timesteps``, ``fisher`` and ``entropy_shift`` (two models);
 figure ``temporal``.
 """
@@ -79,7 +79,10 @@ def check_data(params: TemporalParams) -> None:
 
 
 def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runtime = Runtime()) -> TemporalResult:
-    """Spike statistics, accuracy vs T and Fisher information for each checkpoint."""
+    """Spike statistics, accuracy vs T and Fisher information for each checkpoint.
+
+    Each model runs at ``params.timesteps`` and at its own T (10 for a spiking CORnet-RT); Fisher information
+    at its own T, per connection of its family (:attr:`~topoanalysis.models.family.Family.connections`)."""
     from ..dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
 
     check_data(params)
@@ -90,10 +93,11 @@ def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runt
         model, spec = file.load()
         data = evaluation_data(spec, model, params.data, params.data_path, params.n_per_class)
         stimuli = as_stimulus_set(data.images, "test", spec.visual_degrees)
-        logger.info(f"{name}: spike statistics for T = {list(params.timesteps)} on {len(stimuli)} images")
-        for steps in params.timesteps:
+        sweep = sorted(set(params.timesteps) | {spec.timesteps})  # the sweep and the model's own T
+        logger.info(f"{name}: spike statistics for T = {sweep} on {len(stimuli)} images")
+        for steps in sweep:
             stats.append(layer_spike_statistics(model, spec, stimuli, timesteps=steps, **options).assign(model=name))
-        accuracy.append(accuracy_vs_timesteps(model, spec, data.images, data.labels, params.timesteps,
+        accuracy.append(accuracy_vs_timesteps(model, spec, data.images, data.labels, sweep,
                                               **options).assign(model=name))
         n = min(params.fisher_images, len(data.labels))
         fisher.append(fisher_information(model, spec, data.images[:n], data.labels[:n],
@@ -112,7 +116,8 @@ def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runt
         "command": "temporal", "version": __version__, "timesteps": list(params.timesteps), "models": infos,
         "entropy": "binary entropy (bits) of each neuron's firing probability, mean over neurons; per timestep "
                    "and over the window (timestep = -1)",
-        "fisher": f"Eq. 8, cumulative-mean logits up to t, per-block trace, batch size {params.fisher_batch_size} "
+        "fisher": f"Eq. 8, cumulative-mean logits up to t, per-connection trace (SE over batches), batch size "
+                  f"{params.fisher_batch_size} "
                   f"on {min(params.fisher_images, infos[names[0]]['n_images'])} images",
         "entropy_shift": f"{names[0]} - {names[1]}" if len(names) > 1 else None,
     }

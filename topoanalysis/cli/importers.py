@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     tdann = kinds.add_parser("tdann", help="a TDANN (VISSL) checkpoint and its positions directory")
     tdann.add_argument("--weights", required=True, metavar="FILE", help="TDANN's checkpoint (.torch)")
     tdann.add_argument("--positions", required=True, metavar="DIR",
-                       help="TDANN's positions directory (layer1.0 ... layer4.1 as .npz or .pkl)")
+                       help="TDANN's positions directory (one .npz or .pkl per ResNet-18 block)")
     tdann.add_argument("--input-size", type=int, default=224, help="input size in px (default: %(default)s)")
     tdann.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     plain = kinds.add_parser("state-dict", help="a torchvision / spikingjelly ResNet-18 state dict with positions")

@@ -39,7 +39,7 @@ def add_parser(subparsers) -> None:
                         help="the 92-image set .mat for the generalisation check (default: "
                              "$TOPOANALYSIS_DATA/rsa92 or ../shared/data/rsa92); 'none' skips it")
     parser.add_argument("--layer", default=DEFAULTS.layer,
-                        help="layer to analyse (default: the checkpoint's last IT layer, layer4.1 by default)")
+                        help="layer to analyse (default: the checkpoint's last IT layer)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "it_patches"), help="output folder (default: %(default)s)")
     parser.add_argument("--t-ddof", type=int, choices=(0, 1), default=METRIC.t_ddof,
                         help="std in the t-value: 0 = population (TDANN, default), 1 = sample")

@@ -24,7 +24,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--arch", choices=list_models(), default="spiking_resnet18")
     parser.add_argument("--stem", choices=("cifar", "imagenet"), default="cifar")
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (default: %(default)s)")
-    parser.add_argument("--timesteps", type=int, default=4, help="T (default: %(default)s)")
+    parser.add_argument("--timesteps", type=int, default=None,
+                        help="T (default: the architecture's: 4 for spiking_resnet18, 10 for spiking_cornet_rt)")
     parser.add_argument("--image-size", type=int, default=224, help="imagefolder input size (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=128, help="per process (default: %(default)s)")

@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
     add_device_args(parser)
     add_baseline_arg(parser)
     parser.add_argument("--layer", default=DEFAULTS.layer,
-                        help="layer to analyse (default: the checkpoint's first V1 layer, layer2.0 by default)")
+                        help="layer to analyse (default: the checkpoint's first V1 layer)")
     parser.add_argument("--out", default=str(REPORTS_DIR / "v1_maps"), help="output folder (default: %(default)s)")
     parser.add_argument("--orientation-method", choices=ORIENTATION_METHODS, default=METRIC.orientation_method,
                         help="vector_sum (TDSNN, default) or von_mises (TDANN)")

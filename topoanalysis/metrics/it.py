@@ -36,7 +36,7 @@ class ITParams:
 
     ``overlap_window_mm`` is TDANN's 7 mm; with ``widen_sparse_windows`` a layer too sparse
     for it gets the smallest window whose average holds ``2 * overlap_min_units`` units
-    (a 224-px ResNet-18 layer4.1 and the bundled 2,048-unit layer keep 7 mm).
+    (a 224-px ResNet-18's last block and the bundled 2,048-unit layer keep 7 mm).
     ``overlap_window_placement``: "tdann" (TDANN's evenly spread windows) or "grid" (tiles
     from 0), see :mod:`topoanalysis.metrics.overlap`.
 
@@ -238,7 +238,7 @@ def it_analysis(ds: xr.Dataset, layer: str, params: ITParams = ITParams(), *, rn
     ds : xarray.Dataset
         A recording of the fLoc images (``record`` of ``load_floc()``) with sheet positions.
     layer : str
-        The recorded layer (the paper's VTC layer is ``layer4.1``).
+        The recorded layer (the paper's VTC layer is the network's last IT layer).
     rng : numpy.random.Generator
         Drives the smoothness samples and shuffles.
     rsa92 : xarray.Dataset, optional

@@ -222,7 +222,7 @@ def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rn
     ds : xarray.Dataset
         A grating recording from :func:`topoanalysis.recording.record` with sheet positions.
     layer : str
-        The recorded layer to analyse (the paper uses ``layer2.0``).
+        The recorded layer to analyse (the paper uses the network's first V1 layer).
     params : V1Params
         Analysis parameters.
     rng : numpy.random.Generator

@@ -28,15 +28,11 @@ from torch import nn
 
 from ..paths import atomic_path
 from ..sheets import LayerPositions, default_sheets
-from .registry import MAX_TIMESTEPS, check_arch_kwargs, create_model, list_models
+from .registry import MAX_TIMESTEPS, check_arch_kwargs, create_model, family_of, list_models
 from .shapes import layer_shapes
 
 FORMAT = "topoanalysis.checkpoint"
 FORMAT_VERSION = 1
-DEFAULT_LAYER_AREAS = {
-    "layer1.0": "retina", "layer1.1": "retina", "layer2.0": "V1", "layer2.1": "V1",
-    "layer3.0": "V2", "layer3.1": "V4", "layer4.0": "IT", "layer4.1": "IT",
-}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PLAIN_SHEET_SEED = 424
@@ -63,7 +59,7 @@ class CheckpointSpec:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     visual_degrees: float = 8.0
-    layer_areas: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LAYER_AREAS))
+    layer_areas: dict[str, str] = field(default_factory=dict)
     sheets: dict[str, LayerPositions] = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     content_sha256: str = ""
@@ -86,8 +82,7 @@ class CheckpointSpec:
         """The one layer that stands for ``area``: its first layer, IT's last (None if none is mapped).
 
         The toolkit's single region -> layer rule (CLI defaults, the Brain-Score adapter, the
-        report): with the default map V1 -> ``layer2.0`` (the paper's V1 layer), V2 ->
-        ``layer3.0``, V4 -> ``layer3.1`` and IT -> ``layer4.1`` (TDANN's VTC layer).
+        report), applied to the checkpoint's own map (each family's default map is in its model file).
         """
         layers = self.layers_in(area)
         if not layers:
@@ -269,17 +264,6 @@ def unwrap_state_dict(obj, path: Path) -> dict:
     return _strip_prefixes(obj)
 
 
-def infer_resnet_kwargs(state: dict, path: Path) -> dict:
-    """Stem, width and class count read off the tensor shapes of a ResNet-18 state dict."""
-    for key in ("conv1.weight", "fc.weight"):
-        if key not in state:
-            raise ValueError(f"{path}: no {key!r} in the state dict, so it is not a ResNet-18 "
-                             f"with torchvision/spikingjelly key names (first keys: {list(state)[:5]})")
-    conv1 = state["conv1.weight"]
-    return {"stem": "imagenet" if conv1.shape[-1] == 7 else "cifar",
-            "width": conv1.shape[0] / 64, "num_classes": int(state["fc.weight"].shape[0])}
-
-
 def check_finite(state: dict, path: Path) -> None:
     """ValueError naming the first floating-point tensor of ``state`` holding inf or NaN."""
     for key, tensor in state.items():
@@ -365,13 +349,13 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                     strict: bool = True, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointSpec]:
     """Load a checkpoint: the project format, or a plain state dict when told ``arch``.
 
-    Plain state dicts (spikingjelly ``spiking_resnet18`` / torchvision ``resnet18`` key
-    names; ``module.`` and ``_orig_mod.`` prefixes stripped; wrapped under
-    ``state_dict``/``model`` allowed) carry no metadata: stem, width and class count
-    are read from the tensor shapes; input size defaults to 224 px (ImageNet stem) or
-    32 px (CIFAR stem), normalisation to ImageNet's, areas to ``DEFAULT_LAYER_AREAS``,
-    and the sheets are a retinotopic initialisation with seed 424, all recorded in
-    ``spec.provenance``.
+    Plain state dicts (the reference key names of ``arch``'s family: spikingjelly
+    ``spiking_resnet18`` / torchvision ``resnet18``, or CORnet-RT's; ``module.`` and ``_orig_mod.``
+    prefixes stripped; wrapped under ``state_dict``/``model`` allowed) carry no metadata: stem,
+    width and class count are read from the tensor shapes (then the family's
+    ``plain_defaults``, then ``arch_kwargs``); input size defaults to 224 px (ImageNet stem) or
+    32 px (CIFAR stem), normalisation to ImageNet's, areas to the family's map, and the sheets
+    are a retinotopic initialisation with seed 424, all recorded in ``spec.provenance``.
 
     Returns
     -------
@@ -417,18 +401,23 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                              f"(arch=... or --arch), one of: {', '.join(list_models())}")
         check_spec_numbers(input_size_px=input_size_px)
         state = unwrap_state_dict(obj, path)
-        kwargs = {**infer_resnet_kwargs(state, path), **(arch_kwargs or {})}
+        family = family_of(arch)
+        kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults, **(arch_kwargs or {})}
+        check_arch_kwargs(arch, kwargs)
         model = create_model(arch, **kwargs)
         load_weights(model, state, path, strict)
         size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
-        shapes = layer_shapes(model, size, list(DEFAULT_LAYER_AREAS))
+        areas = dict(family.layer_areas)
+        shapes = layer_shapes(model, size, list(areas))
+        provenance = {"source": f"plain state dict {path.name}",
+                      "sheets": f"retinotopic initialisation, seed {PLAIN_SHEET_SEED} (none in file)",
+                      "normalisation": "ImageNet mean/std assumed"}
+        if family.plain_notes:
+            provenance["defaults"] = family.plain_notes
         spec = CheckpointSpec(
             arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1), input_size_px=size,
-            sheets=default_sheets(shapes, DEFAULT_LAYER_AREAS, rng=np.random.default_rng(PLAIN_SHEET_SEED)),
-            provenance={"source": f"plain state dict {path.name}",
-                        "sheets": f"retinotopic initialisation, seed {PLAIN_SHEET_SEED} (none in file)",
-                        "normalisation": "ImageNet mean/std assumed"},
-            content_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+            layer_areas=areas, sheets=default_sheets(shapes, areas, rng=np.random.default_rng(PLAIN_SHEET_SEED)),
+            provenance=provenance, content_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     if timesteps is not None:
         check_spec_numbers(timesteps=timesteps)
         spec = replace(spec, timesteps=int(timesteps))

@@ -7,8 +7,8 @@ import torch
 
 from ..sheets import default_sheets
 from .calibration import calibrate_batchnorm
-from .checkpoints import DEFAULT_LAYER_AREAS, IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec, check_spec_numbers
-from .registry import check_arch_kwargs, create_model
+from .checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec, check_spec_numbers
+from .registry import check_arch_kwargs, create_model, family_of
 from .shapes import layer_shapes
 
 
@@ -28,7 +28,7 @@ def fresh_checkpoint(arch: str, *, seed: int, input_size_px: int, arch_kwargs: d
     check_arch_kwargs(arch, arch_kwargs or {})
     torch.manual_seed(seed)
     model = create_model(arch, **(arch_kwargs or {}))
-    areas = dict(DEFAULT_LAYER_AREAS if layer_areas is None else layer_areas)
+    areas = dict(family_of(arch).layer_areas if layer_areas is None else layer_areas)
     shapes = layer_shapes(model, input_size_px, list(areas))
     sheets = default_sheets(shapes, areas, rng=np.random.default_rng(seed))
     notes = {"weights": f"untrained, torch.manual_seed({seed})",

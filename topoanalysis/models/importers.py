@@ -31,18 +31,17 @@ from torch import nn
 
 from ..safe_pickle import numpy_array_globals, restricted_load
 from ..sheets import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions, load_sheets
+from . import resnet
 from .checkpoints import (
-    DEFAULT_LAYER_AREAS,
     IMAGENET_MEAN,
     IMAGENET_STD,
     CheckpointSpec,
     check_spec_numbers,
-    infer_resnet_kwargs,
     load_weights,
     read_checkpoint_file,
     unwrap_state_dict,
 )
-from .registry import create_model
+from .registry import create_model, family_of
 from .shapes import layer_shapes
 
 TDANN_TRUNK = ("classy_state_dict", "base_model", "model", "trunk")
@@ -151,20 +150,27 @@ def _classifierless(state: dict, kwargs: dict) -> dict:
             torch.zeros(kwargs["num_classes"])}
 
 
-def _infer(state: dict, path: Path) -> dict:
+def _infer_trunk(state: dict, path: Path) -> dict:
+    """A ResNet-18 trunk's constructor kwargs (a trunk without classifier gets no class count)."""
     probe = dict(state)
     probe.setdefault("fc.weight", torch.zeros(1000, 1))
-    kwargs = infer_resnet_kwargs(probe, path)
+    kwargs = resnet.infer_kwargs(probe, path)
     if "fc.weight" not in state:
         del kwargs["num_classes"]
     return kwargs
 
 
-def _build(arch: str, state: dict, path: Path, input_size_px: int | None) -> tuple[nn.Module, dict, int]:
+def _build(arch: str, state: dict, path: Path, input_size_px: int | None, *,
+           trunk: bool = False) -> tuple[nn.Module, dict, int]:
+    """``(model, kwargs, input size)``; ``trunk``: a ResNet-18 without classifier gets a zero one."""
     if input_size_px is not None:
         check_spec_numbers(input_size_px=input_size_px)
-    kwargs = _infer(state, path)
-    state = _classifierless(state, kwargs)
+    if trunk:
+        kwargs = _infer_trunk(state, path)
+        state = _classifierless(state, kwargs)
+    else:
+        family = family_of(arch)
+        kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults}
     model = create_model(arch, **kwargs)
     load_weights(model, state, path, strict=True, python_hint=False)
     size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
@@ -176,8 +182,8 @@ def import_tdann(weights: str | os.PathLike, positions: str | os.PathLike, *,
     """A TDANN checkpoint and its positions directory as ``(model, spec)`` (arch ``resnet18``, ReLU)."""
     weights, positions = Path(weights), Path(positions)
     state = tdann_trunk(weights)
-    model, kwargs, size = _build("resnet18", state, weights, input_size_px)
-    areas = dict(DEFAULT_LAYER_AREAS)
+    model, kwargs, size = _build("resnet18", state, weights, input_size_px, trunk=True)
+    areas = dict(resnet.LAYER_AREAS)
     coordinates = read_tdann_positions(positions, list(areas))
     sheets = _sheets(coordinates, layer_shapes(model, size, list(areas)), areas, str(positions))
     provenance = {"source": f"TDANN checkpoint {weights.name} (sha256 {_sha256(weights)})",
@@ -209,13 +215,13 @@ def _positions_file(path: Path, shapes: dict[str, tuple], areas: dict[str, str])
 
 def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os.PathLike, *,
                       input_size_px: int | None = None) -> tuple[nn.Module, CheckpointSpec]:
-    """A plain torchvision / spikingjelly ResNet-18 state dict with positions from an ``.npz`` file."""
+    """A plain state dict of ``arch``'s family (reference key names) with positions from an ``.npz`` file."""
     weights, positions = Path(weights), Path(positions)
     if not positions.is_file():
         raise FileNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
     state = unwrap_state_dict(read_checkpoint_file(weights, flag="--weights"), weights)
     model, kwargs, size = _build(arch, state, weights, input_size_px)
-    areas = dict(DEFAULT_LAYER_AREAS)
+    areas = dict(family_of(arch).layer_areas)
     shapes = layer_shapes(model, size, list(areas))
     coordinates = _positions_file(positions, shapes, areas)
     sheets = _sheets(coordinates, shapes, {**areas}, str(positions))

@@ -62,9 +62,10 @@ def plain_twin(node: neuron.LIFNode) -> PlainLIF:
 
 
 def use_plain_lif(model: nn.Module) -> int:
-    """Replace every spikingjelly ``LIFNode`` in ``model`` by its :class:`PlainLIF` twin; returns how many."""
+    """Replace every multi-step spikingjelly ``LIFNode`` in ``model`` by its :class:`PlainLIF` twin; returns how
+    many. Single-step nodes (a recurrent network's, e.g. the CORnet-RT, which steps its areas one by one) stay."""
     swaps = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, neuron.LIFNode)]
+             if isinstance(child, neuron.LIFNode) and child.step_mode == "m"]
     for parent, name, child in swaps:
         setattr(parent, name, plain_twin(child))
     return len(swaps)

@@ -4,45 +4,59 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from torch import nn
 
-from .resnet import SpikingResNet18
+from . import cornet, resnet
+from .family import Family
 
 
-def spiking_resnet18(**kwargs) -> SpikingResNet18:
-    """Spiking ResNet-18 (LIF, tau 2.0, ATan surrogate, detached reset, T = 4)."""
-    kwargs.setdefault("timesteps", 4)
-    return SpikingResNet18(neuron_kind="lif", **kwargs)
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its family and the constructor defaults that make it (neuron, T, size)."""
+
+    family: Family
+    defaults: dict
+    description: str
+
+    def build(self, **kwargs) -> nn.Module:
+        return self.family.model_class(**{**self.defaults, **kwargs})
 
 
-def resnet18(**kwargs) -> SpikingResNet18:
-    """The non-spiking ANN twin: the same network with ReLUs and T = 1."""
-    kwargs.setdefault("timesteps", 1)
-    return SpikingResNet18(neuron_kind="relu", **kwargs)
-
-
-def tiny_spiking_resnet(**kwargs) -> SpikingResNet18:
-    """A 4-channel-base spiking ResNet-18 for tests: CIFAR stem, 10 classes, T = 2."""
-    for key, value in {"num_classes": 10, "stem": "cifar", "width": 1 / 16, "timesteps": 2}.items():
-        kwargs.setdefault(key, value)
-    return SpikingResNet18(neuron_kind="lif", **kwargs)
-
-
-def tiny_resnet(**kwargs) -> SpikingResNet18:
-    """The ReLU twin of :func:`tiny_spiking_resnet` (T = 1), for tests of the ANN path."""
-    for key, value in {"num_classes": 10, "stem": "cifar", "width": 1 / 16}.items():
-        kwargs.setdefault(key, value)
-    return resnet18(**kwargs)
-
-
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "spiking_resnet18": spiking_resnet18,
-    "resnet18": resnet18,
-    "tiny_spiking_resnet": tiny_spiking_resnet,
-    "tiny_resnet": tiny_resnet,
+_TINY = {"num_classes": 10, "stem": "cifar", "width": 1 / 16}
+MODELS: dict[str, ModelEntry] = {
+    "spiking_resnet18": ModelEntry(resnet.FAMILY, {"neuron_kind": "lif", "timesteps": 4},
+                                   "Spiking ResNet-18 (LIF, tau 2.0, ATan surrogate, detached reset, T = 4)"),
+    "resnet18": ModelEntry(resnet.FAMILY, {"neuron_kind": "relu", "timesteps": 1},
+                           "the non-spiking ANN twin: the same network with ReLUs and T = 1"),
+    "tiny_spiking_resnet": ModelEntry(resnet.FAMILY, {"neuron_kind": "lif", "timesteps": 2, **_TINY},
+                                      "a 4-channel-base spiking ResNet-18 for tests: CIFAR stem, 10 classes, T = 2"),
+    "tiny_resnet": ModelEntry(resnet.FAMILY, {"neuron_kind": "relu", "timesteps": 1, **_TINY},
+                              "the ReLU twin of tiny_spiking_resnet (T = 1), for tests of the ANN path"),
+    "spiking_cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "lif", "timesteps": 10},
+                                    "Spiking CORnet-RT (TSCornet/SCornet: LIF, tau 2.0, ATan surrogate, T = 10)"),
+    "cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "relu", "timesteps": 5},
+                            "CORnet-RT itself (ReLUs; T = 5, the reference code's recurrence length)"),
+    "tiny_spiking_cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "lif", "timesteps": 4, **_TINY},
+                                         "a 4-channel-base spiking CORnet-RT for tests: CIFAR stem, 10 classes, "
+                                         "T = 4 (IT sees the image from step 3)"),
+    "tiny_cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "relu", "timesteps": 4, **_TINY},
+                                 "the ReLU twin of tiny_spiking_cornet_rt, for tests of the ANN path"),
 }
+"""Every model by name; a new family adds its entries here and its :class:`Family` in its own file."""
+
+
+def family_of(name: str) -> Family:
+    """The :class:`Family` of registered model ``name``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+    return MODELS[name].family
+
+
+def families() -> dict[str, Family]:
+    """Every registered family by name."""
+    return {entry.family.name: entry.family for entry in MODELS.values()}
 
 
 ARCH_KWARG_LIMITS = {"width": (1 / 64, 4.0), "timesteps": (1, 256), "num_classes": (1, 100_000),
@@ -62,10 +76,8 @@ def check_arch_kwargs(name: str, kwargs: dict, *, as_flags: bool = False) -> Non
     """ValueError naming the first of ``kwargs`` that ``name``'s constructor does not take, or that has the wrong
     type or is out of :data:`ARCH_KWARG_LIMITS`; checked before anything is built. ``as_flags``: name the
     keys as command-line options (``--width``)."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
-    # every registered model is a SpikingResNet18 whose neuron kind the registry sets
-    parameters = inspect.signature(SpikingResNet18.__init__, eval_str=True).parameters
+    model_class = family_of(name).model_class  # the registry sets the neuron kind
+    parameters = inspect.signature(model_class.__init__, eval_str=True).parameters
     allowed = {key: p.annotation for key, p in parameters.items() if key not in ("self", "neuron_kind")}
     for key, value in kwargs.items():
         label = f"--{key.replace('_', '-')}" if as_flags else f"arch_kwargs {key!r}"
@@ -94,4 +106,4 @@ def create_model(name: str, **kwargs) -> nn.Module:
     2
     """
     check_arch_kwargs(name, kwargs)
-    return MODELS[name](**kwargs)
+    return MODELS[name].build(**kwargs)

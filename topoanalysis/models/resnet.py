@@ -14,10 +14,13 @@ Call :func:`spikingjelly.activation_based.functional.reset_net` between batches
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from spikingjelly.activation_based import layer, neuron, surrogate
 from torch import nn
+
+from .family import Family, classes_of, require_keys, width_of
 
 BLOCK_LAYERS = tuple(f"layer{stage}.{block}" for stage in (1, 2, 3, 4) for block in (0, 1))
 STEMS = ("imagenet", "cifar")
@@ -195,3 +198,31 @@ class SpikingResNet18(nn.Module):
         if not return_features:
             return logits
         return logits, {name: features[name] for name in return_features}
+
+
+LAYER_AREAS = {
+    "layer1.0": "retina", "layer1.1": "retina", "layer2.0": "V1", "layer2.1": "V1",
+    "layer3.0": "V2", "layer3.1": "V4", "layer4.0": "IT", "layer4.1": "IT",
+}
+"""TDANN's map of ResNet-18 blocks to areas: V1 -> layer2.0 (the paper's V1 layer), V2 -> layer3.0,
+V4 -> layer3.1, IT -> layer4.1 (TDANN's VTC layer)."""
+
+
+def infer_kwargs(state: dict, path: Path) -> dict:
+    """Stem, width and class count read off the tensor shapes of a ResNet-18 state dict."""
+    require_keys(state, ("conv1.weight", "fc.weight", "layer4.1.conv2.weight"), "ResNet-18", path)
+    conv1 = state["conv1.weight"]
+    return {"stem": "imagenet" if conv1.shape[-1] == 7 else "cifar", "width": width_of(conv1.shape[0]),
+            "num_classes": classes_of(state["fc.weight"])}
+
+
+def connection(name: str) -> str:
+    """The residual block (``layer2.0`` ...), ``stem`` or ``classifier`` a parameter belongs to."""
+    for block in BLOCK_LAYERS:
+        if name.startswith(block + "."):
+            return block
+    return "classifier" if name.startswith("fc.") else "stem"
+
+
+FAMILY = Family(name="resnet18", label="ResNet-18", model_class=SpikingResNet18, layer_areas=LAYER_AREAS,
+                infer_kwargs=infer_kwargs, connections=connection)

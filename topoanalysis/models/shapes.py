@@ -15,8 +15,8 @@ def layer_shapes(model: nn.Module, input_size_px: int, layers: Sequence[str]) ->
     Examples
     --------
     >>> from topoanalysis.models import create_model
-    >>> layer_shapes(create_model("tiny_spiking_resnet"), 16, ["layer2.0"])
-    {'layer2.0': (8, 8, 8)}
+    >>> layer_shapes(create_model("tiny_spiking_cornet_rt"), 16, ["V2"])
+    {'V2': (8, 8, 8)}
     """
     if not layers:
         return {}

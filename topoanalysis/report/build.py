@@ -192,7 +192,7 @@ def pair_findings(results: dict[str, Result], topographic: str, baseline: str,
         robustness=robustness_result.table_by_model, robustness_per_image=per_image,
         brain=brain_result.region_scores, brain_bootstrap=bootstrap, topographic=topographic, baseline=baseline,
         topographic_alpha=spec.provenance.get("alpha"), timesteps=spec.timesteps, seed_sd=seed_sd,
-        seed_sd_source=seed_sd_source))
+        seed_sd_source=seed_sd_source, fisher=results["temporal"].table("fisher") if "temporal" in results else None))
 
 
 def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, base_spec: CheckpointSpec,

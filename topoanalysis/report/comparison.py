@@ -12,6 +12,9 @@ ANNs and their baselines side by side:
 * :func:`topography_cost_figure` - that change as bars, coloured by family (Fig. 1 right).
 * :func:`accuracy_vs_smoothness_models_figure` - accuracy against V1 and IT smoothness, one
   point per model, marker by family (Fig. 5a).
+* :func:`face_body_smoothness` / :func:`face_body_smoothness_figure` - Fig. 4c: face and body
+  t-map smoothness per model with SEM and the position-shuffle chance (TSResNet18, SResNet18,
+  TSCornet, SCornet when given).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 REGIONS = ("V1", "V2", "V4", "IT")
+FIG4C_DOMAINS = ("faces", "bodies")
 
 
 def region_table(region_scores: pd.DataFrame, accuracy: dict[str, tuple[float, int] | None]) -> pd.DataFrame:
@@ -133,4 +137,38 @@ def topography_cost_figure(cost: pd.DataFrame):
     ax.set_xticks(range(len(cost)), labels, fontsize=6)
     ax.set_ylabel("accuracy change, topo - baseline\n(points, \u00b1 SE)")
     ax.set_title("what topography costs in accuracy\n(Fig. 1 right)", fontsize=9)
+    return fig
+
+
+def face_body_smoothness(it_tables: dict[str, pd.DataFrame], families: dict[str, str]) -> pd.DataFrame:
+    """Fig. 4c's table: per model (``it_tables``: model -> the IT analysis's smoothness table holding its rows) and
+    domain (faces, bodies), ``smoothness``, ``sem``, ``chance`` and ``chance_sem`` (position shuffle), ``family``."""
+    rows = []
+    for model, table in it_tables.items():
+        own = table[(table["model"] == model) & table["domain"].isin(FIG4C_DOMAINS)]
+        for row in own.to_dict("records"):
+            rows.append({"model": model, "family": families[model], "domain": row["domain"],
+                         "smoothness": row["smoothness"], "sem": row["sem"], "chance": row["chance"],
+                         "chance_sem": row["chance_sem"]})
+    return pd.DataFrame(rows)
+
+
+def face_body_smoothness_figure(table: pd.DataFrame):
+    """Fig. 4c: face and body t-map smoothness, one group of bars per model (± SEM), chance as a tick."""
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(table["model"]))
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.0 * len(models) + 1.5), 3.2), layout="constrained")
+    width = 0.38
+    for j, domain in enumerate(FIG4C_DOMAINS):
+        part = table[table["domain"] == domain].set_index("model").reindex(models)
+        x = np.arange(len(models)) + (j - 0.5) * width
+        ax.bar(x, part["smoothness"], width, yerr=part["sem"], capsize=3, color=f"C{j}", label=domain)
+        ax.errorbar(x, part["chance"], yerr=part["chance_sem"], fmt="_", color="k", markersize=12,
+                    label="position-shuffle chance" if j == 0 else None)
+    families = table.drop_duplicates("model").set_index("model")["family"].reindex(models)
+    ax.set_xticks(range(len(models)), [f"{m}\n({f})" for m, f in families.items()], fontsize=6)
+    ax.set_ylabel("t-map smoothness (± SEM)")
+    ax.set_title("face and body t-map smoothness (Fig. 4c)", fontsize=9)
+    ax.legend(fontsize=6, frameon=False)
     return fig

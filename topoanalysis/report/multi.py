@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..analyses.base import ModelFile, Runtime, check_models, network_family
 from ..findings import RULES, binomial_se
+from ..models.registry import family_of
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
 from ..seed_findings import seed_level_findings, seed_variation
@@ -42,6 +43,8 @@ from .build import (
 from .comparison import (
     accuracy_vs_smoothness_models_figure,
     benchmark_ceilings,
+    face_body_smoothness,
+    face_body_smoothness_figure,
     region_table,
     topography_cost,
     topography_cost_figure,
@@ -154,8 +157,8 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
     ``groups`` maps a condition's name to its seeds: topographic models of pairs, each paired with its
     own seed's baseline. Each group gets seed-level findings (between-seed uncertainty), and every
     one-seed finding adds the groups' between-seed SD to its interval. Every model's family (spiking
-    or ReLU) is read from its network. ``out`` (default ``reports/models``) is replaced whole when the
-    report is complete. Returns ``index.html``'s path.
+    or ReLU, and its architecture, e.g. "spiking CORnet-RT") is read from its network and checkpoint.
+    ``out`` (default ``reports/models``) is replaced whole when the report is complete. Returns ``index.html``'s path.
     """
     paths = [Path(model) for model in models]
     stems = [path.stem for path in paths]
@@ -170,7 +173,7 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
     started = time.perf_counter()
     files = {path.stem: ModelFile(path, arch) for path in paths}
     specs = dict(zip(files, check_models(files, flags=tuple(f"--models {path}" for path in paths))))
-    families = {name: network_family(file) for name, file in files.items()}
+    families = {name: f"{network_family(file)} {family_of(specs[name].arch).label}" for name, file in files.items()}
     for name in ANALYSES:  # every data set, before the first analysis starts
         ANALYSES[name].check_data(params.for_analysis(name, specs[stems[0]]))
     raw = {}
@@ -239,14 +242,17 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
                             for topo, base in pairs], accuracy)
     points = pd.DataFrame([_point(name, families[name], results[name]["v1"], results[name]["it"], accuracy[name])
                            for name in files])
+    fig4c = face_body_smoothness({name: results[name]["it"].smoothness for name in files}, families)
     for stem, frame in (("table1_models", table1), ("benchmark_ceilings", ceilings), ("topography_cost", cost),
-                        ("models_points", points), *((f"findings_seeds_{name}", frame)
+                        ("models_points", points), ("fig4c_face_body_smoothness", fig4c),
+                        *((f"findings_seeds_{name}", frame)
                                                      for name, frame in seed_findings.items())):
         write_csv(frame, out / f"{stem}.csv")
     figures_dir = out / "figures"
     figures_dir.mkdir()
     for stem, figure in (("topography_cost", topography_cost_figure(cost)),
-                         ("accuracy_vs_smoothness_models", accuracy_vs_smoothness_models_figure(points))):
+                         ("accuracy_vs_smoothness_models", accuracy_vs_smoothness_models_figure(points)),
+                         ("fig4c_face_body_smoothness", face_body_smoothness_figure(fig4c))):
         save_figure(figure, figures_dir, stem)
         plt.close(figure)
 
@@ -267,6 +273,13 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
                 "One bar per pair, coloured by family; \u00b1 one binomial standard error of the difference "
                 "(test-set sampling only)."),
             Table("topography_cost_table", "Accuracy change per pair", cost, "Points of top-1 accuracy.")]),
+        Section("Figure 4c: face and body t-map smoothness by model", [
+            fig("fig4c_face_body_smoothness", "Face and body t-map smoothness, every model",
+                "IT t-map smoothness for faces and bodies (± SEM over unit samples) with each model's "
+                "position-shuffle chance (black ticks, ± SD); the paper's Fig. 4c shows TSResNet18, SResNet18, "
+                "TSCornet and SCornet."),
+            Table("fig4c_face_body_smoothness", "Face and body t-map smoothness", fig4c,
+                  "Per model and domain; chance from shuffled unit positions (the same code).")]),
         Section("Figure 5a: accuracy vs smoothness", [fig(
             "accuracy_vs_smoothness_models", "Accuracy against V1 and IT smoothness, one point per model",
             "V1 orientation and IT face t-map smoothness (\u00b1 SEM over unit samples) against top-1 accuracy "

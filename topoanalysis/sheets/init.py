@@ -68,7 +68,7 @@ def retinotopic_positions(
 
     Examples
     --------
-    >>> p = retinotopic_positions("layer2.0", (128, 28, 28), 36.75, 1.626,
+    >>> p = retinotopic_positions("V1", (128, 28, 28), 36.75, 1.626,
     ...                           rng=np.random.default_rng(0), area="V1")
     >>> p.xy_mm.shape
     (100352, 2)
@@ -158,9 +158,9 @@ def default_sheets(
 
     Examples
     --------
-    >>> sheets = default_sheets({"layer4.1": (512, 7, 7)}, {"layer4.1": "IT"},
+    >>> sheets = default_sheets({"IT": (512, 7, 7)}, {"IT": "IT"},
     ...                         rng=np.random.default_rng(424))
-    >>> sheets["layer4.1"].sheet_size_mm
+    >>> sheets["IT"].sheet_size_mm
     70.0
     """
     sheets: dict[str, LayerPositions] = {}

@@ -135,7 +135,7 @@ def sample_neighborhoods(
     --------
     >>> from topoanalysis.sheets import retinotopic_positions
     >>> rng = np.random.default_rng(0)
-    >>> p = retinotopic_positions("layer2.0", (128, 28, 28), 36.75, 1.626, rng=rng)
+    >>> p = retinotopic_positions("V1", (128, 28, 28), 36.75, 1.626, rng=rng)
     >>> sample_neighborhoods(p, 100, rng=rng).shape[0] >= 95
     True
     """

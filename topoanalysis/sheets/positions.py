@@ -45,7 +45,7 @@ class LayerPositions:
     Parameters
     ----------
     layer : str
-        Layer name, e.g. ``"layer2.0"``.
+        Layer name (a ``named_modules()`` path of the network).
     shape_chw : tuple of int
         ``(C, H, W)`` of the layer's feature map (without batch or time dimensions).
     xy_mm : numpy.ndarray

@@ -331,7 +331,7 @@ def swap_optimize_sheets(sheets: Mapping[str, LayerPositions],
     Examples
     --------
     >>> new, reports = swap_optimize_sheets(sheets, rates, rng=rng)  # doctest: +SKIP
-    layer2.0: spatial loss 0.4812 -> 0.3120 (1234 swaps accepted, 2000 neighbourhoods)
+    V1: spatial loss 0.4812 -> 0.3120 (1234 swaps accepted, 2000 neighbourhoods)
     """
     missing = [name for name in sheets if name not in responses]
     if missing:

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
+from ..models.registry import MODELS
 from ..outputs import other_output, write_manifest
 from ..paths import atomic_path
 from ..sheets import load_sheets
@@ -60,7 +61,9 @@ class TrainConfig:
     arch: str = "spiking_resnet18"
     stem: str = "cifar"
     width: float = 1.0
-    timesteps: int = 4
+    timesteps: int | None = None
+    """T; None: the architecture's default (:data:`~topoanalysis.models.registry.MODELS`), 4 for the spiking
+    ResNet-18, 10 for the spiking CORnet-RT."""
     epochs: int = 1
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -83,6 +86,10 @@ class TrainConfig:
     checkpoint_every: int | None = None
     resume: str | None = None
     notes: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.timesteps is None and self.arch in MODELS:
+            self.timesteps = int(MODELS[self.arch].defaults["timesteps"])
 
 
 def _load_data(config: TrainConfig):
