@@ -2,6 +2,7 @@
 
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -32,13 +33,27 @@ def report(tmp_path_factory):
         model, spec = tiny_checkpoint(seed, calibrate_on="floc")
         paths.append(folder / f"{name}.pt")
         save_checkpoint(paths[-1], model, spec)
-    lines = []
-    html = build_report(*paths, folder / "out", params=QUICK, runtime=CPU, cache_dir=folder / "cache", log=lines.append)
-    return folder, paths, html, lines
+    lines, reads = [], []
+    from topoanalysis.models import checkpoints
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return load(path, *args, **kwargs)
+
+    load = checkpoints.load_checkpoint
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(checkpoints, "load_checkpoint", counted)
+        html = build_report(*paths, folder / "out", params=QUICK, runtime=CPU, cache_dir=folder / "cache",
+                            log=lines.append)
+    return folder, paths, html, lines, reads
+
+
+def test_each_checkpoint_is_read_once_per_report(report):
+    assert sorted(report[4]) == ["tiny_base.pt", "tiny_topo.pt"]
 
 
 def test_every_figure_and_table_is_rendered(report):
-    folder, _, html, lines = report
+    folder, _, html, lines, _ = report
     figures = folder / "out" / "figures"
     for stem in FIGURES:
         assert (figures / f"{stem}.png").stat().st_size > 1000 and (figures / f"{stem}.pdf").is_file(), stem
@@ -65,7 +80,7 @@ def test_the_report_page_fits_a_1300_px_window(report):
 
 
 def test_rerun_hits_the_cache_and_one_change_recomputes_one_analysis(report):
-    folder, paths, _, _ = report
+    folder, paths, _, _, _ = report
     lines = []
     build_report(*paths, folder / "out", params=QUICK, runtime=CPU, cache_dir=folder / "cache", log=lines.append)
     assert sum("cached" in line for line in lines) == len(ANALYSES)
@@ -79,13 +94,13 @@ def test_rerun_hits_the_cache_and_one_change_recomputes_one_analysis(report):
 def test_report_html_loads_every_figure_in_a_browser(report):
     from test_report_html import figures_loaded
 
-    _, _, html, _ = report
+    _, _, html, _, _ = report
     loaded, total = figures_loaded(html)
     assert total == len(FIGURES) and loaded == total
 
 
 def test_same_names_are_refused(report, tmp_path):
-    _, paths, _, _ = report
+    _, paths, _, _, _ = report
     copy = tmp_path / paths[0].name
     shutil.copy2(paths[0], copy)
     with pytest.raises(ValueError, match="same name"):

@@ -1,10 +1,21 @@
 """topoanalysis: topographic analysis of deep spiking neural networks.
 
-Importing the package has no side effects; the submodules are imported on use:
-``topoanalysis.models``, ``topoanalysis.stimuli``, ``topoanalysis.sheets``,
-``topoanalysis.recording``, ``topoanalysis.metrics``, ``topoanalysis.plotting``, and above
-them ``topoanalysis.analyses`` (one module per analysis: params, ``run``, result),
-``topoanalysis.report`` (the HTML report over the analyses) and ``topoanalysis.cli``.
+``import topoanalysis as ta`` is free of side effects and of torch; everything is imported on
+first use:
+
+* ``ta.load(path)`` - a checkpoint as ``(model, spec)`` (:func:`topoanalysis.models.checkpoints.load_checkpoint`);
+* ``ta.record(model, stimuli, layers, spec=spec)`` - responses as an ``xarray.Dataset``;
+* ``ta.stimuli`` - sine gratings, fLoc, the 92-image set;
+* ``ta.analyses.v1 / it / brain / temporal / robustness`` - each ``run(models, params, runtime)``,
+  where a model is a checkpoint path or a loaded ``(model, spec)`` pair;
+* ``ta.report`` - the HTML report (``build_report``, ``build_models_report``);
+* ``ta.metrics`` - the metrics on recordings; ``ta.models``, ``ta.sheets``, ``ta.findings``.
 """
 
+from ._lazy import lazy_attributes
+
 __version__ = "0.2.0"
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__, ("analyses", "findings", "metrics", "models", "report", "sheets", "stimuli"),
+    {"load": (".models.checkpoints", "load_checkpoint"), "record": (".recording", "record")})

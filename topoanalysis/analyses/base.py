@@ -12,10 +12,13 @@ record as ``<analysis>_results.json`` (last, so a folder with it is complete);
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -34,6 +37,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+_LOADED: ContextVar[dict | None] = ContextVar("topoanalysis_loaded_checkpoints", default=None)
+
+
+@contextlib.contextmanager
+def load_each_checkpoint_once() -> Iterator[None]:
+    """Within this block, a checkpoint file (same path, size and modification time) is read and hash-checked
+    once; later loads get a fresh copy of the loaded network (so no analysis sees another's changes to it).
+    The report runs inside one; the cache is dropped on exit."""
+    token = _LOADED.set({} if _LOADED.get() is None else _LOADED.get())
+    try:
+        yield
+    finally:
+        _LOADED.reset(token)
+
+
 @dataclass(frozen=True)
 class ModelFile:
     """A checkpoint to analyse; ``arch`` names the architecture of a plain state dict without metadata."""
@@ -42,20 +60,49 @@ class ModelFile:
     arch: str | None = None
 
     def load(self, device: str = "cpu") -> tuple[nn.Module, CheckpointSpec]:
-        from ..models.checkpoints import load_checkpoint
+        from ..models import checkpoints
 
-        return load_checkpoint(self.path, arch=self.arch, device=device)
+        cache = _LOADED.get()
+        if cache is None:
+            return checkpoints.load_checkpoint(self.path, arch=self.arch, device=device)
+        stat = self.path.stat() if self.path.is_file() else None
+        key = (str(self.path.resolve()), self.arch, stat and (stat.st_size, stat.st_mtime_ns))
+        if key not in cache:
+            cache[key] = checkpoints.load_checkpoint(self.path, arch=self.arch, device="cpu")
+        model, spec = cache[key]
+        return copy.deepcopy(model).to(device), spec
+
+    @property
+    def label(self) -> str:
+        """Where the model comes from, for logs and records."""
+        return str(self.path)
 
 
-def network_family(file: ModelFile) -> str:
+@dataclass(frozen=True, eq=False)
+class InMemoryModel:
+    """A network already in memory, with its spec (e.g. just trained, or loaded and modified): analysed as is."""
+
+    model: nn.Module
+    spec: CheckpointSpec
+
+    def load(self, device: str = "cpu") -> tuple[nn.Module, CheckpointSpec]:
+        return self.model.to(device), self.spec
+
+    @property
+    def label(self) -> str:
+        return f"in memory ({self.spec.arch})"
+
+
+def network_family(file: ModelFile | InMemoryModel) -> str:
     """``"spiking"`` for a network with spiking neurons, ``"ReLU"`` for one without (e.g. the ReLU twin, TDANN)."""
     from ..models.lif import is_spiking
 
     return "spiking" if is_spiking(file.load()[0]) else "ReLU"
 
 
-Models = Mapping[str, "str | os.PathLike | ModelFile"]
-"""Model name (its label in tables and figures) -> checkpoint, in the order they are compared."""
+Models = Mapping[str, "str | os.PathLike | ModelFile | InMemoryModel | tuple"]
+"""Model name (its label in tables and figures) -> checkpoint path, :class:`ModelFile`, or a loaded
+``(model, spec)`` pair (as :func:`topoanalysis.load` returns), in the order they are compared."""
 
 
 def check_seed(seed, flag: str = "--seed") -> None:
@@ -64,12 +111,26 @@ def check_seed(seed, flag: str = "--seed") -> None:
         raise ValueError(f"{flag} must be a whole number >= 0, got {seed!r}")
 
 
-def model_files(models: Models) -> dict[str, ModelFile]:
-    """``models`` with every entry a :class:`ModelFile`; at least one is needed."""
+def _as_model(name: str, model) -> ModelFile | InMemoryModel:
+    from ..models.checkpoints import CheckpointSpec
+
+    if isinstance(model, (ModelFile, InMemoryModel)):
+        return model
+    if isinstance(model, tuple):
+        if len(model) != 2 or not isinstance(model[1], CheckpointSpec):
+            raise ValueError(f"model {name!r}: a loaded model is a (model, spec) pair, as topoanalysis.load returns; "
+                             f"got a tuple of {len(model)} items")
+        return InMemoryModel(*model)
+    if not isinstance(model, (str, os.PathLike)):
+        raise ValueError(f"model {name!r}: pass a checkpoint path or a (model, spec) pair, got {type(model).__name__}")
+    return ModelFile(Path(model))
+
+
+def model_files(models: Models) -> dict[str, ModelFile | InMemoryModel]:
+    """``models`` with every entry a :class:`ModelFile` or :class:`InMemoryModel`; at least one is needed."""
     if not models:
-        raise ValueError("no checkpoints to analyse: pass at least one {name: path}")
-    return {str(name): model if isinstance(model, ModelFile) else ModelFile(Path(model))
-            for name, model in models.items()}
+        raise ValueError("no checkpoints to analyse: pass at least one {name: path or (model, spec)}")
+    return {str(name): _as_model(str(name), model) for name, model in models.items()}
 
 
 def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ckpt", "--baseline")) -> list:
@@ -79,6 +140,9 @@ def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ck
     """
     specs = []
     for flag, file in zip(flags, files.values()):
+        if isinstance(file, InMemoryModel):
+            specs.append(file.spec)
+            continue
         if not file.path.is_file():
             hint = ", or --baseline none" if flag == "--baseline" else ""
             raise FileNotFoundError(f"{flag} {file.path}: no such checkpoint file; pass an existing file (the bundled "
@@ -115,9 +179,9 @@ class Runtime:
                 "progress": self.progress, "compile": self.compile}
 
 
-def checkpoint_info(file: ModelFile, spec: CheckpointSpec) -> dict:
+def checkpoint_info(file: ModelFile | InMemoryModel, spec: CheckpointSpec) -> dict:
     """Where a model came from, for a result's record."""
-    return {"checkpoint": str(file.path), "checkpoint_sha256": spec.content_sha256}
+    return {"checkpoint": file.label, "checkpoint_sha256": spec.content_sha256}
 
 
 def choose_layer(spec: CheckpointSpec, requested: str | None, area: str) -> str:

@@ -170,7 +170,7 @@ def run(models: Models, params: ITPatchesParams = ITPatchesParams(),
     files = model_files(models)
     results, infos = {}, {}
     for step, (name, file) in enumerate(files.items(), start=1):
-        logger.info(f"[{step}/{len(files)}] {name}: recording fLoc and analysing IT ({file.path})")
+        logger.info(f"[{step}/{len(files)}] {name}: recording fLoc and analysing IT ({file.label})")
         results[name], infos[name] = _analyse(file, params, runtime)
         summary = results[name].summary
         patches = ", ".join(f"{d} {summary[f'n_patches_{d}']}" for d in DOMAINS)

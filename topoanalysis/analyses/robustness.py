@@ -242,7 +242,7 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
     files = model_files(models)
     per_image, curves, infos = [], [], {}
     for step, (name, file) in enumerate(files.items(), start=1):
-        logger.info(f"[{step}/{len(files)}] {name}: {', '.join(plan)} ({file.path})")
+        logger.info(f"[{step}/{len(files)}] {name}: {', '.join(plan)} ({file.label})")
         started = time.perf_counter()
         model, spec = file.load(device=device)
         data = evaluation_data(spec, model, params.data, params.data_path, params.n_per_class)

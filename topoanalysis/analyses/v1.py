@@ -144,7 +144,7 @@ def run(models: Models, params: V1MapsParams = V1MapsParams(), runtime: Runtime 
     reference = _ringach(params.ringach)
     results, infos = {}, {}
     for step, (name, file) in enumerate(files.items(), start=1):
-        logger.info(f"[{step}/{len(files)}] {name}: recording gratings and analysing V1 ({file.path})")
+        logger.info(f"[{step}/{len(files)}] {name}: recording gratings and analysing V1 ({file.label})")
         results[name], infos[name] = _analyse(file, params, runtime, reference)
         summary = results[name].summary
         logger.info(f"    {summary['n_units']} units, {summary['n_responsive']} responsive; smoothness orientation "

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import __version__
 from ..analyses import brain, it, robustness, temporal, v1
-from ..analyses.base import ModelFile, Result, Runtime, check_models, network_family
+from ..analyses.base import ModelFile, Result, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..brain.adapter import default_region_layer_map
 from ..findings import findings_table, paper_findings
 from ..outputs import check_output_folder, staged_folder
@@ -279,18 +279,19 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     complete; it must be new, empty or an earlier report (checked before any work). ``arch``
     names the architecture of plain state dicts without metadata. ``seed_sd``: the between-seed SD
     of each claim's paired difference for the one-seed findings (default: the bundled ReLU seeds'), and
-    ``seed_sd_source`` where it comes from.
+    ``seed_sd_source`` where it comes from. Each checkpoint is read and hash-checked once.
     """
     ckpt, baseline = Path(ckpt), Path(baseline)
     if ckpt.stem == baseline.stem:
         raise ValueError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
     out = check_output_folder(out if out is not None else REPORTS_DIR / ckpt.stem, "index.html")
     started = time.perf_counter()
-    spec, base_spec, results, folders = run_pair_analyses(ckpt, baseline, params=params, runtime=runtime, arch=arch,
-                                                          force=force, cache_dir=cache_dir, log=log)
-    with staged_folder(out, "index.html") as staging:
-        findings, n_figures = _write_report(staging, ckpt, baseline, spec, base_spec, results, folders, params,
-                                            runtime, started, seed_sd, seed_sd_source)
+    with load_each_checkpoint_once():
+        spec, base_spec, results, folders = run_pair_analyses(ckpt, baseline, params=params, runtime=runtime,
+                                                              arch=arch, force=force, cache_dir=cache_dir, log=log)
+        with staged_folder(out, "index.html") as staging:
+            findings, n_figures = _write_report(staging, ckpt, baseline, spec, base_spec, results, folders, params,
+                                                runtime, started, seed_sd, seed_sd_source)
     html = out / "index.html"
     log(f"wrote {html} ({n_figures} figures, 4 tables) in {time.perf_counter() - started:.1f} s")
     for row in findings.itertuples():

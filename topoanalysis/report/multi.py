@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..analyses.base import ModelFile, Runtime, check_models, network_family
+from ..analyses.base import ModelFile, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..findings import RULES, binomial_se
 from ..models.registry import family_of
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
@@ -158,8 +158,15 @@ def build_models_report(models: Sequence[str | os.PathLike], pairs: Sequence[tup
     own seed's baseline. Each group gets seed-level findings (between-seed uncertainty), and every
     one-seed finding adds the groups' between-seed SD to its interval. Every model's family (spiking
     or ReLU, and its architecture, e.g. "spiking CORnet-RT") is read from its network and checkpoint.
-    ``out`` (default ``reports/models``) is replaced whole when the report is complete. Returns ``index.html``'s path.
+    ``out`` (default ``reports/models``) is replaced whole when the report is complete. Returns
+    ``index.html``'s path. Each checkpoint is read and hash-checked once.
     """
+    with load_each_checkpoint_once():
+        return _build_models_report(models, pairs, out, groups=groups, params=params, runtime=runtime, arch=arch,
+                                    force=force, cache_dir=cache_dir, log=log)
+
+
+def _build_models_report(models, pairs, out, *, groups, params, runtime, arch, force, cache_dir, log) -> Path:
     paths = [Path(model) for model in models]
     stems = [path.stem for path in paths]
     if len(paths) < 2 or len(set(stems)) < len(stems):
