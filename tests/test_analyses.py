@@ -3,36 +3,42 @@
 import argparse
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.analyses import v1
+from topoanalysis.analyses import registry, v1
 from topoanalysis.analyses.base import ModelFile, Result, Runtime, model_files
 from topoanalysis.analyses.brain import BrainParams
 from topoanalysis.analyses.it import ITPatchesParams, ITPatchesResult
 from topoanalysis.analyses.robustness import RobustnessParams
 from topoanalysis.analyses.temporal import TemporalParams
-from topoanalysis.cli import brain, it_patches, report, robustness, temporal, v1_maps
+from topoanalysis.cli import report, robustness, v1_maps
 from topoanalysis.metrics.v1 import V1Params
 
-COMMANDS = {"v1-maps": (v1_maps, v1.V1MapsParams()), "it-patches": (it_patches, ITPatchesParams()),
-            "brain": (brain, BrainParams()), "temporal": (temporal, TemporalParams()),
-            "robustness": (robustness, RobustnessParams())}
+ENTRIES = registry.analyses()
 
 
-def _parse(module, command: str, argv=()):
+def _parse(module, command: str | None = None, argv=()):
     subparsers = argparse.ArgumentParser().add_subparsers()
     module.add_parser(subparsers)
-    return subparsers.choices[command].parse_args(list(argv))
+    return subparsers.choices[command or next(iter(subparsers.choices))].parse_args(list(argv))
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_command_line_defaults_are_the_params_defaults(command):
-    module, defaults = COMMANDS[command]
-    assert module.params_from_args(_parse(module, command)) == defaults
+@pytest.mark.parametrize("name", ENTRIES)
+def test_every_registered_analysis_conforms(name):
+    """What the report and the CLI read of an entry: params with defaults, a result class, the data it reads, and
+    a command whose defaults are the params' defaults."""
+    entry = ENTRIES[name]
+    params = entry.params()
+    assert isinstance(entry.default_report_params(), entry.params)
+    assert all(isinstance(path, Path) for path in entry.data_sets(params))
+    assert issubclass(entry.result, Result) and entry.result.analysis
+    module = entry.cli_module()
+    assert module.params_from_args(_parse(module)) == params
 
 
 def test_report_defaults_are_the_report_params_defaults():

@@ -74,6 +74,26 @@ def test_a_bug_shows_its_traceback_and_asks_for_a_report(tiny, tmp_path, capsys,
     assert "Traceback" in err and "KeyError" in err and "please report it" in err
 
 
+def test_a_value_error_inside_a_metric_is_a_bug_not_a_user_error(tiny, tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")  # what a numpy bug looks like
+
+    monkeypatch.setattr(v1, "v1_analysis", broken)
+    assert _v1(tiny[2], tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "could not be broadcast" in err and "please report it" in err
+
+
+def test_library_errors_name_their_parameter_and_the_cli_adds_the_option(capsys):
+    from topoanalysis.cli.main import plain_message
+    from topoanalysis.errors import DataNotFoundError, InputError, TopoanalysisError
+
+    error = InputError("pgd_steps must be >= 1, got 0", parameter="pgd_steps")
+    assert isinstance(error, ValueError) and isinstance(error, TopoanalysisError)
+    assert plain_message(error) == "pgd_steps must be >= 1, got 0 (option --pgd-steps)"
+    assert isinstance(DataNotFoundError("x"), FileNotFoundError)
+
+
 def test_debug_shows_the_traceback_of_an_anticipated_error(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("TOPOANALYSIS_DEBUG", "1")
     (tmp_path / "file").write_text("x")

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from torch import nn
 
+from .errors import InputError
+
 ATTACKS = ("gaussian_noise", "pixel_mask", "fgsm", "pgd", "square")
 #: Attacks driven by the model's outputs (run on a subset by the analysis when slow).
 ADVERSARIAL = ("fgsm", "pgd", "square")
@@ -50,12 +52,12 @@ def check_attack(attack: str, strength: float) -> float:
     ValueError: unknown attack 'blur'; valid attacks: gaussian_noise, pixel_mask, fgsm, pgd, square
     """
     if attack not in ATTACKS:
-        raise ValueError(f"unknown attack {attack!r}; valid attacks: {', '.join(ATTACKS)}")
+        raise InputError(f"unknown attack {attack!r}; valid attacks: {', '.join(ATTACKS)}")
     value = float(strength)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{attack} strength ({STRENGTH_NAMES[attack]}) must be finite and >= 0, got {strength}")
+        raise InputError(f"{attack} strength ({STRENGTH_NAMES[attack]}) must be finite and >= 0, got {strength}")
     if attack == "pixel_mask" and value > 1:
-        raise ValueError(f"pixel_mask strength is the fraction of pixels masked, in [0, 1]; got {strength}")
+        raise InputError(f"pixel_mask strength is the fraction of pixels masked, in [0, 1]; got {strength}")
     return value
 
 
@@ -63,7 +65,7 @@ def normalisation(model: nn.Module, spec, mean, std, timesteps, like: torch.Tens
     mean = mean if mean is not None else getattr(spec, "mean", None)
     std = std if std is not None else getattr(spec, "std", None)
     if mean is None or std is None:
-        raise ValueError("pass spec= (a CheckpointSpec) or both mean= and std=")
+        raise InputError("pass spec= (a CheckpointSpec) or both mean= and std=")
     steps = timesteps or getattr(spec, "timesteps", None) or getattr(model, "timesteps", None)
     mean_t, std_t = (torch.as_tensor(v, dtype=like.dtype, device=like.device).view(3, 1, 1) for v in (mean, std))
     return mean_t, std_t, int(steps)
@@ -73,7 +75,7 @@ def _logits(model: nn.Module, x01: torch.Tensor, norm, precision: str) -> torch.
     """Time-averaged logits of pixel-space input; the caller resets the network."""
     mean, std, steps = norm
     if precision not in ("fp32", "bf16"):
-        raise ValueError(f"unknown precision {precision!r}; valid: fp32, bf16")
+        raise InputError(f"unknown precision {precision!r}; valid: fp32, bf16")
     autocast = (torch.autocast(device_type=x01.device.type, dtype=torch.bfloat16)
                 if precision == "bf16" else nullcontext())
     with autocast:
@@ -242,15 +244,15 @@ def run_attack(net: AttackNet, images01: torch.Tensor, labels: torch.Tensor, att
 def check_attack_options(pgd_steps: int, pgd_restarts: int, pgd_step_fraction: float, square_queries: int,
                    square_p_init: float) -> None:
     if pgd_steps < 1:
-        raise ValueError(f"pgd_steps must be >= 1, got {pgd_steps}")
+        raise InputError(f"pgd_steps must be >= 1, got {pgd_steps}")
     if pgd_restarts < 1:
-        raise ValueError(f"pgd_restarts must be >= 1, got {pgd_restarts}")
+        raise InputError(f"pgd_restarts must be >= 1, got {pgd_restarts}")
     if not 0 < pgd_step_fraction <= 2:
-        raise ValueError(f"pgd_step_fraction (step size / epsilon) must be in (0, 2], got {pgd_step_fraction}")
+        raise InputError(f"pgd_step_fraction (step size / epsilon) must be in (0, 2], got {pgd_step_fraction}")
     if square_queries < 1:
-        raise ValueError(f"square_queries must be >= 1, got {square_queries}")
+        raise InputError(f"square_queries must be >= 1, got {square_queries}")
     if not 0 < square_p_init <= 1:
-        raise ValueError(f"square_p_init (fraction of pixels in the first square) must be in (0, 1], "
+        raise InputError(f"square_p_init (fraction of pixels in the first square) must be in (0, 1], "
                          f"got {square_p_init}")
 
 
@@ -296,7 +298,7 @@ def perturb(model: nn.Module, images01: torch.Tensor, labels: torch.Tensor, atta
     strength = check_attack(attack, strength)
     check_attack_options(pgd_steps, pgd_restarts, pgd_step_fraction, square_queries, square_p_init)
     if images01.dim() != 4 or images01.shape[1] != 3:
-        raise ValueError(f"expected images [B, 3, H, W] in [0, 1], got shape {tuple(images01.shape)}")
+        raise InputError(f"expected images [B, 3, H, W] in [0, 1], got shape {tuple(images01.shape)}")
     net = AttackNet(model, normalisation(model, spec, mean, std, timesteps, images01), precision)
     adv, _ = run_attack(net, images01, labels, attack, strength, generator=generator, per_timestep=per_timestep,
                      pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, pgd_step_fraction=pgd_step_fraction,

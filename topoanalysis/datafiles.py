@@ -11,6 +11,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from .errors import InputError
+
 REPLACE = "replace it with an intact copy of the data set"
 MAX_MEMBER_BYTES = 64 * 2**20
 """The largest zip member :func:`read_member` reads: far above any stimulus image (CIFAR's are ~1 kB)."""
@@ -23,7 +25,7 @@ def read_mat(file: str | os.PathLike, *, what: str, **kwargs) -> dict:
     try:
         return scipy.io.loadmat(file, **kwargs)
     except Exception as exc:  # truncated files raise OSError, ValueError, UnboundLocalError ... inside scipy
-        raise ValueError(f"{file}: not a readable MATLAB file for the {what} ({type(exc).__name__}: "
+        raise InputError(f"{file}: not a readable MATLAB file for the {what} ({type(exc).__name__}: "
                          f"{str(exc)[:200]}); {REPLACE}") from None
 
 
@@ -38,14 +40,14 @@ def decode_image(source: str | os.PathLike | bytes, *, name: str | None = None):
     except UnusableImageMode:
         raise
     except Image.DecompressionBombError as exc:
-        raise ValueError(f"{label}: refused to decode an image this large ({exc}); it is not a real stimulus "
+        raise InputError(f"{label}: refused to decode an image this large ({exc}); it is not a real stimulus "
                          f"(a decompression bomb?): remove it or {REPLACE}") from None
     except (OSError, SyntaxError, ValueError) as exc:  # PIL: UnidentifiedImageError, truncated data, bad headers
-        raise ValueError(f"{label}: cannot decode the image ({type(exc).__name__}: {str(exc)[:200]}); "
+        raise InputError(f"{label}: cannot decode the image ({type(exc).__name__}: {str(exc)[:200]}); "
                          f"remove it or {REPLACE}") from None
 
 
-class UnusableImageMode(ValueError):
+class UnusableImageMode(InputError):
     """An image that decodes but whose pixel values have no fixed 8-bit meaning (float, 32-bit)."""
 
 
@@ -77,7 +79,7 @@ def open_zip(path: str | os.PathLike, *, what: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(Path(path))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable zip archive of the {what} ({type(exc).__name__}: "
+        raise InputError(f"{path}: not a readable zip archive of the {what} ({type(exc).__name__}: "
                          f"{str(exc)[:200]}); {REPLACE}") from None
 
 
@@ -89,14 +91,14 @@ def read_member(archive: zipfile.ZipFile, name: str, *, max_bytes: int | None = 
     try:
         declared = archive.getinfo(name).file_size
         if declared > max_bytes:
-            raise ValueError(f"{archive.filename}: member {name} declares {declared:,} bytes, over the "
+            raise InputError(f"{archive.filename}: member {name} declares {declared:,} bytes, over the "
                              f"{max_bytes:,} an image may have; it is not a real stimulus: {REPLACE}")
         with archive.open(name) as member:
             data = member.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise ValueError(f"{archive.filename}: member {name} inflates past {max_bytes:,} bytes (more than "
+            raise InputError(f"{archive.filename}: member {name} inflates past {max_bytes:,} bytes (more than "
                              f"its header declares); {REPLACE}")
         return data
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:  # CRC errors, truncation, encryption
-        raise ValueError(f"{archive.filename}: member {name} is damaged ({type(exc).__name__}: {str(exc)[:200]}); "
+        raise InputError(f"{archive.filename}: member {name} is damaged ({type(exc).__name__}: {str(exc)[:200]}); "
                          f"{REPLACE}") from None

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
+from .errors import InputError
 from .metrics.temporal import spike_statistics
 from .models.registry import family_of
 from .recording import default_device, preprocess, record
@@ -56,7 +57,7 @@ def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: Stim
                     device=device)
         spikes = ds["responses"].transpose("stimulus", "time", "unit").values
         if np.any((spikes != 0) & (spikes != 1)):
-            raise ValueError(f"layer {layer} does not emit binary spikes (values other than 0 and 1): spike-train "
+            raise InputError(f"layer {layer} does not emit binary spikes (values other than 0 and 1): spike-train "
                              "entropy needs a spiking checkpoint, not its ReLU twin")
         tables.append(spike_statistics(spikes).assign(layer=layer, timesteps=steps))
     table = pd.concat(tables, ignore_index=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .paths import atomic_path, current_umask
 
 FIGURE_FORMATS = ("png", "pdf")
@@ -99,7 +100,7 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
         manifest = json.loads(path.read_text())
         return {"output": str(manifest["output"]), "files": [str(name) for name in manifest["files"]]}
     except (ValueError, KeyError, TypeError):
-        raise ValueError(f"{path} is not a topoanalysis manifest; pass another --out or delete that file") from None
+        raise InputError(f"{path} is not a topoanalysis manifest; pass another --out or delete that file") from None
 
 
 def write_manifest(folder: str | os.PathLike, marker: str, files: Sequence[str] | None = None) -> Path:
@@ -156,14 +157,14 @@ def check_output_folder(out: str | os.PathLike, marker: str, *, flag: str = "--o
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{flag} {out} is a file; pass a folder path")
+        raise InputError(f"{flag} {out} is a file; pass a folder path")
     if out.is_dir():
         foreign = foreign_file(out, marker)
         if foreign is not None:
             raise _refusal(out, marker, foreign, flag)
     parent = _writable_parent(out)
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a folder you "
+        raise InputError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a folder you "
                          "can write to")
     return out
 
@@ -172,10 +173,10 @@ def check_output_file(out: str | os.PathLike, *, flag: str = "--out") -> Path:
     """Check, before any work, that the file ``out`` can be written (a missing folder above it is created)."""
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"{flag} {out} is a folder; pass a file path (e.g. {out / 'responses.nc'})")
+        raise InputError(f"{flag} {out} is a folder; pass a file path (e.g. {out / 'responses.nc'})")
     parent = _writable_parent(out)
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a path you "
+        raise InputError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a path you "
                          "can write to")
     return out
 
@@ -232,7 +233,7 @@ def staged_folder(out: str | os.PathLike, marker: str) -> Iterator[Path]:
             foreign = foreign_file(old, marker)
             if foreign is not None:
                 os.replace(old, out)
-                raise ValueError(f"--out {out}: {foreign} appeared there while this command ran; nothing was "
+                raise InputError(f"--out {out}: {foreign} appeared there while this command ran; nothing was "
                                  "replaced; move it elsewhere and rerun, or pass another --out")
         os.replace(staging, out)
         if old is not None:

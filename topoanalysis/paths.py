@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import DataNotFoundError, InputError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "tsresnet18_cifar10_a05b05.pt"
@@ -30,7 +32,7 @@ def default_data_path(data_set: str) -> Path:
     'v4_cowley2023'
     """
     if data_set not in DATA_SETS:
-        raise ValueError(f"unknown data set {data_set!r}; known: {', '.join(DATA_SETS)}")
+        raise InputError(f"unknown data set {data_set!r}; known: {', '.join(DATA_SETS)}")
     root = os.environ.get(DATA_ENV_VAR)
     return (Path(root).expanduser() if root else Path(SHARED_DATA_DIR)) / DATA_SETS[data_set]
 """The read-only data folder beside the checkout (fLoc, CIFAR-10 zip, neural data)."""
@@ -63,7 +65,7 @@ def find_data_file(relative: str, path: str | os.PathLike | None = None, *, what
         if candidate.is_file():
             return candidate
     unset = "" if path is not None or os.environ.get(DATA_ENV_VAR) else f" (${DATA_ENV_VAR} is not set)"
-    raise FileNotFoundError(f"{what} ({name}) not found; tried: {', '.join(map(str, tried))}{unset}. Fix: pass "
+    raise DataNotFoundError(f"{what} ({name}) not found; tried: {', '.join(map(str, tried))}{unset}. Fix: pass "
                             f"{flag} PATH (the file or its folder) or set {DATA_ENV_VAR} to a data folder that "
                             f"holds {relative}.")
 

@@ -22,6 +22,7 @@ from spikingjelly.activation_based import functional
 from torch import nn
 from tqdm.auto import tqdm
 
+from .errors import InputError
 from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
 from .models.lif import use_plain_lif
 from .models.shapes import layer_shapes
@@ -56,12 +57,12 @@ def _valid_layers(model: nn.Module) -> list[str]:
 def _check_layers(model: nn.Module, layers: Sequence[str]) -> list[str]:
     layers = list(dict.fromkeys(layers))
     if not layers:
-        raise ValueError("no layers requested; pass at least one layer name")
+        raise InputError("no layers requested; pass at least one layer name")
     valid = _valid_layers(model)
     unknown = [name for name in layers if name not in valid]
     if unknown:
         shown = list(getattr(model, "feature_layers", ())) or valid
-        raise ValueError(f"unknown layer(s) {unknown}; valid layers: {', '.join(shown)}"
+        raise InputError(f"unknown layer(s) {unknown}; valid layers: {', '.join(shown)}"
                          + (" (or any named_modules() path)" if len(shown) < len(valid) else ""))
     return layers
 
@@ -104,7 +105,7 @@ def _check_sheets(sheets: dict[str, LayerPositions], shapes: dict[str, tuple[int
     for name, shape in shapes.items():
         sheet = sheets.get(name)
         if sheet is not None and tuple(sheet.shape_chw) != shape:
-            raise ValueError(f"the sheet for {name} has shape {tuple(sheet.shape_chw)}, but at this input "
+            raise InputError(f"the sheet for {name} has shape {tuple(sheet.shape_chw)}, but at this input "
                              f"size the layer outputs {shape}: record at the input size the sheets were "
                              "made for (the checkpoint's input_size_px)")
 
@@ -164,11 +165,11 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
         ``stimuli.labels``; attrs describe the run.
     """
     if reduce not in REDUCTIONS:
-        raise ValueError(f"unknown reduce {reduce!r}; valid: {', '.join(REDUCTIONS)}")
+        raise InputError(f"unknown reduce {reduce!r}; valid: {', '.join(REDUCTIONS)}")
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+        raise InputError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
     layers = _check_layers(model, layers)
     if spec is not None:
         sheets = spec.sheets if sheets is None else sheets
@@ -186,7 +187,7 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     forward_features = None
     if compile:
         if not explicit:
-            raise ValueError("compile=True needs a model with forward_features and only its feature_layers "
+            raise InputError("compile=True needs a model with forward_features and only its feature_layers "
                              f"({', '.join(getattr(model, 'feature_layers', ())) or 'none for this model'})")
         backend = compile if isinstance(compile, str) else "inductor"
         model = copy.deepcopy(model)  # the compiled copy runs the plain-ops LIF; the caller's model is untouched

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .errors import DataNotFoundError, InputError
 from .paths import atomic_path
 
 
@@ -20,7 +21,7 @@ def layer_responses(ds: xr.Dataset, layer: str) -> xr.DataArray:
     """The ``responses`` of one layer, with a clear error listing the recorded layers."""
     recorded = list(dict.fromkeys(ds["layer"].values.tolist()))
     if layer not in recorded:
-        raise ValueError(f"layer {layer!r} was not recorded; recorded layers: {', '.join(recorded)}")
+        raise InputError(f"layer {layer!r} was not recorded; recorded layers: {', '.join(recorded)}")
     return ds["responses"].isel(unit=np.flatnonzero(ds["layer"].values == layer))
 
 
@@ -45,6 +46,6 @@ def save_responses(ds: xr.Dataset, path) -> None:
 def load_responses(path) -> xr.Dataset:
     """Read a recording written by :func:`save_responses` (fully into memory)."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"recording not found: {path}; create one with `topoanalysis record`")
+        raise DataNotFoundError(f"recording not found: {path}; create one with `topoanalysis record`")
     with xr.open_dataset(path) as ds:
         return ds.load()

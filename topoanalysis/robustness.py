@@ -66,6 +66,7 @@ from .attacks import (  # noqa: F401 (the attacks' names are part of this module
     predict_logits,
     run_attack,
 )
+from .errors import InputError
 
 if TYPE_CHECKING:
     from .models.checkpoints import CheckpointSpec
@@ -112,7 +113,7 @@ def wilson_interval(n_correct, n_total, z: float = Z_95) -> tuple[np.ndarray, np
     """
     k, n = np.asarray(n_correct, dtype=float), np.asarray(n_total, dtype=float)
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
-        raise ValueError(f"need 0 <= n_correct <= n_total and n_total >= 1, got {n_correct} of {n_total}")
+        raise InputError(f"need 0 <= n_correct <= n_total and n_total >= 1, got {n_correct} of {n_total}")
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -123,7 +124,7 @@ def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
     images, labels = (data.images, data.labels) if hasattr(data, "images") else data
     images, labels = np.asarray(images), np.asarray(labels, dtype=np.int64)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels):
-        raise ValueError(f"expected uint8 images [N, H, W, 3] and N labels, got {images.dtype} "
+        raise InputError(f"expected uint8 images [N, H, W, 3] and N labels, got {images.dtype} "
                          f"{images.shape} and {labels.shape}")
     return images, labels
 
@@ -180,7 +181,7 @@ def robustness_per_image(model: nn.Module, spec: CheckpointSpec, data,
     images, labels = _arrays(data)
     index = np.arange(len(labels)) if image_index is None else np.asarray(image_index, dtype=np.int64)
     if index.shape != labels.shape:
-        raise ValueError(f"image_index needs one entry per image ({len(labels)}), got {index.shape}")
+        raise InputError(f"image_index needs one entry per image ({len(labels)}), got {index.shape}")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = model.to(device).eval()
     runs = [(label, attack, static, s) for label, attack, static, s in plan if s > 0]
@@ -194,7 +195,7 @@ def robustness_per_image(model: nn.Module, spec: CheckpointSpec, data,
             net = AttackNet(model, normalisation(model, spec, None, None, None, x), precision)
             logits = net.logits(x)
             if logits.shape[-1] <= int(y.max()):
-                raise ValueError(f"labels go up to {int(y.max())} but the model has {logits.shape[-1]} classes")
+                raise InputError(f"labels go up to {int(y.max())} but the model has {logits.shape[-1]} classes")
             right = logits.argmax(-1) == y
             clean.append(right.cpu())
             bar.update()
@@ -253,7 +254,7 @@ def reference_rows(per_image: pd.DataFrame, reference: Mapping[str, float] | Non
         strength = float(reference.get(label, reference_strength(sub["strength"])))
         chosen = sub[np.isclose(sub["strength"].to_numpy(float), strength, rtol=1e-9, atol=1e-12)]
         if not len(chosen):
-            raise ValueError(f"no {label} rows at strength {strength:g}; available: "
+            raise InputError(f"no {label} rows at strength {strength:g}; available: "
                              f"{', '.join(f'{s:g}' for s in sorted(set(sub['strength'])))}")
         parts.append(chosen)
     return pd.concat(parts, ignore_index=True)
@@ -366,7 +367,7 @@ def robustness_table(curves: pd.DataFrame, reference: Mapping[str, float] | None
             strength = 0.0 if attack == "clean" else float(reference.get(attack, reference_strength(sub["strength"])))
             chosen = sub[np.isclose(sub["strength"].to_numpy(float), strength, rtol=1e-9, atol=1e-12)]
         if not len(chosen):
-            raise ValueError(f"no {attack} rows at strength {strength:g}; available: "
+            raise InputError(f"no {attack} rows at strength {strength:g}; available: "
                              f"{', '.join(f'{s:g}' for s in sorted(set(sub['strength'])))}")
         row = {"attack": attack, "strength_name": strength_name(attack), "strength": strength,
                "n_images": int(chosen["n_images"].iloc[0])}

@@ -18,11 +18,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .errors import InputError, UnsafePickleError
+
 __all__ = ["UnsafePickleError", "numpy_array_globals", "restricted_load"]
-
-
-class UnsafePickleError(ValueError):
-    """A pickle named a global outside the allowed set (it may try to run code)."""
 
 
 def _numpy_internal(submodule: str, name: str):
@@ -78,5 +76,5 @@ def restricted_load(handle: BinaryIO | bytes, allowed: Mapping[tuple[str, str], 
     except UnsafePickleError:
         raise
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as exc:
-        raise ValueError(f"{source} is not a readable pickle ({type(exc).__name__}: {exc}); "
+        raise InputError(f"{source} is not a readable pickle ({type(exc).__name__}: {exc}); "
                          "re-extract it from the original archive") from None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
+from ..errors import DataNotFoundError, InputError
 from ..outputs import save_figure, write_csv, write_json
 
 if TYPE_CHECKING:
@@ -105,10 +106,17 @@ Models = Mapping[str, "str | os.PathLike | ModelFile | InMemoryModel | tuple"]
 ``(model, spec)`` pair (as :func:`topoanalysis.load` returns), in the order they are compared."""
 
 
+def data_path(given: str | None, data_set: str) -> Path:
+    """The path an analysis reads ``data_set`` from: ``given`` (a params field), else the default data folder's."""
+    from ..paths import default_data_path
+
+    return Path(given) if given not in (None, "none") else default_data_path(data_set)
+
+
 def check_seed(seed, flag: str = "--seed") -> None:
     """ValueError unless ``seed`` is a whole number >= 0 (what numpy's generators accept)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"{flag} must be a whole number >= 0, got {seed!r}")
+        raise InputError(f"{flag} must be a whole number >= 0, got {seed!r}")
 
 
 def _as_model(name: str, model) -> ModelFile | InMemoryModel:
@@ -118,18 +126,18 @@ def _as_model(name: str, model) -> ModelFile | InMemoryModel:
         return model
     if isinstance(model, tuple):
         if len(model) != 2 or not isinstance(model[1], CheckpointSpec):
-            raise ValueError(f"model {name!r}: a loaded model is a (model, spec) pair, as topoanalysis.load returns; "
+            raise InputError(f"model {name!r}: a loaded model is a (model, spec) pair, as topoanalysis.load returns; "
                              f"got a tuple of {len(model)} items")
         return InMemoryModel(*model)
     if not isinstance(model, (str, os.PathLike)):
-        raise ValueError(f"model {name!r}: pass a checkpoint path or a (model, spec) pair, got {type(model).__name__}")
+        raise InputError(f"model {name!r}: pass a checkpoint path or a (model, spec) pair, got {type(model).__name__}")
     return ModelFile(Path(model))
 
 
 def model_files(models: Models) -> dict[str, ModelFile | InMemoryModel]:
     """``models`` with every entry a :class:`ModelFile` or :class:`InMemoryModel`; at least one is needed."""
     if not models:
-        raise ValueError("no checkpoints to analyse: pass at least one {name: path or (model, spec)}")
+        raise InputError("no checkpoints to analyse: pass at least one {name: path or (model, spec)}")
     return {str(name): _as_model(str(name), model) for name, model in models.items()}
 
 
@@ -145,7 +153,7 @@ def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ck
             continue
         if not file.path.is_file():
             hint = ", or --baseline none" if flag == "--baseline" else ""
-            raise FileNotFoundError(f"{flag} {file.path}: no such checkpoint file; pass an existing file (the bundled "
+            raise DataNotFoundError(f"{flag} {file.path}: no such checkpoint file; pass an existing file (the bundled "
                                     f"ones are in checkpoints/){hint}")
         specs.append(file.load()[1])
     return specs
@@ -169,9 +177,9 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"unknown precision {self.precision!r}; use fp32 or bf16")
+            raise InputError(f"unknown precision {self.precision!r}; use fp32 or bf16")
         if self.batch_size < 1:
-            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
+            raise InputError(f"batch size must be >= 1, got {self.batch_size}")
 
     def recording_options(self) -> dict:
         """Keyword arguments of :func:`topoanalysis.recording.record`."""
@@ -189,13 +197,13 @@ def choose_layer(spec: CheckpointSpec, requested: str | None, area: str) -> str:
     valid = list(spec.sheets)
     if requested is not None:
         if requested not in valid:
-            raise ValueError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
+            raise InputError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
         return requested
     layer = spec.layer_for(area)
     if layer is None:
-        raise ValueError(f"the checkpoint maps no layer to {area}; pass --layer (one of: {', '.join(valid)})")
+        raise InputError(f"the checkpoint maps no layer to {area}; pass --layer (one of: {', '.join(valid)})")
     if layer not in valid:
-        raise ValueError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass --layer (one of: "
+        raise InputError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass --layer (one of: "
                          f"{', '.join(valid)})")
     return layer
 
@@ -221,7 +229,7 @@ def check_evaluation_data(dataset: str, data_path: str | None) -> None:
     if dataset == "cifar10":
         find_data_file(DATA_SETS["cifar10"], data_path, what="CIFAR-10 JPEG zip", flag="--data-path")
     elif dataset == "imagefolder" and (data_path is None or not Path(data_path).is_dir()):
-        raise FileNotFoundError(f"--data imagefolder needs --data-path ROOT, an existing folder of <class>/<image> "
+        raise DataNotFoundError(f"--data imagefolder needs --data-path ROOT, an existing folder of <class>/<image> "
                                 f"files or one holding val/<class>/<image> (got {data_path})")
 
 
@@ -237,12 +245,12 @@ def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_p
     from ..training.data import ImageArrays, ImageFolder, load_cifar10_zip
 
     if n_per_class < 1:
-        raise ValueError(f"--n-per-class must be >= 1, got {n_per_class}")
+        raise InputError(f"--n-per-class must be >= 1, got {n_per_class}")
     if dataset == "cifar10":
         data = load_cifar10_zip(data_path, "test", limit_per_class=n_per_class, flag="--data-path")
     elif dataset == "imagefolder":
         if data_path is None:
-            raise ValueError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "
+            raise InputError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "
                              "one holding val/<class>/<image>)")
         root = Path(data_path)
         folder = ImageFolder(root / "val" if (root / "val").is_dir() else root, spec.input_size_px)
@@ -252,10 +260,10 @@ def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_p
         data = ImageArrays(np.stack([image for image, _ in items]), np.array([y for _, y in items], dtype=np.int64),
                            folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
     else:
-        raise ValueError(f"unknown evaluation data {dataset!r}; use cifar10 or imagefolder")
+        raise InputError(f"unknown evaluation data {dataset!r}; use cifar10 or imagefolder")
     n_classes = getattr(getattr(model, "fc", None), "out_features", None)
     if n_classes is not None and n_classes != len(data.classes):
-        raise ValueError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
+        raise InputError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
                          f"({', '.join(data.classes[:5])}{' ...' if len(data.classes) > 5 else ''}); pass the data "
                          "it was trained on: --data cifar10 for CIFAR-10 checkpoints, --data imagefolder --data-path "
                          "ROOT for others")
@@ -313,7 +321,7 @@ class Result:
         folder = Path(folder)
         path = folder / f"{cls.analysis}_results.json"
         if not path.is_file():
-            raise FileNotFoundError(f"{folder} holds no saved {cls.analysis} result ({path.name} is missing)")
+            raise DataNotFoundError(f"{folder} holds no saved {cls.analysis} result ({path.name} is missing)")
         record = json.loads(path.read_text())
         tables = {name: pd.read_csv(folder / f"{name}.csv") for name in record.pop("tables", [])}
         return cls(record, tables, **cls._load_extra(folder))

@@ -23,7 +23,9 @@ from ..brain.rsa import RSA_BENCHMARKS
 from ..brain.rsa_bootstrap import BOOTSTRAP_DESCRIPTION, bootstrap_image_indices
 from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
-from .base import Models, Result, Runtime, check_seed, checkpoint_info, model_files, model_first
+from ..errors import InputError
+from .base import Models, Result, Runtime, check_seed, checkpoint_info, data_path, model_files, model_first
+from .registry import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +58,9 @@ class BrainParams:
     def __post_init__(self) -> None:
         check_seed(self.seed)
         if self.pls_method not in PLS_METHODS:
-            raise ValueError(f"unknown PLS method {self.pls_method!r}; valid: {', '.join(PLS_METHODS)}")
+            raise InputError(f"unknown PLS method {self.pls_method!r}; valid: {', '.join(PLS_METHODS)}")
         if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
-            raise ValueError(f"n_bootstrap must be an integer >= 0 (0 turns the RSA bootstrap off), "
+            raise InputError(f"n_bootstrap must be an integer >= 0 (0 turns the RSA bootstrap off), "
                              f"got {self.n_bootstrap!r}")
 
     def offline(self) -> list[str]:
@@ -168,3 +170,10 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
     if official_scores:
         record["official"] = official_scores
     return BrainResult(record, tables)
+
+
+ANALYSIS = Analysis(name="brain", title="Brain benchmarks (Table 1)", params=BrainParams, result=BrainResult,
+                    run=run, check_data=check_data,
+                    data_sets=lambda params: [data_path(params.v4_data, "v4"), data_path(params.rsa92, "rsa92"),
+                                             data_path(params.ringach, "ringach")],
+                    cli="topoanalysis.cli.brain", per_model=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..errors import InputError
 from ..metrics.it import ITParams, it_analysis
 from ..metrics.overlap import OVERLAP_CHANCE
 from ..outputs import write_json
@@ -29,9 +30,11 @@ from .base import (
     check_seed,
     checkpoint_info,
     choose_layer,
+    data_path,
     model_files,
     stacked_tables,
 )
+from .registry import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class ITPatchesParams:
     def __post_init__(self) -> None:
         check_seed(self.seed)
         if self.max_per_category is not None and self.max_per_category < 1:
-            raise ValueError(f"--max-per-category must be >= 1, got {self.max_per_category}")
+            raise InputError(f"--max-per-category must be >= 1, got {self.max_per_category}")
 
 
 @dataclass
@@ -192,3 +195,9 @@ def run(models: Models, params: ITPatchesParams = ITPatchesParams(),
                    for name, result in results.items()},
     }
     return ITPatchesResult(record, tables, {name: list(result.outlines) for name, result in results.items()})
+
+
+ANALYSIS = Analysis(name="it", title="IT patches (Figure 4)", params=ITPatchesParams, result=ITPatchesResult,
+                    run=run, check_data=check_data,
+                    data_sets=lambda params: [data_path(params.floc, "floc"), data_path(params.rsa92, "rsa92")],
+                    cli="topoanalysis.cli.it_patches", per_model=True)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..errors import InputError
 from ..robustness import (
     ADVERSARIAL,
     ATTACKS,
@@ -43,10 +44,12 @@ from .base import (
     Runtime,
     check_evaluation_data,
     checkpoint_info,
+    data_path,
     evaluation_data,
     model_files,
     model_first,
 )
+from .registry import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +118,16 @@ class RobustnessParams:
     def __post_init__(self) -> None:
         self.strengths()
         if self.pgd_n_per_class is not None and self.pgd_n_per_class < 1:
-            raise ValueError(f"--pgd-n-per-class must be >= 1, got {self.pgd_n_per_class}")
+            raise InputError(f"--pgd-n-per-class must be >= 1, got {self.pgd_n_per_class}")
         for flag, value in (("--pgd-steps", self.pgd_steps), ("--pgd-restarts", self.pgd_restarts),
                             ("--square-queries", self.square_queries)):
             if value < 1:
-                raise ValueError(f"{flag} must be >= 1, got {value}")
+                raise InputError(f"{flag} must be >= 1, got {value}")
         if not 0 < self.pgd_step_fraction <= 2:
-            raise ValueError(f"--pgd-step-fraction (PGD step / epsilon) must be in (0, 2], got "
+            raise InputError(f"--pgd-step-fraction (PGD step / epsilon) must be in (0, 2], got "
                              f"{self.pgd_step_fraction}; e.g. 0.25")
         if not 0 < self.square_p_init <= 1:
-            raise ValueError(f"--square-p-init (fraction of pixels in the first square) must be in (0, 1], got "
+            raise InputError(f"--square-p-init (fraction of pixels in the first square) must be in (0, 1], got "
                              f"{self.square_p_init}")
 
     def strengths(self) -> dict[str, tuple[float, ...]]:
@@ -308,3 +311,10 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
     }
     return RobustnessResult(record, {"robustness_curves": curves_table, "robustness_table": table,
                                      "robustness_per_image": per_image_table})
+
+
+ANALYSIS = Analysis(name="robustness", title="Robustness", params=RobustnessParams, result=RobustnessResult,
+                    run=run, check_data=check_data,
+                    data_sets=lambda params: [data_path(params.data_path, "cifar10")],
+                    cli="topoanalysis.cli.robustness",
+                    report_params=RobustnessParams(n_per_class=10, pgd_n_per_class=5))

@@ -16,9 +16,20 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import __version__
+from ..errors import InputError
 from ..metrics.temporal import entropy_shift
 from ..models.registry import MAX_TIMESTEPS
-from .base import Models, Result, Runtime, check_evaluation_data, checkpoint_info, evaluation_data, model_files
+from .base import (
+    Models,
+    Result,
+    Runtime,
+    check_evaluation_data,
+    checkpoint_info,
+    data_path,
+    evaluation_data,
+    model_files,
+)
+from .registry import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +51,13 @@ class TemporalParams:
 
     def __post_init__(self) -> None:
         if not self.timesteps or min(self.timesteps) < 1:
-            raise ValueError(f"--timesteps must be >= 1; got {list(self.timesteps)}")
+            raise InputError(f"--timesteps must be >= 1; got {list(self.timesteps)}")
         if max(self.timesteps) > MAX_TIMESTEPS:
-            raise ValueError(f"--timesteps {max(self.timesteps)} is above the limit of {MAX_TIMESTEPS} (memory grows "
+            raise InputError(f"--timesteps {max(self.timesteps)} is above the limit of {MAX_TIMESTEPS} (memory grows "
                              "with T: each layer's spikes are kept for every step); pass smaller values")
         for name in ("fisher_images", "fisher_batch_size", "n_per_class"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -122,3 +133,10 @@ def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runt
         "entropy_shift": f"{names[0]} - {names[1]}" if len(names) > 1 else None,
     }
     return TemporalResult(record, tables)
+
+
+ANALYSIS = Analysis(name="temporal", title="Temporal dynamics (Figure 1)", params=TemporalParams, result=TemporalResult,
+                    run=run, check_data=check_data,
+                    data_sets=lambda params: [data_path(params.data_path, "cifar10")],
+                    cli="topoanalysis.cli.temporal", needs_spikes=True,
+                    report_params=TemporalParams(n_per_class=10, timesteps=(1, 2, 4, 8), fisher_images=32))

@@ -25,9 +25,11 @@ from .base import (
     check_seed,
     checkpoint_info,
     choose_layer,
+    data_path,
     model_files,
     stacked_tables,
 )
+from .registry import Analysis
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +170,9 @@ def run(models: Models, params: V1MapsParams = V1MapsParams(), runtime: Runtime 
                    for name, result in results.items()},
     }
     return V1MapsResult(record, tables)
+
+
+ANALYSIS = Analysis(name="v1", title="V1 maps (Figure 3)", params=V1MapsParams, result=V1MapsResult,
+                    run=run, check_data=check_data,
+                    data_sets=lambda params: [data_path(params.ringach, "ringach")],
+                    cli="topoanalysis.cli.v1_maps", per_model=True)

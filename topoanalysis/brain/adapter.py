@@ -27,6 +27,7 @@ import pandas as pd
 import xarray as xr
 
 from ..datafiles import decode_image
+from ..errors import InputError
 from ..paths import REPO_ROOT
 from ..recording import record
 from ..stimuli.base import StimulusSet, rgb_array
@@ -66,7 +67,7 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
     """
     for dim, names in (("presentation", presentation), ("neuroid", neuroid)):
         if len(names) < 2:
-            raise ValueError(f"{dim} needs at least two coords (e.g. stimulus_id and stimulus_path, or neuroid_id "
+            raise InputError(f"{dim} needs at least two coords (e.g. stimulus_id and stimulus_path, or neuroid_id "
                              f"and region); got {list(names)}")
     configure_brainscore()
     from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
@@ -131,7 +132,7 @@ def _brain_model_class():
             self.region_layer_map = dict(region_layer_map or default_region_layer_map(spec))
             unknown = {layer for layer in self.region_layer_map.values() if layer not in spec.sheets}
             if unknown:
-                raise ValueError(f"region_layer_map names layers without a sheet: {sorted(unknown)}; valid: "
+                raise InputError(f"region_layer_map names layers without a sheet: {sorted(unknown)}; valid: "
                                  f"{', '.join(spec.sheets)}")
             self._record_options = dict(batch_size=batch_size, device=device, precision=precision)
             self._region: str | None = None
@@ -151,7 +152,7 @@ def _brain_model_class():
 
         def start_recording(self, recording_target: str, time_bins) -> None:
             if recording_target not in self.region_layer_map:
-                raise ValueError(f"no layer is committed to region {recording_target!r}; committed regions: "
+                raise InputError(f"no layer is committed to region {recording_target!r}; committed regions: "
                                  f"{', '.join(self.region_layer_map)}")
             self._region = recording_target
             self._time_bins = [_time_bin(time_bin) for time_bin in time_bins]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from .adapter import configure_brainscore
 from .suite import OFFLINE_BENCHMARKS
 
@@ -27,7 +28,7 @@ def official_benchmark(benchmark_id: str, candidate):
     except AssertionError as exc:
         if "No registrations found" not in str(exc):
             raise
-        raise ValueError(f"unknown benchmark {benchmark_id!r}: neither offline ({', '.join(OFFLINE_BENCHMARKS)}) "
+        raise InputError(f"unknown benchmark {benchmark_id!r}: neither offline ({', '.join(OFFLINE_BENCHMARKS)}) "
                          "nor registered in brainscore_vision (ids like 'MajajHong2015public.IT-pls')") from exc
     except Exception as exc:
         if not _is_fetch_error(exc):

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InputError
+
 
 def _centred_kernels(gram: torch.Tensor, train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Train x train and test x train kernels of the features centred on the training mean."""
@@ -74,7 +76,7 @@ def kernel_pls_predict(gram: torch.Tensor, targets: torch.Tensor, train: torch.T
         ``(len(test), n_targets)`` predictions.
     """
     if n_components < 1:
-        raise ValueError(f"n_components must be >= 1, got {n_components}")
+        raise InputError(f"n_components must be >= 1, got {n_components}")
     k_train, k_test = _centred_kernels(gram, train, test)
     y_train = targets[train]
     y_mean = y_train.mean(0)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import paths
 from ..datafiles import read_mat
+from ..errors import InputError
 from ..stimuli.rsa92 import load_rsa92_rdms
 
 HUMAN_IT_FILENAME = f"{paths.DATA_SETS['rsa92']}/92_brainRDMs.mat"
@@ -70,12 +71,12 @@ def rdm(features: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"features must be (n_stimuli >= 2, n_units), got shape {x.shape}")
+        raise InputError(f"features must be (n_stimuli >= 2, n_units), got shape {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("features contain NaN or inf")
+        raise InputError("features contain NaN or inf")
     x = x[:, ~np.all(x == x[:1], axis=0)]
     if x.shape[1] < 2:
-        raise ValueError(f"only {x.shape[1]} unit(s) vary across the {x.shape[0]} stimuli: "
+        raise InputError(f"only {x.shape[1]} unit(s) vary across the {x.shape[0]} stimuli: "
                          "the layer is silent for these images")
     flat = np.all(x == x[:, :1], axis=1)
     x = x - x.mean(axis=1, keepdims=True)
@@ -107,7 +108,7 @@ def upper_triangle(matrix: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(matrix)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise ValueError(f"expected a square matrix, got shape {m.shape}")
+        raise InputError(f"expected a square matrix, got shape {m.shape}")
     return m[np.triu_indices(m.shape[0], k=1)]
 
 
@@ -135,7 +136,7 @@ def rsa_score(model_rdm: np.ndarray, neural_rdm: np.ndarray) -> float:
 
     a, b = np.asarray(model_rdm, dtype=np.float64), np.asarray(neural_rdm, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"RDMs must be square and of one shape: model {a.shape}, neural {b.shape}")
+        raise InputError(f"RDMs must be square and of one shape: model {a.shape}, neural {b.shape}")
     a, b = upper_triangle(a), upper_triangle(b)
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
@@ -174,9 +175,9 @@ def noise_ceiling(subject_rdms: np.ndarray) -> tuple[float, float]:
     """
     s = np.asarray(subject_rdms, dtype=np.float64)
     if s.ndim != 3 or s.shape[1] != s.shape[2]:
-        raise ValueError(f"subject_rdms must be (n_subjects, n, n), got shape {s.shape}")
+        raise InputError(f"subject_rdms must be (n_subjects, n, n), got shape {s.shape}")
     if s.shape[0] < 2:
-        raise ValueError(f"a noise ceiling needs >= 2 subjects, got {s.shape[0]}")
+        raise InputError(f"a noise ceiling needs >= 2 subjects, got {s.shape[0]}")
     total, k = s.sum(axis=0), s.shape[0]
     upper = np.mean([rsa_score(x, total / k) for x in s])
     lower = np.mean([rsa_score(x, (total - x) / (k - 1)) for x in s])
@@ -188,7 +189,7 @@ def _check_rdms(rdms: np.ndarray, file: os.PathLike, what: str) -> np.ndarray:
            or not np.allclose(rdms, rdms.transpose(0, 2, 1), rtol=0, atol=1e-12)
            or np.any(np.diagonal(rdms, axis1=1, axis2=2) != 0))
     if bad:
-        raise ValueError(f"{file}: {what} should be finite symmetric {_N} x {_N} RDMs with a zero "
+        raise InputError(f"{file}: {what} should be finite symmetric {_N} x {_N} RDMs with a zero "
                          f"diagonal; got shape {rdms.shape}")
     return (rdms + rdms.transpose(0, 2, 1)) / 2
 
@@ -224,17 +225,17 @@ def load_human_it_subject_rdms(path: str | os.PathLike | None = None, *,
     file = paths.find_data_file(HUMAN_IT_FILENAME, path, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
     mat = read_mat(file, what="Kriegeskorte 2008 subject RDMs", squeeze_me=True, struct_as_record=False)
     if "RDMs" not in mat:
-        raise ValueError(f"{file}: no RDMs struct array; is this the Kriegeskorte 2008 subject-RDM file?")
+        raise InputError(f"{file}: no RDMs struct array; is this the Kriegeskorte 2008 subject-RDM file?")
     entries = np.atleast_1d(mat["RDMs"]).ravel()
     found: dict[tuple[str, int], np.ndarray] = {}
     for e in entries:
         m = re.fullmatch(r"\s*hIT\s*\|\s*(\w+)\s*\|\s*Session:\s*(\d+)\s*", str(getattr(e, "name", "")))
         if m is None:
-            raise ValueError(f"{file}: unexpected RDM name {getattr(e, 'name', None)!r}")
+            raise InputError(f"{file}: unexpected RDM name {getattr(e, 'name', None)!r}")
         found[(m.group(1), int(m.group(2)))] = np.asarray(e.RDM, dtype=np.float64)
     subjects = list(dict.fromkeys(k[0] for k in found))
     if len(subjects) != 4 or set(found) != {(s, i) for s in subjects for i in (1, 2)}:
-        raise ValueError(f"{file}: expected 4 subjects x sessions 1-2, found {sorted(found)}")
+        raise InputError(f"{file}: expected 4 subjects x sessions 1-2, found {sorted(found)}")
     rdms = _check_rdms(np.stack([found[(s, i)] for s in subjects for i in (1, 2)]), file, "RDMs")
     return rdms.reshape(4, 2, _N, _N).mean(axis=1) if average_sessions else rdms
 
@@ -263,7 +264,7 @@ def load_algonauts_rdms(region: str, path: str | os.PathLike | None = None) -> n
     (15, 92, 92)
     """
     if region not in ALGONAUTS_REGIONS:
-        raise ValueError(f"unknown region {region!r}; valid regions: {sorted(ALGONAUTS_REGIONS)}")
+        raise InputError(f"unknown region {region!r}; valid regions: {sorted(ALGONAUTS_REGIONS)}")
     import h5py
 
     file = paths.find_data_file(ALGONAUTS_FILENAME, path, what="Algonauts 2019 92-image fMRI RDMs", flag="--rsa92")
@@ -271,16 +272,16 @@ def load_algonauts_rdms(region: str, path: str | os.PathLike | None = None) -> n
         with h5py.File(file, "r") as f:
             raw = np.asarray(f[ALGONAUTS_REGIONS[region]][()], dtype=np.float64)
     except (OSError, KeyError) as err:
-        raise ValueError(f"{file}: cannot read {ALGONAUTS_REGIONS[region]} ({err})") from err
+        raise InputError(f"{file}: cannot read {ALGONAUTS_REGIONS[region]} ({err})") from err
     if raw.ndim != 3:
-        raise ValueError(f"{file}: {ALGONAUTS_REGIONS[region]} has shape {raw.shape}, expected (92, 92, n)")
+        raise InputError(f"{file}: {ALGONAUTS_REGIONS[region]} has shape {raw.shape}, expected (92, 92, n)")
     return _check_rdms(np.transpose(raw, (2, 1, 0)), file, ALGONAUTS_REGIONS[region])
 
 
 def _benchmark_data(name: str, path) -> tuple[np.ndarray, np.ndarray | None]:
     """The reference RDM of benchmark ``name`` and its subject RDMs (None for a group RDM alone)."""
     if name not in RSA_BENCHMARKS:
-        raise ValueError(f"unknown RSA benchmark {name!r}; valid: {sorted(RSA_BENCHMARKS)}")
+        raise InputError(f"unknown RSA benchmark {name!r}; valid: {sorted(RSA_BENCHMARKS)}")
     spec = RSA_BENCHMARKS[name]
     if spec["data"] == "monkey_it":
         return load_rsa92_rdms(path)["monkey_it"], None
@@ -292,7 +293,7 @@ def _benchmark_data(name: str, path) -> tuple[np.ndarray, np.ndarray | None]:
 def _model_rdm(model_rdm: np.ndarray) -> np.ndarray:
     model = np.asarray(model_rdm, dtype=np.float64)
     if model.shape != (_N, _N):
-        raise ValueError(f"model_rdm must be ({_N}, {_N}) for the 92 images, got {model.shape}")
+        raise InputError(f"model_rdm must be ({_N}, {_N}) for the 92 images, got {model.shape}")
     return model
 
 
@@ -330,7 +331,7 @@ def rsa_benchmark(name: str, model_rdm: np.ndarray, path: str | os.PathLike | No
     1.0
     """
     if name not in RSA_BENCHMARKS:
-        raise ValueError(f"unknown RSA benchmark {name!r}; valid: {sorted(RSA_BENCHMARKS)}")
+        raise InputError(f"unknown RSA benchmark {name!r}; valid: {sorted(RSA_BENCHMARKS)}")
     spec = RSA_BENCHMARKS[name]
     model = _model_rdm(model_rdm)
     out = {"benchmark": name, "region": spec["region"], "subject_mean": None, "ceiling_lower": None,

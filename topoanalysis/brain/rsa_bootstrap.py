@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from ..errors import InputError
 from .rsa import _N, _benchmark_data, _model_rdm, noise_ceiling, upper_triangle
 
 BOOTSTRAP_DESCRIPTION = {
@@ -44,9 +45,9 @@ def bootstrap_image_indices(n_bootstrap: int, rng: np.random.Generator, n_images
     (2, 4)
     """
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+        raise InputError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
     if n_images < 2:
-        raise ValueError(f"a bootstrap over images needs >= 2 images, got {n_images}")
+        raise InputError(f"a bootstrap over images needs >= 2 images, got {n_images}")
     return rng.integers(0, n_images, size=(int(n_bootstrap), n_images), dtype=np.int64)
 
 
@@ -141,21 +142,21 @@ def bootstrap_rsa_scores(model_rdm: np.ndarray, neural_rdms: np.ndarray, indices
     neural = np.asarray(neural_rdms, dtype=np.float64)
     neural = neural[None] if neural.ndim == 2 else neural
     if model.ndim != 2 or model.shape[0] != model.shape[1] or neural.ndim != 3 or neural.shape[1:] != model.shape:
-        raise ValueError(f"model_rdm must be (n, n) and neural_rdms (n, n) or (n_subjects, n, n) of the same n: "
+        raise InputError(f"model_rdm must be (n, n) and neural_rdms (n, n) or (n_subjects, n, n) of the same n: "
                          f"model {model.shape}, neural {np.shape(neural_rdms)}")
     n = model.shape[0]
     references = np.stack([upper_triangle(s) for s in neural])
     if not np.all(np.isfinite(references)):
-        raise ValueError("neural_rdms must be finite off the diagonal")
+        raise InputError("neural_rdms must be finite off the diagonal")
     idx = np.asarray(indices)
     if idx.ndim != 2 or idx.shape[1] != n or not np.issubdtype(idx.dtype, np.integer):
-        raise ValueError(f"indices must be an integer (n_boot, {n}) array, got {idx.dtype} {idx.shape}")
+        raise InputError(f"indices must be an integer (n_boot, {n}) array, got {idx.dtype} {idx.shape}")
     if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise ValueError(f"indices must lie in [0, {n}), got {idx.min()}..{idx.max()}")
+        raise InputError(f"indices must lie in [0, {n}), got {idx.min()}..{idx.max()}")
     if ceiling is not None and not (np.isfinite(ceiling) and ceiling > 0):
-        raise ValueError(f"ceiling must be a finite number > 0 or None, got {ceiling!r}")
+        raise InputError(f"ceiling must be a finite number > 0 or None, got {ceiling!r}")
     if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
+        raise InputError(f"chunk must be >= 1, got {chunk}")
     x = upper_triangle(model)
     keep = np.isfinite(x)
     x = np.where(keep, x, 0.0)

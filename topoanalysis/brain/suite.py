@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..metrics.ringach import compare_with_ringach, load_ringach2002
 from ..metrics.v1 import V1Params, grating_tuning
 from ..recording import record
@@ -180,14 +181,14 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     names = list(benchmarks or OFFLINE_BENCHMARKS)
     unknown = [name for name in names if name not in OFFLINE_BENCHMARKS]
     if unknown:
-        raise ValueError(f"unknown offline benchmark(s) {unknown}; valid: {', '.join(OFFLINE_BENCHMARKS)}")
+        raise InputError(f"unknown offline benchmark(s) {unknown}; valid: {', '.join(OFFLINE_BENCHMARKS)}")
     if pls_method not in PLS_METHODS:
-        raise ValueError(f"unknown PLS method {pls_method!r}; valid: {', '.join(PLS_METHODS)}")
+        raise InputError(f"unknown PLS method {pls_method!r}; valid: {', '.join(PLS_METHODS)}")
     if bootstrap_indices is not None:
         bootstrap_indices = np.asarray(bootstrap_indices)
         if (bootstrap_indices.ndim != 2 or bootstrap_indices.shape[1] != 92
                 or not np.issubdtype(bootstrap_indices.dtype, np.integer)):
-            raise ValueError(f"bootstrap_indices must be an integer (n_boot, 92) array of the 92 images, got "
+            raise InputError(f"bootstrap_indices must be an integer (n_boot, 92) array of the 92 images, got "
                              f"{bootstrap_indices.dtype} {bootstrap_indices.shape}")
     data = dict(data or {})
     options = dict(batch_size=batch_size, device=device, precision=precision, compile=compile, progress=progress)

@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from ..datafiles import decode_image, open_zip, read_member
+from ..errors import InputError
 from ..paths import DATA_SETS, find_data_file
 from ..stimuli.base import StimulusSet, rgb_array
 from .pls import kernel_pls_predict, pearson_columns
@@ -47,7 +48,7 @@ _IMAGE_RE = re.compile(r"(?:^|/)image(\d+)\.jpg$")
 def _check_session(session: str | int) -> str:
     session = str(session)
     if session not in V4_SESSIONS:
-        raise ValueError(f"unknown V4 session {session!r}; valid sessions are {list(V4_SESSIONS)}")
+        raise InputError(f"unknown V4 session {session!r}; valid sessions are {list(V4_SESSIONS)}")
     return session
 
 
@@ -91,11 +92,11 @@ def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *
 
     session = _check_session(session)
     if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
-        raise ValueError(f"image_size_px must be a positive integer, got {image_size_px!r}")
+        raise InputError(f"image_size_px must be a positive integer, got {image_size_px!r}")
     responses_path = _responses_file(session, path)
     responses = np.load(responses_path).astype(np.float64)
     if responses.ndim != 2:
-        raise ValueError(f"{responses_path}: expected (n_neurons, n_images), got shape {responses.shape}")
+        raise InputError(f"{responses_path}: expected (n_neurons, n_images), got shape {responses.shape}")
     n_images = responses.shape[1]
     zip_path = find_data_file(f"{DATA_FOLDER}/images_{session}.zip", responses_path.parent,
                               what=f"Cowley 2023 V4 images of session {session}", flag=_FLAG)
@@ -103,13 +104,13 @@ def load_v4_session(session: str | int, path: str | os.PathLike | None = None, *
     with open_zip(zip_path, what=f"Cowley 2023 V4 images of session {session}") as archive:
         members = {int(m.group(1)): name for name in archive.namelist() if (m := _IMAGE_RE.search(name))}
         if sorted(members) != list(range(1, n_images + 1)):
-            raise ValueError(f"{zip_path}: expected image0001.jpg ... image{n_images:04d}.jpg to match the "
+            raise InputError(f"{zip_path}: expected image0001.jpg ... image{n_images:04d}.jpg to match the "
                              f"{n_images} response columns, found {len(members)} numbered images")
         for number in range(1, n_images + 1):
             image = decode_image(read_member(archive, members[number]), name=f"{zip_path}:{members[number]}")
             arrays.append(rgb_array(image, image_size_px))
     if len({a.shape for a in arrays}) > 1:
-        raise ValueError(f"images in {zip_path} differ in size; pass image_size_px to resize them")
+        raise InputError(f"images in {zip_path} differ in size; pass image_size_px to resize them")
     labels = pd.DataFrame({"stimulus_id": [f"v4-{session}-{i:04d}" for i in range(1, n_images + 1)],
                            "session": session, "image_index": np.arange(n_images)})
     return StimulusSet(f"v4_{session}", np.stack(arrays), labels, float(degrees)), responses.T.copy()
@@ -182,9 +183,9 @@ def split_half_reliabilities(raw: np.ndarray, *, rng: np.random.Generator, n_spl
     """``(n_splits, n_neurons)`` Spearman-Brown corrected split-half reliabilities (see :func:`split_half_ceiling`)."""
     raw = np.asarray(raw, dtype=np.float64)
     if raw.ndim != 3:
-        raise ValueError(f"raw must be (n_neurons, n_images, n_repeats), got shape {raw.shape}")
+        raise InputError(f"raw must be (n_neurons, n_images, n_repeats), got shape {raw.shape}")
     if n_splits < 1:
-        raise ValueError(f"n_splits must be >= 1, got {n_splits}")
+        raise InputError(f"n_splits must be >= 1, got {n_splits}")
     valid = ~np.isnan(raw)
     filled = np.where(valid, raw, 0.0)
     counts = valid.sum(-1)
@@ -297,25 +298,25 @@ def pls_predictivity(model_features: np.ndarray, neural: np.ndarray, stimulus_id
     True
     """
     if method not in PLS_METHODS:
-        raise ValueError(f"unknown PLS method {method!r}; valid: {', '.join(PLS_METHODS)}")
+        raise InputError(f"unknown PLS method {method!r}; valid: {', '.join(PLS_METHODS)}")
     features = np.asarray(model_features, dtype=np.float64)
     features = features.reshape(len(features), -1)
     neural = np.asarray(neural, dtype=np.float64)
     ids = np.asarray([str(s) for s in stimulus_ids])
     if neural.ndim != 2 or not len(features) == len(neural) == len(ids):
-        raise ValueError(f"need features (n_images, ...), neural (n_images, n_neurons) and n_images ids; got "
+        raise InputError(f"need features (n_images, ...), neural (n_images, n_neurons) and n_images ids; got "
                          f"{features.shape}, {neural.shape} and {len(ids)} ids")
     if len(set(ids)) != len(ids):
-        raise ValueError("stimulus_ids must be unique")
+        raise InputError("stimulus_ids must be unique")
     if not (np.isfinite(features).all() and np.isfinite(neural).all()):
-        raise ValueError("model_features and neural must be finite")
+        raise InputError("model_features and neural must be finite")
     if int(n_splits) < 1 or int(n_components) < 1:
-        raise ValueError(f"n_splits and n_components must be >= 1, got {n_splits} and {n_components}")
+        raise InputError(f"n_splits and n_components must be >= 1, got {n_splits} and {n_components}")
     centred = torch.as_tensor(features - features.mean(0), device=device)
     gram = centred @ centred.T
     rank = _feature_rank(gram.cpu().numpy(), features.shape[1])
     if rank < 1:
-        raise ValueError("model_features are constant across images; PLS needs at least one varying feature")
+        raise InputError("model_features are constant across images; PLS needs at least one varying feature")
     components = min(int(n_components), rank)
     seed = int(rng.integers(2 ** 31 - 1)) if isinstance(rng, np.random.Generator) else int(rng)
     n_images, n_neurons = neural.shape

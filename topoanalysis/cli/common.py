@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import InputError
 from ..models import list_models
 from ..models.checkpoints import load_checkpoint
 from ..paths import CHECKPOINT_DIR, DEFAULT_CHECKPOINT
@@ -101,7 +102,7 @@ def checkpoints_to_compare(args: argparse.Namespace) -> dict:
         baseline = str(DEFAULT_BASELINE) if default and DEFAULT_BASELINE.is_file() else "none"
     if baseline != "none":
         if Path(baseline).stem in paths:
-            raise ValueError(f"--baseline {baseline} has the same name as --ckpt; rename one of them")
+            raise InputError(f"--baseline {baseline} has the same name as --ckpt; rename one of them")
         paths[Path(baseline).stem] = Path(baseline)
     files = {name: ModelFile(path, arch=args.arch) for name, path in paths.items()}
     check_models(files)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InputError
 from ..models import list_models
 from ..outputs import check_output_file
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.out)
     if args.input_size is not None and args.input_size < 16:
-        raise ValueError(f"--input-size must be >= 16 px, got {args.input_size}")
+        raise InputError(f"--input-size must be >= 16 px, got {args.input_size}")
     if args.kind == "tdann":
         model, spec = import_tdann(args.weights, args.positions, input_size_px=args.input_size)
     else:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import __version__
+from ..errors import InputError
 from ..models import list_models
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, check_spec_numbers, save_checkpoint
 from ..models.fresh import fresh_checkpoint
@@ -45,9 +46,9 @@ def run(args) -> int:
         check_spec_numbers(input_size_px=args.input_size, visual_degrees=args.visual_degrees)
         check_arch_kwargs(args.arch, arch_kwargs, as_flags=True)
     except ValueError as exc:
-        raise ValueError(f"{exc}; see topoanalysis init-checkpoint --help") from None
+        raise InputError(f"{exc}; see topoanalysis init-checkpoint --help") from None
     if args.calibrate_bn < 0:
-        raise ValueError(f"--calibrate-bn must be 0 (off) or a number of gratings, got {args.calibrate_bn}")
+        raise InputError(f"--calibrate-bn must be 0 (off) or a number of gratings, got {args.calibrate_bn}")
     calibration = None
     if args.calibrate_bn > 0:
         gratings = make_sine_gratings(args.input_size, args.visual_degrees)

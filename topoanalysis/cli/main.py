@@ -15,30 +15,24 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from ..errors import TopoanalysisError
+
 INTERRUPTED_AT_START = "\ntopoanalysis: interrupted while starting; nothing was written"
 
 try:
-    from . import (
-        brain,
-        demo,
-        importers,
-        info,
-        init_checkpoint,
-        it_patches,
-        record,
-        report,
-        robustness,
-        swap_positions,
-        temporal,
-        train,
-        v1_maps,
-    )
+    from ..analyses import registry
+    from . import demo, importers, info, init_checkpoint, record, report, swap_positions, train
 except KeyboardInterrupt:  # the first seconds of a command, before main's own handler is in place
     print(INTERRUPTED_AT_START, file=sys.stderr)
     sys.exit(130)
 
-COMMANDS = (demo, info, init_checkpoint, importers, record, swap_positions, train, v1_maps, it_patches, brain, temporal,
-            robustness, report)
+COMMANDS = (demo, info, init_checkpoint, importers, record, swap_positions, train)
+"""The commands that are not analyses; each registered analysis adds its own (:func:`commands`)."""
+
+
+def commands() -> tuple:
+    """Every command module: the fixed ones, one per registered analysis (its entry's ``cli``), then ``report``."""
+    return (*COMMANDS, *(entry.cli_module() for entry in registry.analyses().values()), report)
 
 
 class _ConsoleHandler(logging.Handler):
@@ -72,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Topographic analysis of deep spiking neural networks against the ventral stream.")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
+    for command in commands():
         command.add_parser(subparsers)
     parser.set_defaults(subcommands=subparsers.choices)
     return parser
@@ -87,8 +81,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 DEBUG_ENV_VAR = "TOPOANALYSIS_DEBUG"
-ANTICIPATED = (FileNotFoundError, ValueError, ConnectionError, OSError)
-"""Failures of input, files, data or devices: one line and exit status 2, not a traceback."""
+ANTICIPATED = (TopoanalysisError, ConnectionError, OSError)
+"""Failures of input, files, data or devices (the library's :mod:`topoanalysis.errors` and the operating system's):
+one line and exit status 2, not a traceback. Any other exception, a ``ValueError`` from inside a metric included,
+is a bug: its traceback and a request to report it, exit status 1."""
 BUG_REPORT = ("this is a bug in topoanalysis, not in your input: please report it with the command line and the "
               "traceback above")
 ERRNO_WORDS = {
@@ -108,7 +104,8 @@ ERRNO_WORDS = {
 
 
 def plain_message(exc: BaseException) -> str:
-    """``exc``'s message with any raw ``[Errno N] text`` in it put in plain words."""
+    """``exc``'s message with any raw ``[Errno N] text`` in it put in plain words, and for an error that names
+    the parameter at fault (:attr:`~topoanalysis.errors.TopoanalysisError.parameter`) the option that sets it."""
     def words(match: re.Match) -> str:
         return ERRNO_WORDS.get(int(match.group(1)), match.group(2))
 
@@ -116,6 +113,9 @@ def plain_message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and str(exc).startswith("[Errno") and exc.filename is not None:
         files = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
         text = f"{files}: {ERRNO_WORDS.get(exc.errno, exc.strerror)}"
+    parameter = getattr(exc, "parameter", None)
+    if parameter:
+        text += f" (option --{parameter.replace('_', '-')})"
     return text
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from ..errors import InputError
 from ..models import list_models
 from ..paths import DEFAULT_CHECKPOINT
 from ..report import ReportParams, build_models_report, build_report
@@ -69,10 +70,11 @@ def _group(text: str) -> tuple[str, list[str]]:
 
 
 def params_from_args(args: argparse.Namespace) -> ReportParams:
-    temporal = replace(DEFAULTS.temporal, n_per_class=args.n_per_class, timesteps=tuple(args.timesteps),
+    defaults = ReportParams()  # every analysis registered now
+    temporal = replace(defaults.temporal, n_per_class=args.n_per_class, timesteps=tuple(args.timesteps),
                        fisher_images=args.fisher_images)
-    robustness = replace(DEFAULTS.robustness, n_per_class=args.n_per_class, pgd_steps=args.pgd_steps)
-    return replace(DEFAULTS, temporal=temporal, robustness=robustness, brain_layers=args.brain_layers)
+    robustness = replace(defaults.robustness, n_per_class=args.n_per_class, pgd_steps=args.pgd_steps)
+    return replace(defaults, temporal=temporal, robustness=robustness, brain_layers=args.brain_layers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,14 +85,14 @@ def run(args: argparse.Namespace) -> int:
                "force": args.force, "cache_dir": args.cache_dir}
     if args.models is None:
         if args.baseline_of or args.group:
-            raise ValueError("--baseline-of and --group name models listed under --models; pass --models too")
+            raise InputError("--baseline-of and --group name models listed under --models; pass --models too")
         build_report(args.ckpt or DEFAULT_CHECKPOINT, args.baseline or DEFAULT_BASELINE, args.out, **options)
         return 0
     if args.ckpt is not None or args.baseline is not None:
-        raise ValueError("--models replaces --ckpt and --baseline: list every checkpoint under --models and pair "
+        raise InputError("--models replaces --ckpt and --baseline: list every checkpoint under --models and pair "
                          "them with --baseline-of TOPO=BASELINE")
     groups = dict(args.group)
     if len(groups) < len(args.group):
-        raise ValueError("--group: each group needs its own name")
+        raise InputError("--group: each group needs its own name")
     build_models_report(args.models, args.baseline_of, args.out, groups=groups, **options)
     return 0

@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..analyses.base import check_seed
+from ..errors import InputError
 from ..models.checkpoints import save_checkpoint
 from ..outputs import check_output_file
 from ..recording import record
@@ -45,7 +46,7 @@ def run(args) -> int:
     check_seed(args.seed)
     for flag, value in (("--neighborhoods", args.neighborhoods), ("--steps", args.steps)):
         if value < 1:
-            raise ValueError(f"{flag} must be >= 1, got {value}")
+            raise InputError(f"{flag} must be >= 1, got {value}")
     model, spec = load_from_args(args)
     gratings = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     layers = list(spec.sheets)

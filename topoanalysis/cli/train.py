@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import InputError
 from ..models import list_models
 from ..training.optimizers import OPTIMIZERS
 from ..training.trainer import DATASETS, TrainConfig, TrainingInterrupted, train
@@ -61,7 +62,7 @@ def run(args) -> int:
     window = int(args.ccg_window) if args.ccg_window.isdigit() else args.ccg_window
     bad = [note for note in args.note if "=" not in note or not note.split("=", 1)[0].strip()]
     if bad:
-        raise ValueError(f"--note needs KEY=TEXT, got {bad[0]!r}")
+        raise InputError(f"--note needs KEY=TEXT, got {bad[0]!r}")
     notes = dict(note.split("=", 1) for note in args.note)
     config = TrainConfig(
         out_dir=args.out, dataset=args.dataset, data_path=args.data, arch=args.arch, stem=args.stem,

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import SilentLayerError
 
-class SilentLayerError(ValueError):
-    """A layer produced no spikes (or no activation) for any stimulus."""
+__all__ = ["SilentLayerError", "layer_activity", "require_active"]
 
 
 def layer_activity(ds: xr.Dataset) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import InputError
 from ..responses import layer_responses
 from ..stimuli.floc import FLOC_DOMAINS
 from .activity import require_active
@@ -73,15 +74,15 @@ class ITParams:
 
     def __post_init__(self) -> None:
         if self.t_ddof not in (0, 1):
-            raise ValueError(f"t_ddof must be 0 (TDANN) or 1; got {self.t_ddof}")
+            raise InputError(f"t_ddof must be 0 (TDANN) or 1; got {self.t_ddof}")
         if self.overlap_window_placement not in ("tdann", "grid"):
-            raise ValueError(f"overlap_window_placement must be 'tdann' or 'grid'; got "
+            raise InputError(f"overlap_window_placement must be 'tdann' or 'grid'; got "
                              f"{self.overlap_window_placement!r}")
         if not (self.distance_cutoff_mm > 0 and self.overlap_window_mm > 0):
-            raise ValueError("distance_cutoff_mm and overlap_window_mm must be positive")
+            raise InputError("distance_cutoff_mm and overlap_window_mm must be positive")
         for name in ("overlap_bootstrap", "overlap_shuffles", "tmap_bootstrap", "tmap_shuffles"):
             if getattr(self, name) < 2:
-                raise ValueError(f"{name} must be >= 2 (an interval needs replicates), got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 2 (an interval needs replicates), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def floc_selectivity(responses: xr.DataArray, params: ITParams = ITParams()) -> 
     if "time" in responses.dims:
         responses = responses.mean("time")
     if "domain" not in responses.coords:
-        raise ValueError("these responses have no 'domain' stimulus labels; record the fLoc images "
+        raise InputError("these responses have no 'domain' stimulus labels; record the fLoc images "
                          "(topoanalysis record --stimulus-set floc)")
     values = responses.transpose("stimulus", "unit").values
     domains = responses["domain"].values.astype(str)
@@ -130,7 +131,7 @@ def _smoothness_tables(tvalues: pd.DataFrame, params: ITParams, rng: np.random.G
     """Smoothness of every domain's t-map and the |difference in t| vs distance curves."""
     usable = (~tvalues["silent"] & (tvalues["mean_response"] > params.min_mean_response)).to_numpy()
     if usable.sum() < 2:
-        raise ValueError(f"only {int(usable.sum())} units respond above min_mean_response="
+        raise InputError(f"only {int(usable.sum())} units respond above min_mean_response="
                          f"{params.min_mean_response}; lower it or pick another layer")
     xy_mm = tvalues[["x_mm", "y_mm"]].to_numpy()[usable]
     edges = np.linspace(0.0, params.distance_cutoff_mm, params.n_distance_bins + 1)
@@ -212,7 +213,7 @@ def rsa92_generalization(tvalues: pd.DataFrame, rsa92: xr.DataArray, members: di
     rows = []
     for domain, label in GENERALIZATION_DOMAINS.items():
         if label not in rsa92.coords:
-            raise ValueError(f"the 92-image recording lacks the {label!r} label; record load_rsa92() images")
+            raise InputError(f"the 92-image recording lacks the {label!r} label; record load_rsa92() images")
         t92 = welch_t(values, rsa92[label].values.astype(bool), ddof=params.t_ddof)
         t_floc = tvalues[f"t_{domain}"].to_numpy()
         usable = ~tvalues["silent"].to_numpy() & ~np.all(values == 0, axis=0)
@@ -247,11 +248,11 @@ def it_analysis(ds: xr.Dataset, layer: str, params: ITParams = ITParams(), *, rn
     require_active(ds, layer)
     responses = layer_responses(ds, layer)
     if np.isnan(responses["x_mm"].values).any():
-        raise ValueError(f"layer {layer} has no sheet positions; load a checkpoint with sheets")
+        raise InputError(f"layer {layer} has no sheet positions; load a checkpoint with sheets")
     tvalues = floc_selectivity(responses, params)
     responsive = int((~tvalues["silent"]).sum())
     if responsive < params.min_responsive_units:
-        raise ValueError(f"layer {layer}: only {responsive} of {len(tvalues)} units respond to the fLoc images, "
+        raise InputError(f"layer {layer}: only {responsive} of {len(tvalues)} units respond to the fLoc images, "
                          f"fewer than min_responsive_units={params.min_responsive_units}; its maps would be "
                          "meaningless - check the checkpoint's input normalisation or pick another layer")
     patches, outlines, members = _patch_tables(tvalues, params)

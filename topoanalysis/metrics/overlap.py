@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import InputError
 from .spatial import spaced_windows, square_windows
 
 OVERLAP_METHODS = ("colocalization", "fraction_spearman", "tmap_pearson")
@@ -35,11 +36,11 @@ def window_fractions(t_values: np.ndarray, xy_mm: np.ndarray, *, window_mm: floa
     5). NaN t-values (silent units) count as units that are not selective.
     """
     if placement not in WINDOW_PLACEMENTS:
-        raise ValueError(f"unknown window placement {placement!r}; valid: {', '.join(WINDOW_PLACEMENTS)}")
+        raise InputError(f"unknown window placement {placement!r}; valid: {', '.join(WINDOW_PLACEMENTS)}")
     t_values = np.asarray(t_values, dtype=np.float64)
     windows = WINDOW_PLACEMENTS[placement](np.asarray(xy_mm, dtype=np.float64), window_mm, min_units=min_units)
     if len(windows) < 3:
-        raise ValueError(f"only {len(windows)} windows of {window_mm:g} mm hold {min_units} units or more; "
+        raise InputError(f"only {len(windows)} windows of {window_mm:g} mm hold {min_units} units or more; "
                          "co-localisation needs at least 3 - use a larger window or fewer units per window")
     with np.errstate(invalid="ignore"):
         selective = t_values > threshold
@@ -71,7 +72,7 @@ def overlap_matrix(t_values: np.ndarray, xy_mm: np.ndarray, method: str = "coloc
     [1.0, 1.0]
     """
     if method not in OVERLAP_METHODS:
-        raise ValueError(f"unknown overlap method {method!r}; valid: {', '.join(OVERLAP_METHODS)}")
+        raise InputError(f"unknown overlap method {method!r}; valid: {', '.join(OVERLAP_METHODS)}")
     t_values = np.asarray(t_values, dtype=np.float64)
     if method == "tmap_pearson":
         responsive = ~np.isnan(t_values).any(axis=1)
@@ -103,7 +104,7 @@ def _pair_columns(domains, pairs=CONTRAST_PAIRS) -> list[tuple[int, int]]:
     index = {name: i for i, name in enumerate(domains)}
     missing = [name for pair in pairs for name in pair if name not in index]
     if missing:
-        raise ValueError(f"overlap contrast needs the domains {', '.join(missing)}; have {', '.join(domains)}")
+        raise InputError(f"overlap contrast needs the domains {', '.join(missing)}; have {', '.join(domains)}")
     return [(index[a], index[b]) for a, b in pairs]
 
 
@@ -157,10 +158,10 @@ def colocalization_contrast(t_values: np.ndarray, xy_mm: np.ndarray, domains, *,
     xy_mm = np.asarray(xy_mm, dtype=np.float64)
     pairs = _pair_columns(list(domains))
     if placement not in WINDOW_PLACEMENTS:
-        raise ValueError(f"unknown window placement {placement!r}; valid: {', '.join(WINDOW_PLACEMENTS)}")
+        raise InputError(f"unknown window placement {placement!r}; valid: {', '.join(WINDOW_PLACEMENTS)}")
     windows = WINDOW_PLACEMENTS[placement](xy_mm, window_mm, min_units=min_units)
     if len(windows) < 3:
-        raise ValueError(f"only {len(windows)} windows of {window_mm:g} mm hold {min_units} units or more; "
+        raise InputError(f"only {len(windows)} windows of {window_mm:g} mm hold {min_units} units or more; "
                          "co-localisation needs at least 3 - use a larger window")
     with np.errstate(invalid="ignore"):
         selective = (t_values > threshold).astype(np.float64)
@@ -231,7 +232,7 @@ def tmap_correlation_contrast(responses: np.ndarray, domains: np.ndarray, contra
     pairs = _pair_columns(contrasts)
     outside = sorted(set(domains) - set(contrasts))
     if outside:
-        raise ValueError(f"every stimulus must belong to one of {', '.join(contrasts)}; found {', '.join(outside)}")
+        raise InputError(f"every stimulus must belong to one of {', '.join(contrasts)}; found {', '.join(outside)}")
     responses = responses[:, ~silent_units(responses)]
     squares = responses**2
 

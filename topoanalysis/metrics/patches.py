@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import ndimage
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from topoanalysis.metrics.activity import SilentLayerError
+from ..errors import InputError, SilentLayerError
 
 __all__ = ["SmoothedMap", "smooth_on_grid", "alpha_shape", "PatchParams", "Patches", "find_patches"]
 
@@ -41,19 +41,19 @@ def _check_units(x_mm: np.ndarray, y_mm: np.ndarray, values: np.ndarray,
     for label, a in (("x_mm", x_mm), ("y_mm", y_mm), (name, values)):
         a = np.asarray(a, dtype=float)
         if a.ndim != 1:
-            raise ValueError(f"{label} must be 1-D (one value per unit), got shape {a.shape}; flatten it")
+            raise InputError(f"{label} must be 1-D (one value per unit), got shape {a.shape}; flatten it")
         arrays.append(a)
     x, y, v = arrays
     if x.size == 0:
-        raise ValueError("x_mm is empty: pass at least one unit")
+        raise InputError("x_mm is empty: pass at least one unit")
     for label, a in (("y_mm", y), (name, v)):
         if a.size != x.size:
-            raise ValueError(f"{label} has {a.size} values but x_mm has {x.size}; pass one value per unit")
+            raise InputError(f"{label} has {a.size} values but x_mm has {x.size}; pass one value per unit")
     for label, a in (("x_mm", x), ("y_mm", y)):
         if not np.all(np.isfinite(a)):
-            raise ValueError(f"{label} contains NaN or inf; every unit needs a position on the sheet")
+            raise InputError(f"{label} contains NaN or inf; every unit needs a position on the sheet")
     if np.any(np.isinf(v)):
-        raise ValueError(f"{name} contains inf; mark units without a value with NaN instead")
+        raise InputError(f"{name} contains inf; mark units without a value with NaN instead")
     if np.all(np.isnan(v)):
         raise SilentLayerError(f"{name} is all NaN: no responsive unit: the layer is silent for these "
                                "stimuli; pick another layer or check the recording")
@@ -78,9 +78,9 @@ def smooth_on_grid(x_mm: np.ndarray, y_mm: np.ndarray, values: np.ndarray, *, si
     """
     x, y, v = _check_units(x_mm, y_mm, values, "values")
     if not (np.isfinite(sigma_mm) and sigma_mm > 0):
-        raise ValueError(f"sigma_mm must be a positive number of mm, got {sigma_mm}")
+        raise InputError(f"sigma_mm must be a positive number of mm, got {sigma_mm}")
     if isinstance(n_grid, bool) or not isinstance(n_grid, (int, np.integer)) or n_grid < 1:
-        raise ValueError(f"n_grid must be a positive integer, got {n_grid!r}")
+        raise InputError(f"n_grid must be a positive integer, got {n_grid!r}")
     xc = np.linspace(x.min(), x.max(), int(n_grid))
     yc = np.linspace(y.min(), y.max(), int(n_grid))
     ok = ~np.isnan(v)
@@ -123,11 +123,11 @@ def alpha_shape(points_xy: np.ndarray, alpha: float = 0.1) -> tuple[float, np.nd
     """
     pts = np.asarray(points_xy, dtype=float)
     if pts.ndim != 2 or pts.shape[1] != 2:
-        raise ValueError(f"points_xy must have shape (n, 2), got {pts.shape}")
+        raise InputError(f"points_xy must have shape (n, 2), got {pts.shape}")
     if not np.all(np.isfinite(pts)):
-        raise ValueError("points_xy contains NaN or inf; drop those points")
+        raise InputError("points_xy contains NaN or inf; drop those points")
     if not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a positive number (1/mm), got {alpha}")
+        raise InputError(f"alpha must be a positive number (1/mm), got {alpha}")
     empty = (0.0, np.empty((0, 2, 2)))
     if pts.shape[0] < 3:
         return empty
@@ -176,25 +176,25 @@ class PatchParams:
             value = getattr(self, f.name)
             if f.type in ("int", int):
                 if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                    raise ValueError(f"{f.name} must be an integer, got {value!r}")
+                    raise InputError(f"{f.name} must be an integer, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
                     or np.isnan(value):
-                raise ValueError(f"{f.name} must be a number, got {value!r}")
+                raise InputError(f"{f.name} must be a number, got {value!r}")
         for name in ("sigma_mm", "unit_radius_mm", "alpha"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be positive and finite, got {getattr(self, name)}")
+                raise InputError(f"{name} must be positive and finite, got {getattr(self, name)}")
         if self.n_grid < 2:
-            raise ValueError(f"n_grid must be at least 2 anchors per axis, got {self.n_grid}")
+            raise InputError(f"n_grid must be at least 2 anchors per axis, got {self.n_grid}")
         if not np.isfinite(self.threshold):
-            raise ValueError(f"threshold must be finite, got {self.threshold}")
+            raise InputError(f"threshold must be finite, got {self.threshold}")
         if self.min_area_mm2 < 0:
-            raise ValueError(f"min_area_mm2 must be >= 0, got {self.min_area_mm2}")
+            raise InputError(f"min_area_mm2 must be >= 0, got {self.min_area_mm2}")
         if self.max_area_mm2 < self.min_area_mm2:
-            raise ValueError(f"max_area_mm2 ({self.max_area_mm2}) must be >= min_area_mm2 "
+            raise InputError(f"max_area_mm2 ({self.max_area_mm2}) must be >= min_area_mm2 "
                              f"({self.min_area_mm2}); raise max_area_mm2 or lower min_area_mm2")
         for name in ("min_units", "min_component_units"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..errors import InputError
+
 __all__ = ["OrientationGrid", "smoothed_orientation_map", "winding_numbers", "find_pinwheels",
            "pinwheel_density"]
 
@@ -63,11 +65,11 @@ def _index_range(centers: np.ndarray, v: np.ndarray, half: float) -> tuple[np.nd
 def _as_1d(name: str, a: np.ndarray, n: int | None) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     if a.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per unit), got shape {a.shape}; flatten it")
+        raise InputError(f"{name} must be 1-D (one value per unit), got shape {a.shape}; flatten it")
     if n is not None and a.size != n:
-        raise ValueError(f"{name} has {a.size} values but x_mm has {n}; pass one value per unit")
+        raise InputError(f"{name} has {a.size} values but x_mm has {n}; pass one value per unit")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf; drop those units before building the map")
+        raise InputError(f"{name} contains NaN or inf; drop those units before building the map")
     return a
 
 
@@ -117,20 +119,20 @@ def smoothed_orientation_map(x_mm: np.ndarray, y_mm: np.ndarray, pref_deg: np.nd
     """
     x = _as_1d("x_mm", x_mm, None)
     if x.size == 0:
-        raise ValueError("x_mm is empty; pass at least one unit position")
+        raise InputError("x_mm is empty; pass at least one unit position")
     y = _as_1d("y_mm", y_mm, x.size)
     theta = np.deg2rad(_as_1d("pref_deg", pref_deg, x.size))
     w = np.ones_like(x) if weights is None else _as_1d("weights", weights, x.size)
     if np.any(w < 0):
-        raise ValueError("weights must be non-negative; clip or shift them (e.g. use selectivity)")
+        raise InputError("weights must be non-negative; clip or shift them (e.g. use selectivity)")
     if not width_mm > 0:
-        raise ValueError(f"width_mm must be > 0 (window side in mm), got {width_mm}")
+        raise InputError(f"width_mm must be > 0 (window side in mm), got {width_mm}")
     if not stride_mm > 0:
-        raise ValueError(f"stride_mm must be > 0 (spacing of window centres in mm), got {stride_mm}")
+        raise InputError(f"stride_mm must be > 0 (spacing of window centres in mm), got {stride_mm}")
     if extent_mm is None:
         extent_mm = float(np.ceil(max(x.max(), y.max())))
     if not extent_mm > 0:
-        raise ValueError(f"extent_mm must be > 0 (sheet side in mm), got {extent_mm}; pass it "
+        raise InputError(f"extent_mm must be > 0 (sheet side in mm), got {extent_mm}; pass it "
                          "explicitly when all units sit at non-positive coordinates")
     centers = _window_centers(float(extent_mm), float(width_mm), float(stride_mm))
     half = width_mm / 2.0
@@ -184,7 +186,7 @@ def winding_numbers(angle_deg: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(angle_deg, dtype=float)
     if a.ndim != 2:
-        raise ValueError(f"angle_deg must be a 2-D (ny, nx) map, got shape {a.shape}")
+        raise InputError(f"angle_deg must be a 2-D (ny, nx) map, got shape {a.shape}")
     ny, nx = a.shape
     out = np.full(a.shape, np.nan)
     if ny < 3 or nx < 3:
@@ -253,10 +255,10 @@ def pinwheel_density(n_pinwheels: int, sheet_size_mm: float, hypercolumn_width_m
     2.0
     """
     if n_pinwheels < 0:
-        raise ValueError(f"n_pinwheels must be >= 0, got {n_pinwheels}")
+        raise InputError(f"n_pinwheels must be >= 0, got {n_pinwheels}")
     if not sheet_size_mm > 0:
-        raise ValueError(f"sheet_size_mm must be > 0 (side of the sheet in mm), got {sheet_size_mm}")
+        raise InputError(f"sheet_size_mm must be > 0 (side of the sheet in mm), got {sheet_size_mm}")
     if not hypercolumn_width_mm > 0:
-        raise ValueError("hypercolumn_width_mm must be > 0 (TDANN uses 3.5 mm), got "
+        raise InputError("hypercolumn_width_mm must be > 0 (TDANN uses 3.5 mm), got "
                          f"{hypercolumn_width_mm}")
     return float(n_pinwheels / (sheet_size_mm / hypercolumn_width_mm) ** 2)

@@ -35,6 +35,8 @@ import pandas as pd
 from topoanalysis import paths
 from topoanalysis.datafiles import read_mat
 
+from ..errors import InputError
+
 RINGACH_FILENAME = f"{paths.DATA_SETS['ringach']}/ringach_2002_db.mat"
 RINGACH_MEDIAN_MAXDC_SPS: float = 33.3868065
 """Median peak mean firing rate (``maxdc``) of the 308 cells, spikes/s."""
@@ -89,16 +91,16 @@ def load_ringach2002(path: str | os.PathLike | None = None) -> pd.DataFrame:
     file = find_ringach_file(path)
     mat = read_mat(file, what="Ringach 2002 database", squeeze_me=True, struct_as_record=False)
     if "db" not in mat:
-        raise ValueError(f"{file} holds no 'db' struct (variables: {sorted(k for k in mat if not k.startswith('__'))})")
+        raise InputError(f"{file} holds no 'db' struct (variables: {sorted(k for k in mat if not k.startswith('__'))})")
     db = mat["db"]
     present = set(getattr(db, "_fieldnames", None) or [])
     missing = [f for f in _FIELDS if f not in present]
     if missing:
-        raise ValueError(f"{file}: 'db' lacks field(s) {missing}")
+        raise InputError(f"{file}: 'db' lacks field(s) {missing}")
     columns = {name: np.atleast_1d(getattr(db, field)) for field, name in _FIELDS.items()}
     lengths = {len(v) for v in columns.values()}
     if len(lengths) != 1:
-        raise ValueError(f"{file}: 'db' fields differ in length ({sorted(lengths)})")
+        raise InputError(f"{file}: 'db' fields differ in length ({sorted(lengths)})")
     df = pd.DataFrame(columns)
     for name in ("unit", "expt", "chan"):
         df[name] = df[name].astype(np.int64)
@@ -112,7 +114,7 @@ def _clean(values: np.ndarray | pd.Series | list, side: str) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64).ravel()
     values = values[~np.isnan(values)]
     if values.size == 0:
-        raise ValueError(f"{side} values are empty after dropping NaNs")
+        raise InputError(f"{side} values are empty after dropping NaNs")
     return values
 
 
@@ -180,9 +182,9 @@ def compare_with_ringach(circular_variance: np.ndarray | pd.Series | list,
     [1.0, 1.0]
     """
     if n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
+        raise InputError(f"n_bootstrap must be >= 0, got {n_bootstrap}")
     if n_bootstrap > 0 and rng is None:
-        raise ValueError("n_bootstrap > 0 needs rng (e.g. np.random.default_rng(0))")
+        raise InputError("n_bootstrap > 0 needs rng (e.g. np.random.default_rng(0))")
     if reference is None:
         reference = load_ringach2002()
     rows = []

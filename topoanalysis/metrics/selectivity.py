@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..stimuli.floc import FLOC_DOMAINS
 
 
@@ -39,10 +40,10 @@ def welch_t(responses: np.ndarray, on: np.ndarray, *, ddof: int = 0) -> np.ndarr
     responses = np.asarray(responses, dtype=np.float64)
     on = np.asarray(on, dtype=bool)
     if on.shape != (responses.shape[0],):
-        raise ValueError(f"`on` must flag each of the {responses.shape[0]} stimuli; got shape {on.shape}")
+        raise InputError(f"`on` must flag each of the {responses.shape[0]} stimuli; got shape {on.shape}")
     n_on, n_off = int(on.sum()), int((~on).sum())
     if min(n_on, n_off) <= ddof:
-        raise ValueError(f"the contrast needs more than {ddof} stimuli on each side; got {n_on} on and "
+        raise InputError(f"the contrast needs more than {ddof} stimuli on each side; got {n_on} on and "
                          f"{n_off} off")
     a, b = responses[on], responses[~on]
     difference = a.mean(axis=0) - b.mean(axis=0)
@@ -77,7 +78,7 @@ def domain_t_values(responses: np.ndarray, domains: np.ndarray, *, contrasts=tup
     domains = np.asarray(domains).astype(str)
     missing = [name for name in contrasts if name not in set(domains)]
     if missing:
-        raise ValueError(f"no stimuli of domain(s) {', '.join(missing)}; present: "
+        raise InputError(f"no stimuli of domain(s) {', '.join(missing)}; present: "
                          f"{', '.join(sorted(set(domains)))}")
     silent = silent_units(responses)
     table = pd.DataFrame({f"t_{name}": np.where(silent, np.nan, welch_t(responses, domains == name, ddof=ddof))

@@ -22,10 +22,12 @@ import numpy as np
 from scipy import stats
 from scipy.spatial.distance import pdist
 
+from ..errors import InputError
+
 
 def _check_positions(values: np.ndarray, xy_mm: np.ndarray) -> None:
     if xy_mm.ndim != 2 or xy_mm.shape[1] != 2 or len(xy_mm) != len(values):
-        raise ValueError(f"xy_mm must be (n_units, 2) with one row per value; got {xy_mm.shape} for "
+        raise InputError(f"xy_mm must be (n_units, 2) with one row per value; got {xy_mm.shape} for "
                          f"{len(values)} values")
 
 
@@ -210,9 +212,9 @@ def smoothness(values: np.ndarray, xy_mm: np.ndarray, bin_edges_mm: np.ndarray, 
     xy_mm = np.asarray(xy_mm, dtype=np.float64)
     _check_positions(values, xy_mm)
     if len(values) < 2:
-        raise ValueError(f"smoothness needs at least 2 units; got {len(values)} (check the unit mask)")
+        raise InputError(f"smoothness needs at least 2 units; got {len(values)} (check the unit mask)")
     if n_samples < 1 or sample_size < 2:
-        raise ValueError(f"n_samples must be >= 1 and sample_size >= 2; got {n_samples} and {sample_size}")
+        raise InputError(f"n_samples must be >= 1 and sample_size >= 2; got {n_samples} and {sample_size}")
     curves, chance = [], []
     for _ in range(n_samples):
         chosen = rng.choice(len(values), size=min(sample_size, len(values)), replace=False)
@@ -301,7 +303,7 @@ def pairwise_correlations(responses: np.ndarray) -> np.ndarray:
 def square_windows(xy_mm: np.ndarray, width_mm: float, *, min_units: int = 10) -> list[np.ndarray]:
     """Unit indices in each non-overlapping ``width_mm`` square tile of the sheet (tiles from 0)."""
     if width_mm <= 0:
-        raise ValueError(f"window width must be positive; got {width_mm} mm")
+        raise InputError(f"window width must be positive; got {width_mm} mm")
     tile = np.floor(np.asarray(xy_mm) / width_mm).astype(np.int64)
     keys = tile[:, 0] * (tile[:, 1].max() + 1) + tile[:, 1]
     order = np.argsort(keys, kind="stable")
@@ -324,7 +326,7 @@ def spaced_windows(xy_mm: np.ndarray, width_mm: float, *, min_units: int = 10) -
     [[0, 1], [2]]
     """
     if width_mm <= 0:
-        raise ValueError(f"window width must be positive; got {width_mm} mm")
+        raise InputError(f"window width must be positive; got {width_mm} mm")
     xy_mm = np.asarray(xy_mm, dtype=np.float64)
     inside = []  # per axis: one boolean row per window
     for axis in range(2):
@@ -370,7 +372,7 @@ def correlation_over_distance(responses: np.ndarray, xy_mm: np.ndarray, window_w
     _check_positions(responses.T, xy_mm)
     windows = square_windows(xy_mm, window_width_mm, min_units=min_units)
     if not windows:
-        raise ValueError(f"no {window_width_mm:g} mm window holds {min_units} units or more; use a wider "
+        raise InputError(f"no {window_width_mm:g} mm window holds {min_units} units or more; use a wider "
                          "window")
     if len(windows) > max_windows:
         windows = [windows[i] for i in np.sort(rng.choice(len(windows), max_windows, replace=False))]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
+
 
 def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
     """``-p log2 p - (1 - p) log2 (1 - p)``, with ``0 log 0 = 0``.
@@ -24,7 +26,7 @@ def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(p, dtype=np.float64)
     if np.any((p < 0) | (p > 1)):
-        raise ValueError("firing probabilities must lie in [0, 1]; pass spike counts per timestep (0 or 1), "
+        raise InputError("firing probabilities must lie in [0, 1]; pass spike counts per timestep (0 or 1), "
                          "not rates summed over time")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = -p * np.log2(p) - (1 - p) * np.log2(1 - p)
@@ -54,7 +56,7 @@ def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     """
     spikes = np.asarray(spikes, dtype=np.float64)
     if spikes.ndim != 3:
-        raise ValueError(f"spikes must be (stimulus, time, unit); got shape {spikes.shape}. Record with "
+        raise InputError(f"spikes must be (stimulus, time, unit); got shape {spikes.shape}. Record with "
                          "reduce='none' to keep the timesteps")
     per_step = spikes.mean(axis=0)  # (T, units)
     window = spikes.mean(axis=(0, 1))

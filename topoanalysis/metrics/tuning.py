@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
+
 ORIENTATION_METHODS = ("vector_sum", "von_mises")
 
 _TDANN_DENSE_POINTS = 50
@@ -51,7 +53,7 @@ def tuning_curves(responses: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     responses = np.asarray(responses)
     levels = np.asarray(levels)
     if responses.ndim != 2 or len(levels) != responses.shape[0]:
-        raise ValueError(f"responses must be (n_stimuli, n_units) with one level per stimulus; got "
+        raise InputError(f"responses must be (n_stimuli, n_units) with one level per stimulus; got "
                          f"responses {responses.shape} and {len(levels)} levels")
     unique, codes = np.unique(levels, return_inverse=True)
     indicator = np.zeros((len(unique), len(levels)))
@@ -278,7 +280,7 @@ def spikes_per_s_factor(peak_responses: np.ndarray, median_peak_sps: float) -> f
     peaks = np.asarray(peak_responses, dtype=np.float64)
     active = peaks[peaks > 0]
     if active.size == 0:
-        raise ValueError("no unit responded to any stimulus: there is nothing to scale")
+        raise InputError("no unit responded to any stimulus: there is nothing to scale")
     return float(median_peak_sps / np.median(active))
 
 
@@ -291,5 +293,5 @@ def ptp_percentile_mask(ptp: np.ndarray, percentile: float = 75.0) -> np.ndarray
     [False, False, False, True, True]
     """
     if not 0 <= percentile < 100:
-        raise ValueError(f"percentile must be in [0, 100); got {percentile}")
+        raise InputError(f"percentile must be in [0, 100); got {percentile}")
     return (ptp > np.percentile(ptp, percentile)) & (ptp > 0)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import InputError
 from ..responses import layer_responses
 from ..sheets.init import AREA_REFERENCE_UNITS
 from .activity import require_active
@@ -71,23 +72,23 @@ class V1Params:
 
     def __post_init__(self) -> None:
         if self.orientation_method not in ORIENTATION_METHODS:
-            raise ValueError(f"unknown orientation_method {self.orientation_method!r}; valid: "
+            raise InputError(f"unknown orientation_method {self.orientation_method!r}; valid: "
                              f"{', '.join(ORIENTATION_METHODS)}")
         if self.mask_rule not in MASK_RULES:
-            raise ValueError(f"unknown mask_rule {self.mask_rule!r}; valid: {', '.join(MASK_RULES)}")
+            raise InputError(f"unknown mask_rule {self.mask_rule!r}; valid: {', '.join(MASK_RULES)}")
         for name in ("hypercolumn_width_mm", "correlation_window_mm", "pinwheel_window_mm", "pinwheel_stride_mm",
                      "response_floor_sps", "selective_max_cv", "ptp_percentile"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
-                raise ValueError(f"{name} must be a finite number; got {value}")
+                raise InputError(f"{name} must be a finite number; got {value}")
             if name.endswith("_mm") and value <= 0:
-                raise ValueError(f"{name} must be positive; got {value}")
+                raise InputError(f"{name} must be positive; got {value}")
         if not 0 <= self.ptp_percentile <= 100:
-            raise ValueError(f"ptp_percentile must be 0 to 100; got {self.ptp_percentile}")
+            raise InputError(f"ptp_percentile must be 0 to 100; got {self.ptp_percentile}")
         for name in ("n_samples", "sample_size", "n_distance_bins", "correlation_bins", "max_windows",
                      "max_units_per_window"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 1; got {getattr(self, name)}")
 
     def width_scale(self, n_units: int) -> float:
         """Factor applied to every width for a layer of ``n_units`` units."""
@@ -126,7 +127,7 @@ class V1Result:
 def _grating_levels(responses: xr.DataArray) -> dict[str, np.ndarray]:
     missing = [name for name in GRATING_COORDS if name not in responses.coords]
     if missing:
-        raise ValueError(f"these responses lack the grating labels {', '.join(missing)}; record the "
+        raise InputError(f"these responses lack the grating labels {', '.join(missing)}; record the "
                          "stimuli from make_sine_gratings (topoanalysis record --stimulus-set gratings)")
     return {name: responses[name].values for name in GRATING_COORDS}
 
@@ -203,7 +204,7 @@ def _smoothness_tables(tuning: pd.DataFrame, xy_mm: np.ndarray, bin_edges_mm: np
     for metric, (column, period) in MAP_METRICS.items():
         mask = tuning[f"{metric}_mask"].to_numpy()
         if mask.sum() < 2:
-            raise ValueError(f"only {int(mask.sum())} units pass the {metric} mask ({params.mask_rule}); "
+            raise InputError(f"only {int(mask.sum())} units pass the {metric} mask ({params.mask_rule}); "
                              "the layer is barely tuned to gratings - try --mask-rule response_floor or "
                              "another layer")
         result = smoothness(tuning[column].to_numpy()[mask], xy_mm[mask], bin_edges_mm, rng=rng,
@@ -246,7 +247,7 @@ def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rn
         responses = responses.mean("time")
     xy_mm = np.stack([responses["x_mm"].values, responses["y_mm"].values], axis=1).astype(np.float64)
     if np.isnan(xy_mm).any():
-        raise ValueError(f"layer {layer} has no sheet positions; load a checkpoint with sheets or pass sheets= "
+        raise InputError(f"layer {layer} has no sheet positions; load a checkpoint with sheets or pass sheets= "
                          "to record()")
     tuning = grating_tuning(responses, params)
     n_units = len(tuning)

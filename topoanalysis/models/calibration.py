@@ -8,6 +8,8 @@ import torch
 from spikingjelly.activation_based import functional
 from torch import nn
 
+from ..errors import InputError
+
 
 def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
     """Replace every BatchNorm's running mean/variance by its average over ``batches``.
@@ -45,5 +47,5 @@ def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn
             m.momentum = momentum
         model.eval()
     if seen == 0:
-        raise ValueError("calibrate_batchnorm got no batches; pass at least one image batch")
+        raise InputError("calibrate_batchnorm got no batches; pass at least one image batch")
     return model

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import CheckpointError, DataNotFoundError
 from ..paths import atomic_path
 from ..sheets import LayerPositions, default_sheets
 from .registry import MAX_TIMESTEPS, check_arch_kwargs, create_model, family_of, list_models
@@ -166,8 +167,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: CheckpointS
     shapes = layer_shapes(model, spec.input_size_px, list(spec.sheets))
     for name, sheet in spec.sheets.items():
         if tuple(sheet.shape_chw) != shapes[name]:
-            raise ValueError(f"sheet for {name} has shape {sheet.shape_chw} but the model's {name} "
-                             f"output is {shapes[name]} at {spec.input_size_px} px")
+            raise CheckpointError(f"sheet for {name} has shape {sheet.shape_chw} but the model's {name} "
+                                  f"output is {shapes[name]} at {spec.input_size_px} px")
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     metadata = spec.metadata()
     sha = content_hash(metadata, spec.sheets, state)
@@ -186,7 +187,7 @@ def check_spec_numbers(*, timesteps: int | None = None, input_size_px=None, visu
     :data:`MIN_INPUT_SIZE_PX`, :data:`MAX_INPUT_SIZE_PX`, :data:`MAX_VISUAL_DEGREES`)."""
     problem = _numbers_problem(timesteps, input_size_px, visual_degrees)
     if problem is not None:
-        raise ValueError(problem)
+        raise CheckpointError(problem)
 
 
 def _whole(value) -> bool:
@@ -209,33 +210,33 @@ def _numbers_problem(timesteps, input_size_px, visual_degrees) -> str | None:
 def read_checkpoint_file(path: Path, flag: str = "--ckpt"):
     """``torch.load(weights_only=True)`` of ``path``; errors name the file and ``flag``, the option it came from."""
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}; pass {flag} PATH to an existing file "
+        raise DataNotFoundError(f"checkpoint not found: {path}; pass {flag} PATH to an existing file "
                                 "(the bundled ones are in checkpoints/)")
     if path.stat().st_size == 0:
-        raise ValueError(f"{path} is not a loadable PyTorch checkpoint: the file is empty (an interrupted copy?); "
-                         f"copy it again or pass another {flag}")
+        raise CheckpointError(f"{path} is not a loadable PyTorch checkpoint: the file is empty (an interrupted copy?); "
+                              f"copy it again or pass another {flag}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or broken files
         found = re.search(r"GLOBAL (\S+)", str(exc))
         if isinstance(exc, pickle.UnpicklingError) and found:  # torch's text suggests weights_only=False: unsafe
-            raise ValueError(f"{path} refused: loading it would run code it contains ({found.group(1)}), not just "
-                             f"read tensors; use a checkpoint from a source you trust, saved with plain tensors, or "
-                             f"pass another {flag}") from None
+            raise CheckpointError(f"{path} refused: loading it would run code it contains ({found.group(1)}), not just "
+                                  f"read tensors; use a checkpoint from a source you trust, saved with plain tensors, "
+                                  f"or pass another {flag}") from None
         if "Weights only load failed" in str(exc):  # torch's text suggests the unsafe weights_only=False: not quoted
-            raise ValueError(f"{path} is not a loadable PyTorch checkpoint: it is not a file of plain tensors (a "
-                             f"damaged or foreign file); copy it again or pass another {flag}") from None
+            raise CheckpointError(f"{path} is not a loadable PyTorch checkpoint: it is not a file of plain tensors (a "
+                                  f"damaged or foreign file); copy it again or pass another {flag}") from None
         first_line = (str(exc).splitlines() or [""])[0][:200]
-        raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {first_line}); "
-                         "checkpoints must load with torch.load(weights_only=True)") from None
+        raise CheckpointError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {first_line}); "
+                              "checkpoints must load with torch.load(weights_only=True)") from None
 
 
 def load_train_state(path: str | os.PathLike) -> dict:
     """The ``train_state`` saved with a checkpoint (for resuming training)."""
     obj = read_checkpoint_file(Path(path))
     if not (isinstance(obj, dict) and isinstance(obj.get("train_state"), dict)):
-        raise ValueError(f"{path} holds no training state to resume from; resume from the "
-                         "checkpoint_last.pt that `topoanalysis train` writes every epoch")
+        raise CheckpointError(f"{path} holds no training state to resume from; resume from the "
+                              "checkpoint_last.pt that `topoanalysis train` writes every epoch")
     return obj["train_state"]
 
 
@@ -259,8 +260,8 @@ def unwrap_state_dict(obj, path: Path) -> dict:
                 obj = obj[key]
                 break
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path} holds neither a topoanalysis checkpoint nor a state dict of tensors "
-                         f"(also looked under keys {', '.join(_WRAPPER_KEYS)})")
+        raise CheckpointError(f"{path} holds neither a topoanalysis checkpoint nor a state dict of tensors "
+                              f"(also looked under keys {', '.join(_WRAPPER_KEYS)})")
     return _strip_prefixes(obj)
 
 
@@ -268,8 +269,8 @@ def check_finite(state: dict, path: Path) -> None:
     """ValueError naming the first floating-point tensor of ``state`` holding inf or NaN."""
     for key, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(f"{path}: tensor {key!r} holds inf or NaN values (a diverged training run or a damaged "
-                             "file); use a checkpoint saved before the run diverged")
+            raise CheckpointError(f"{path}: tensor {key!r} holds inf or NaN values (a diverged training run or a "
+                                  "damaged file); use a checkpoint saved before the run diverged")
 
 
 def load_weights(model: nn.Module, state: dict, path: Path, strict: bool, *, python_hint: bool = True) -> None:
@@ -294,8 +295,8 @@ def load_weights(model: nn.Module, state: dict, path: Path, strict: bool, *, pyt
     if mismatched or (strict and problems):
         hint = ("; from Python, load_checkpoint(path, arch=..., strict=False) loads the matching keys only"
                 if python_hint and not mismatched else "")
-        raise ValueError(f"{path} does not fit the {type(model).__name__} it names: " + "; ".join(problems)
-                         + f"; check that the file holds this architecture's weights (--arch){hint}")
+        raise CheckpointError(f"{path} does not fit the {type(model).__name__} it names: " + "; ".join(problems)
+                              + f"; check that the file holds this architecture's weights (--arch){hint}")
     model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
 
 
@@ -366,17 +367,17 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
     obj = read_checkpoint_file(path)
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         if obj.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} has checkpoint format version {obj.get('format_version')}; "
-                             f"this topoanalysis reads version {FORMAT_VERSION}")
+            raise CheckpointError(f"{path} has checkpoint format version {obj.get('format_version')}; "
+                                  f"this topoanalysis reads version {FORMAT_VERSION}")
         problem = _metadata_problem(obj)
         if problem is not None:
-            raise ValueError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: it {problem}; re-save it "
-                             "with save_checkpoint, or load its weights as a plain state dict with --arch")
+            raise CheckpointError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: it {problem}; re-save "
+                                  "it with save_checkpoint, or load its weights as a plain state dict with --arch")
         try:
             sheets = _sheets_from_payload(obj["sheets"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: its sheets cannot be "
-                             f"read ({exc}); re-save it with save_checkpoint") from None
+            raise CheckpointError(f"{path} is a damaged or hand-edited topoanalysis checkpoint: its sheets cannot be "
+                                  f"read ({exc}); re-save it with save_checkpoint") from None
         spec = CheckpointSpec(
             arch=obj["arch"], arch_kwargs=dict(obj["arch_kwargs"]), timesteps=obj["timesteps"],
             input_size_px=obj["input_size_px"], mean=tuple(obj["mean"]), std=tuple(obj["std"]),
@@ -384,21 +385,22 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
             sheets=sheets, provenance=dict(obj["provenance"]))
         sha = content_hash(spec.metadata(), sheets, obj["state_dict"])
         if sha != obj["content_sha256"]:
-            raise ValueError(f"{path} is corrupted or was edited: its content hash is {sha}, "
-                             f"but the file records {obj['content_sha256']}")
+            raise CheckpointError(f"{path} is corrupted or was edited: its content hash is {sha}, "
+                                  f"but the file records {obj['content_sha256']}")
         spec = replace(spec, content_sha256=sha)
         model = create_model(spec.arch, **spec.arch_kwargs)
         saved_types = obj["module_types"]
         if list(saved_types) != module_types(model):
             only_saved = sorted(set(saved_types) - set(module_types(model)))
-            raise ValueError(f"{path} claims arch {spec.arch!r}, but it was saved from a network with other modules "
-                             f"({', '.join(only_saved) or 'a different set'}): its arch field was edited. Restore "
-                             "the original file, or load the weights as a plain state dict with the right --arch")
+            raise CheckpointError(f"{path} claims arch {spec.arch!r}, but it was saved from a network with other "
+                                  f"modules ({', '.join(only_saved) or 'a different set'}): its arch field was "
+                                  "edited. Restore the original file, or load the weights as a plain state dict with "
+                                  "the right --arch")
         load_weights(model, obj["state_dict"], path, strict=True)
     else:
         if arch is None:
-            raise ValueError(f"{path} is a plain state dict without metadata; pass the architecture "
-                             f"(arch=... or --arch), one of: {', '.join(list_models())}")
+            raise CheckpointError(f"{path} is a plain state dict without metadata; pass the architecture "
+                                  f"(arch=... or --arch), one of: {', '.join(list_models())}")
         check_spec_numbers(input_size_px=input_size_px)
         state = unwrap_state_dict(obj, path)
         family = family_of(arch)

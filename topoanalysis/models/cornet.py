@@ -40,6 +40,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 from torch import nn
 
+from ..errors import InputError
 from .family import Family, classes_of, require_keys, width_of
 from .resnet import SURROGATES
 
@@ -123,12 +124,12 @@ class SpikingCORnetRT(nn.Module):
                                     ("norm", norm, NORMS), ("readout", readout, READOUTS),
                                     ("surrogate_name", surrogate_name, tuple(SURROGATES))):
             if value not in valid:
-                raise ValueError(f"unknown {label} {value!r}; valid: {', '.join(valid)}")
+                raise InputError(f"unknown {label} {value!r}; valid: {', '.join(valid)}")
         base = round(64 * width)
         if not (width > 0 and base >= 1):
-            raise ValueError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
+            raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
         if timesteps < 1:
-            raise ValueError(f"timesteps must be >= 1, got {timesteps}")
+            raise InputError(f"timesteps must be >= 1, got {timesteps}")
         self.timesteps = int(timesteps)
         self.stem, self.neuron_kind, self.norm = stem, neuron_kind, norm
         self.input_every_step, self.readout = bool(input_every_step), readout
@@ -156,7 +157,7 @@ class SpikingCORnetRT(nn.Module):
         if x.dim() == 5:
             return x.shape[0], x, False
         if x.dim() != 4:
-            raise ValueError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
+            raise InputError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
         return (self.timesteps if timesteps is None else int(timesteps)), x, True
 
     def _run(self, x: torch.Tensor, timesteps: int | None, depth: int) -> list[list[torch.Tensor]]:
@@ -193,7 +194,7 @@ class SpikingCORnetRT(nn.Module):
         wanted = list(dict.fromkeys(layers))
         unknown = sorted(set(wanted).difference(AREAS))
         if unknown:
-            raise ValueError(f"unknown layer(s) {unknown}; valid layers: {', '.join(AREAS)}")
+            raise InputError(f"unknown layer(s) {unknown}; valid layers: {', '.join(AREAS)}")
         depth = max(AREAS.index(name) for name in wanted) + 1
         outputs = self._run(x, timesteps, depth)
         return {name: torch.stack(outputs[AREAS.index(name)]) for name in wanted}

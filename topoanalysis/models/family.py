@@ -28,6 +28,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputError
+
 
 @dataclass(frozen=True)
 class Family:
@@ -70,7 +72,7 @@ def require_keys(state: dict, keys: tuple[str, ...], family: str, path: Path) ->
     """ValueError when ``state`` lacks one of ``keys``: the file is not a ``family`` state dict."""
     for key in keys:
         if key not in state:
-            raise ValueError(f"{path}: no {key!r} in the state dict, so it is not a {family} with the reference "
+            raise InputError(f"{path}: no {key!r} in the state dict, so it is not a {family} with the reference "
                              f"key names (first keys: {list(state)[:5]}); pass the --arch that made it")
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import CheckpointError, DataNotFoundError
 from ..safe_pickle import numpy_array_globals, restricted_load
 from ..sheets import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions, load_sheets
 from . import resnet
@@ -63,8 +64,8 @@ def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     trunk = read_checkpoint_file(path, flag="--weights")
     for key in TDANN_TRUNK:
         if not isinstance(trunk, dict) or key not in trunk:
-            raise ValueError(f"{path} is not a TDANN (VISSL) checkpoint: no {'/'.join(TDANN_TRUNK)} inside; for "
-                             "a plain state dict use `topoanalysis import state-dict`")
+            raise CheckpointError(f"{path} is not a TDANN (VISSL) checkpoint: no {'/'.join(TDANN_TRUNK)} inside; for "
+                                  "a plain state dict use `topoanalysis import state-dict`")
         trunk = trunk[key]
     state = {}
     for key, value in trunk.items():
@@ -72,7 +73,7 @@ def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             key = key.removeprefix(prefix)
         state[key] = value
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: the TDANN trunk holds no tensors")
+        raise CheckpointError(f"{path}: the TDANN trunk holds no tensors")
     return state
 
 
@@ -84,26 +85,26 @@ def read_tdann_layer(path: str | os.PathLike) -> tuple[tuple[int, int, int], np.
             with np.load(path, allow_pickle=False) as npz:
                 fields = {name: npz[name] for name in ("dims", "coordinates", "neighborhood_width") if name in npz}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # truncated or foreign
-            raise ValueError(f"{path}: not a readable .npz positions file ({type(exc).__name__}: {str(exc)[:200]}); "
-                             "copy it again from TDANN's positions directory") from None
+            raise CheckpointError(f"{path}: not a readable .npz positions file ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]}); copy it again from TDANN's positions directory") from None
     elif path.suffix == ".pkl":
         allowed = {**numpy_array_globals(), SPACETORCH_POSITIONS: _SpacetorchLayerPositions}
         with open(path, "rb") as handle:
             obj = restricted_load(handle, allowed, source=str(path), encoding="latin1")
         if not isinstance(obj, _SpacetorchLayerPositions):
-            raise ValueError(f"{path} holds a {type(obj).__name__}, not a spacetorch LayerPositions")
+            raise CheckpointError(f"{path} holds a {type(obj).__name__}, not a spacetorch LayerPositions")
         fields = {name: getattr(obj, name) for name in ("dims", "coordinates", "neighborhood_width")
                   if hasattr(obj, name)}
     else:
-        raise ValueError(f"{path}: TDANN positions files end in .npz or .pkl")
+        raise CheckpointError(f"{path}: TDANN positions files end in .npz or .pkl")
     missing = [name for name in ("dims", "coordinates", "neighborhood_width") if name not in fields]
     if missing:
-        raise ValueError(f"{path}: no {', '.join(missing)} field(s); is this a TDANN positions file?")
+        raise CheckpointError(f"{path}: no {', '.join(missing)} field(s); is this a TDANN positions file?")
     dims = tuple(int(v) for v in np.asarray(fields["dims"]).reshape(-1))
     coordinates = np.asarray(fields["coordinates"], dtype=np.float64)
     if len(dims) != 3 or coordinates.shape != (int(np.prod(dims)), 2) or not np.isfinite(coordinates).all():
-        raise ValueError(f"{path}: coordinates of shape {coordinates.shape} do not fit dims {dims} (need C*H*W x 2, "
-                         "finite)")
+        raise CheckpointError(f"{path}: coordinates of shape {coordinates.shape} do not fit dims {dims} (need C*H*W x "
+                              "2, finite)")
     return dims, coordinates, float(np.asarray(fields["neighborhood_width"]).item())
 
 
@@ -111,13 +112,13 @@ def read_tdann_positions(directory: str | os.PathLike, layers) -> dict[str, tupl
     """``{layer: (dims, coordinates_mm, neighborhood_width_mm)}`` from a TDANN positions directory."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"--positions {directory}: no such folder; pass TDANN's positions directory "
+        raise DataNotFoundError(f"--positions {directory}: no such folder; pass TDANN's positions directory "
                                 "(one layer1.0.npz|pkl ... layer4.1.npz|pkl per layer)")
     found = {}
     for layer in layers:
         files = [file for file in (directory / f"{layer}.npz", directory / f"{layer}.pkl") if file.is_file()]
         if not files:
-            raise FileNotFoundError(f"{directory} has no {layer}.npz or {layer}.pkl; TDANN's positions directory "
+            raise DataNotFoundError(f"{directory} has no {layer}.npz or {layer}.pkl; TDANN's positions directory "
                                     "holds one file per layer, layer1.0 ... layer4.1")
         found[layer] = read_tdann_layer(files[0])
     return found
@@ -128,11 +129,11 @@ def _sheets(positions: dict[str, tuple], shapes: dict[str, tuple], areas: dict[s
     sheets = {}
     for layer, (dims, xy_mm, width_mm) in positions.items():
         if tuple(dims) != tuple(shapes[layer]):
-            raise ValueError(f"{source}: positions for {layer} are for a {tuple(dims)} map, but the network's "
-                             f"{layer} is {tuple(shapes[layer])} at this input size; pass the --input-size they were "
-                             "made for")
+            raise CheckpointError(f"{source}: positions for {layer} are for a {tuple(dims)} map, but the network's "
+                                  f"{layer} is {tuple(shapes[layer])} at this input size; pass the --input-size they "
+                                  "were made for")
         if (xy_mm < 0).any():
-            raise ValueError(f"{source}: {layer} has negative coordinates; sheets start at 0 mm")
+            raise CheckpointError(f"{source}: {layer} has negative coordinates; sheets start at 0 mm")
         size_mm = max(AREA_SHEET_SIZE_MM.get(areas[layer], 0.0), float(xy_mm.max()))
         sheets[layer] = LayerPositions(layer, tuple(dims), xy_mm, size_mm, width_mm, areas[layer])
     return sheets
@@ -144,7 +145,7 @@ def _classifierless(state: dict, kwargs: dict) -> dict:
         return state
     features = state["layer4.1.conv2.weight"].shape[0] if "layer4.1.conv2.weight" in state else None
     if features is None:
-        raise ValueError("the state dict has no layer4.1.conv2.weight: not a ResNet-18 trunk")
+        raise CheckpointError("the state dict has no layer4.1.conv2.weight: not a ResNet-18 trunk")
     kwargs.setdefault("num_classes", 1000)
     return {**state, "fc.weight": torch.zeros(kwargs["num_classes"], features), "fc.bias":
             torch.zeros(kwargs["num_classes"])}
@@ -209,7 +210,7 @@ def _positions_file(path: Path, shapes: dict[str, tuple], areas: dict[str, str])
         arrays = {name: np.asarray(npz[name], dtype=np.float64) for name in npz.files}
     unknown = sorted(set(arrays) - set(areas))
     if unknown:
-        raise ValueError(f"{path}: arrays {unknown} name no layer with an area ({', '.join(areas)})")
+        raise CheckpointError(f"{path}: arrays {unknown} name no layer with an area ({', '.join(areas)})")
     return {name: (shapes[name], xy, AREA_NEIGHBORHOOD_WIDTH_MM.get(areas[name], 1.0)) for name, xy in arrays.items()}
 
 
@@ -218,7 +219,7 @@ def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os
     """A plain state dict of ``arch``'s family (reference key names) with positions from an ``.npz`` file."""
     weights, positions = Path(weights), Path(positions)
     if not positions.is_file():
-        raise FileNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
+        raise DataNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
     state = unwrap_state_dict(read_checkpoint_file(weights, flag="--weights"), weights)
     model, kwargs, size = _build(arch, state, weights, input_size_px)
     areas = dict(family_of(arch).layer_areas)

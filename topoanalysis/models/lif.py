@@ -19,6 +19,8 @@ import torch
 from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
+from ..errors import InputError
+
 
 def atan_spike(x: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
     """``heaviside(x)`` forward, spikingjelly's ATan surrogate gradient backward."""
@@ -56,7 +58,7 @@ def plain_twin(node: neuron.LIFNode) -> PlainLIF:
     """The :class:`PlainLIF` equal to a spikingjelly ``LIFNode`` (ValueError for settings it does not cover)."""
     if not (node.decay_input and node.v_reset == 0.0 and node.step_mode == "m"
             and isinstance(node.surrogate_function, surrogate.ATan)):
-        raise ValueError(f"no plain twin for {node!r}: it covers multi-step LIF with input decay, hard reset to 0 "
+        raise InputError(f"no plain twin for {node!r}: it covers multi-step LIF with input decay, hard reset to 0 "
                          "and the ATan surrogate")
     return PlainLIF(node.tau, node.v_threshold, node.detach_reset, node.surrogate_function.alpha)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from ..errors import InputError
 from . import cornet, resnet
 from .family import Family
 
@@ -50,7 +51,7 @@ MODELS: dict[str, ModelEntry] = {
 def family_of(name: str) -> Family:
     """The :class:`Family` of registered model ``name``."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
+        raise InputError(f"unknown model {name!r}; registered models: {', '.join(list_models())}")
     return MODELS[name].family
 
 
@@ -82,14 +83,14 @@ def check_arch_kwargs(name: str, kwargs: dict, *, as_flags: bool = False) -> Non
     for key, value in kwargs.items():
         label = f"--{key.replace('_', '-')}" if as_flags else f"arch_kwargs {key!r}"
         if key not in allowed:
-            raise ValueError(f"arch_kwargs has an unknown key {key!r}; {name} takes {', '.join(allowed)}")
+            raise InputError(f"arch_kwargs has an unknown key {key!r}; {name} takes {', '.join(allowed)}")
         kind = allowed[key]
         if not _fits(value, kind):
             what = {float: "a finite number", int: "a whole number", str: "a string", bool: "true or false"}
-            raise ValueError(f"{label} must be {what.get(kind, kind)}, got {str(value)[:80]!r}")
+            raise InputError(f"{label} must be {what.get(kind, kind)}, got {str(value)[:80]!r}")
         low, high = ARCH_KWARG_LIMITS.get(key, (None, None))
         if low is not None and not low <= value <= high:
-            raise ValueError(f"{label} {value} is out of range; it must be {low:g} to {high:g}")
+            raise InputError(f"{label} {value} is out of range; it must be {low:g} to {high:g}")
 
 
 def list_models() -> list[str]:

@@ -20,6 +20,7 @@ import torch
 from spikingjelly.activation_based import layer, neuron, surrogate
 from torch import nn
 
+from ..errors import InputError
 from .family import Family, classes_of, require_keys, width_of
 
 BLOCK_LAYERS = tuple(f"layer{stage}.{block}" for stage in (1, 2, 3, 4) for block in (0, 1))
@@ -98,15 +99,15 @@ class SpikingResNet18(nn.Module):
                  detach_reset: bool = True) -> None:
         super().__init__()
         if stem not in STEMS:
-            raise ValueError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
+            raise InputError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
         if neuron_kind not in NEURONS:
-            raise ValueError(f"unknown neuron_kind {neuron_kind!r}; valid: {', '.join(NEURONS)}")
+            raise InputError(f"unknown neuron_kind {neuron_kind!r}; valid: {', '.join(NEURONS)}")
         if surrogate_name not in SURROGATES:
-            raise ValueError(f"unknown surrogate {surrogate_name!r}; valid: {', '.join(SURROGATES)}")
+            raise InputError(f"unknown surrogate {surrogate_name!r}; valid: {', '.join(SURROGATES)}")
         if not (width > 0 and round(64 * width) >= 1):
-            raise ValueError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
+            raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
         if timesteps < 1:
-            raise ValueError(f"timesteps must be >= 1, got {timesteps}")
+            raise InputError(f"timesteps must be >= 1, got {timesteps}")
         self.timesteps = int(timesteps)
         self.stem = stem
         self.neuron_kind = neuron_kind
@@ -148,7 +149,7 @@ class SpikingResNet18(nn.Module):
         if x.dim() == 5:
             return x
         if x.dim() != 4:
-            raise ValueError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
+            raise InputError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
         steps = self.timesteps if timesteps is None else int(timesteps)
         return x.unsqueeze(0).expand(steps, *x.shape)
 
@@ -162,7 +163,7 @@ class SpikingResNet18(nn.Module):
         wanted = set(layers)
         unknown = wanted.difference(BLOCK_LAYERS)
         if unknown:
-            raise ValueError(f"unknown layer(s) {sorted(unknown)}; valid layers: {', '.join(BLOCK_LAYERS)}")
+            raise InputError(f"unknown layer(s) {sorted(unknown)}; valid layers: {', '.join(BLOCK_LAYERS)}")
         features: dict[str, torch.Tensor] = {}
         h = self.maxpool(self.sn1(self.bn1(self.conv1(self.encode(x, timesteps)))))
         for name in BLOCK_LAYERS:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..metrics.overlap import OVERLAP_CHANCE
 from .common import grouped_bars, model_names, plot_curves, plot_smoothness_bars, sem_band
 from .v1 import plot_preference_map
@@ -67,7 +68,7 @@ def plot_tmap(ax: Axes, tvalues: pd.DataFrame, domain: str, *, vlim: float = 15.
                                    vmax=vlim, title=title)
     if patches is not None and outlines is not None and len(patches):
         if len(outlines) != len(patches):
-            raise ValueError(f"{len(outlines)} outlines for {len(patches)} patches")
+            raise InputError(f"{len(outlines)} outlines for {len(patches)} patches")
         rows = np.flatnonzero(patches["domain"].to_numpy() == domain)
         segments = [np.asarray(outlines[i], dtype=float).reshape(-1, 2, 2) for i in rows]
         segments = np.concatenate(segments) if segments else np.empty((0, 2, 2))
@@ -89,7 +90,7 @@ def tmaps_figure(tvalues_by_model: dict[str, pd.DataFrame | None],
 
     names = [name for name, tv in tvalues_by_model.items() if tv is not None]
     if not names:
-        raise ValueError("tmaps_figure needs at least one model's t-values")
+        raise InputError("tmaps_figure needs at least one model's t-values")
     fig, axes = plt.subplots(len(names), len(DOMAINS), figsize=(2.6 * len(DOMAINS) + 1.0,
                              2.6 * len(names)), squeeze=False, layout="constrained")
     mappable = None
@@ -156,7 +157,7 @@ def overlap_figure(overlap: pd.DataFrame) -> Figure:
     methods = list(dict.fromkeys(overlap["method"]))
     models = model_names(overlap)
     if not methods:
-        raise ValueError("overlap_figure needs a non-empty overlap table")
+        raise InputError("overlap_figure needs a non-empty overlap table")
     fig, axes = plt.subplots(len(methods), len(models), figsize=(3.4 * len(models) + 1.0,
                              3.2 * len(methods)), squeeze=False, layout="constrained")
     for row, method in zip(axes, methods):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from .common import model_names
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ def robustness_figure(curves: pd.DataFrame, *, chance: float | None = None, titl
     named = curves["attack"].str.removesuffix(STATIC)
     attacks = list(dict.fromkeys(named[curves["strength"].notna()]))
     if not attacks:
-        raise ValueError("no robustness curves to draw (the table is empty)")
+        raise InputError("no robustness curves to draw (the table is empty)")
     fig, axes = plt.subplots(1, len(attacks), figsize=(3.3 * len(attacks), 3.2), squeeze=False,
                              layout="constrained", sharey=True)
     for i, (ax, attack) in enumerate(zip(axes[0], attacks)):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from .common import plot_curves, sem_band
 from .common import plot_smoothness_bars as plot_grouped_smoothness
 from .sheets import plot_sheet
@@ -121,7 +122,7 @@ def v1_maps_figure(tunings: dict[str, pd.DataFrame],
 
     names = [name for name, tuning in tunings.items() if tuning is not None]
     if not names:
-        raise ValueError("v1_maps_figure needs at least one model's tuning")
+        raise InputError("v1_maps_figure needs at least one model's tuning")
     fig, axes = plt.subplots(len(names), 3, figsize=(11.0, 3.3 * len(names)), squeeze=False,
                              layout="constrained")
     color_cmap = color_preference_cmap()

@@ -7,7 +7,7 @@
 * :mod:`.comparison` and :mod:`.multi` - several models side by side (:func:`build_models_report`).
 """
 
-from .build import ANALYSES, ReportParams, build_report
+from .build import ReportParams, analyses, build_report
 from .multi import build_models_report
 
-__all__ = ["ANALYSES", "ReportParams", "build_models_report", "build_report"]
+__all__ = ["ReportParams", "analyses", "build_models_report", "build_report"]

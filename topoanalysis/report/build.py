@@ -17,80 +17,86 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .. import __version__
-from ..analyses import brain, it, robustness, temporal, v1
+from ..analyses import registry
 from ..analyses.base import ModelFile, Result, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..brain.adapter import default_region_layer_map
+from ..errors import InputError
 from ..findings import findings_table, paper_findings
 from ..outputs import check_output_folder, staged_folder
-from ..paths import REPORTS_DIR, default_data_path
+from ..paths import REPORTS_DIR
 from .page import write_report
-from .sections import figure_sections, findings_section, headline_table
+from .sections import figure_sections, findings_section, headline_table, registered_section
 
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec
 
 logger = logging.getLogger(__name__)
 
-ANALYSES = {"v1": v1, "it": it, "brain": brain, "temporal": temporal, "robustness": robustness}
-"""Report section name -> analysis module (each with ``run`` and its ``Result`` class)."""
-RESULT_CLASSES = {"v1": v1.V1MapsResult, "it": it.ITPatchesResult, "brain": brain.BrainResult,
-                  "temporal": temporal.TemporalResult, "robustness": robustness.RobustnessResult}
+def analyses() -> dict:
+    """Report section name -> :class:`~topoanalysis.analyses.registry.Analysis`: every registered analysis."""
+    return registry.analyses()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ReportParams:
-    """The five analyses' parameters.
+    """The parameters of every registered analysis, as the report runs them.
 
-    Each defaults to its analysis's own defaults, except smaller samples for temporal
-    (10 images per class, T = 1, 2, 4, 8, 32 Fisher images) and robustness (10 images per
-    class; the converged 50-step PGD and the Square check on the first 5 of each class), which
-    keep a cold CPU run of the bundled pair short. Neither sample can resolve the paper's
-    robustness gains (0.2-1.3 points need tens of thousands of paired images): the findings
-    say so and give the sample that would. ``brain_layers``:
-    "committed" scores each region's committed layer only, "all" sweeps ``brain.layers``
-    (None: every layer).
+    Each defaults to its registry entry's ``report_params`` (its analysis's own defaults, except
+    smaller samples for temporal (10 images per class, T = 1, 2, 4, 8, 32 Fisher images) and
+    robustness (10 images per class; the converged 50-step PGD and the Square check on the first 5
+    of each class), which keep a cold CPU run of the bundled pair short. Neither sample can
+    resolve the paper's robustness gains (0.2-1.3 points need tens of thousands of paired images):
+    the findings say so and give the sample that would). Give any of them by name
+    (``ReportParams(temporal=TemporalParams(...))``); read them as attributes (``params.temporal``).
+    ``brain_layers``: "committed" scores each region's committed layer only, "all" sweeps
+    ``brain.layers`` (None: every layer).
     """
 
-    v1: v1.V1MapsParams = field(default_factory=v1.V1MapsParams)
-    it: it.ITPatchesParams = field(default_factory=it.ITPatchesParams)
-    brain: brain.BrainParams = field(default_factory=brain.BrainParams)
-    temporal: temporal.TemporalParams = field(default_factory=lambda: temporal.TemporalParams(
-        n_per_class=10, timesteps=(1, 2, 4, 8), fisher_images=32))
-    robustness: robustness.RobustnessParams = field(default_factory=lambda: robustness.RobustnessParams(
-        n_per_class=10, pgd_n_per_class=5))
+    analyses: dict
     brain_layers: str = "committed"
 
-    def __post_init__(self) -> None:
-        if self.brain_layers not in ("committed", "all"):
-            raise ValueError(f"brain_layers must be 'committed' or 'all', got {self.brain_layers!r}")
+    def __init__(self, analyses: dict | None = None, brain_layers: str = "committed", **by_name) -> None:
+        entries = registry.analyses()
+        given = {**(analyses or {}), **by_name}
+        unknown = sorted(set(given) - set(entries))
+        if unknown:
+            raise InputError(f"ReportParams: no registered analysis named {', '.join(unknown)}; registered: "
+                             f"{', '.join(entries)}")
+        for name, value in given.items():
+            if not isinstance(value, entries[name].params):
+                raise InputError(f"ReportParams: {name} must be a {entries[name].params.__name__}, got "
+                                 f"{type(value).__name__}", parameter=name)
+        if brain_layers not in ("committed", "all"):
+            raise InputError(f"brain_layers must be 'committed' or 'all', got {brain_layers!r}",
+                             parameter="brain_layers")
+        merged = {name: given.get(name, entry.default_report_params()) for name, entry in entries.items()}
+        object.__setattr__(self, "analyses", merged)
+        object.__setattr__(self, "brain_layers", brain_layers)
+
+    def __getattr__(self, name: str):
+        analyses_params = self.__dict__.get("analyses", {})
+        if name in analyses_params:
+            return analyses_params[name]
+        raise AttributeError(f"ReportParams has no analysis {name!r}")
 
     def for_analysis(self, name: str, spec: CheckpointSpec):
         """The params the report runs analysis ``name`` with on a checkpoint described by ``spec``."""
-        params = getattr(self, name)
+        params = self.analyses[name] if name in self.analyses else registry.get(name).default_report_params()
         if name == "brain" and self.brain_layers == "committed":
             params = replace(params, layers=tuple(sorted(set(default_region_layer_map(spec).values()))))
         return params
 
 
 def data_paths(name: str, params) -> list[Path]:
-    """The data an analysis reads (its params' paths, else the default data folder's)."""
-    def path(given, data_set: str) -> Path:
-        return Path(given) if given not in (None, "none") else default_data_path(data_set)
-
-    if name == "v1":
-        return [path(params.ringach, "ringach")]
-    if name == "it":
-        return [path(params.floc, "floc"), path(params.rsa92, "rsa92")]
-    if name == "brain":
-        return [path(params.v4_data, "v4"), path(params.rsa92, "rsa92"), path(params.ringach, "ringach")]
-    return [path(params.data_path, "cifar10")]
+    """The data an analysis reads (its registry entry's ``data_sets``)."""
+    return list(registry.get(name).data_sets(params))
 
 
 def fingerprint(*paths: Path) -> list:
@@ -124,12 +130,12 @@ def run_cached(name: str, models: dict[str, ModelFile], params, key_parts: dict,
     final = cache_dir / f"{name}-{key}"
     if (final / "DONE").is_file() and not force:
         log(f"{name}: cached ({final})")
-        return RESULT_CLASSES[name].load(final), final
+        return registry.get(name).result.load(final), final
     tmp = cache_dir / f".{name}-{key}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     log(f"{name}: running the analysis")
     try:
-        result = ANALYSES[name].run(models, params, runtime)
+        result = registry.get(name).run(models, params, runtime)
         result.save(tmp)
         (tmp / "cache_key.json").write_text(json.dumps(key_parts, indent=2, sort_keys=True, default=str))
         (tmp / "DONE").write_text(time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -233,6 +239,9 @@ def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, b
                         ("table_robustness", robustness_table)):
         frame.to_csv(out / f"{stem}.csv", index=False)
     sections = figure_sections(copied, v1_result, it_result, results.get("temporal"), table1, robustness_table)
+    sections += [registered_section(name, results[name],
+                                    {png.stem: copied[png.stem] for png in folders[name].glob("*.png")})
+                 for name in results if name not in registry.BUILTIN]
     metadata = {"checkpoint": {"path": str(ckpt), "sha256": spec.content_sha256},
                 "baseline": {"path": str(baseline), "sha256": base_spec.content_sha256},
                 "versions": package_versions(), "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -254,11 +263,12 @@ def run_pair_analyses(ckpt: Path, baseline: Path, *, params: ReportParams = Repo
     models = {ckpt.stem: ModelFile(ckpt, arch), baseline.stem: ModelFile(baseline, arch)}
     spec, base_spec = check_models(models)
     relu = [name for name, file in models.items() if network_family(file) == "ReLU"]
-    names = [name for name in ANALYSES if not (name == "temporal" and relu)]
+    entries = registry.analyses()
+    names = [name for name, entry in entries.items() if not (entry.needs_spikes and relu)]
     for name in names:  # every data set, before the first analysis starts
-        ANALYSES[name].check_data(params.for_analysis(name, spec))
-    if relu:
-        log(f"temporal: skipped, {' and '.join(relu)} {'is a ReLU network' if len(relu) == 1 else 'are ReLU networks'}"
+        entries[name].check_data(params.for_analysis(name, spec))
+    for name in set(entries) - set(names):
+        log(f"{name}: skipped, {' and '.join(relu)} {'is a ReLU network' if len(relu) == 1 else 'are ReLU networks'}"
             " (no spike trains)")
     results, folders = {}, {}
     for name in names:
@@ -283,7 +293,7 @@ def build_report(ckpt: str | os.PathLike, baseline: str | os.PathLike, out: str 
     """
     ckpt, baseline = Path(ckpt), Path(baseline)
     if ckpt.stem == baseline.stem:
-        raise ValueError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
+        raise InputError(f"the checkpoint and the baseline have the same name ({ckpt.stem}); rename one")
     out = check_output_folder(out if out is not None else REPORTS_DIR / ckpt.stem, "index.html")
     started = time.perf_counter()
     with load_each_checkpoint_once():

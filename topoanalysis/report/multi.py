@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..analyses import registry
 from ..analyses.base import ModelFile, Runtime, check_models, load_each_checkpoint_once, network_family
+from ..errors import InputError
 from ..findings import RULES, binomial_se
 from ..models.registry import family_of
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
 from ..seed_findings import seed_level_findings, seed_variation
 from .build import (
-    ANALYSES,
     ReportParams,
     build_report,
     cache_key_parts,
@@ -57,8 +58,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODEL_ANALYSES = ("v1", "it", "brain")
-"""The analyses every model goes through (temporal and robustness belong to the pair reports)."""
+def model_analyses() -> list[str]:
+    """The analyses every model goes through (``per_model`` entries: V1, IT, brain; the rest belong to the pairs)."""
+    return [name for name, entry in registry.analyses().items() if entry.per_model]
 
 CIFAR_SCOPE = (
     "The paper's comparative claims are about ImageNet-trained networks at 224 px: topography costs a topographic "
@@ -102,10 +104,10 @@ def _pair_names(models: Sequence[Path], pairs: Sequence[tuple[Path, Path]]) -> l
     for topo, base in pairs:
         missing = [str(p) for p in (topo, base) if Path(p).resolve() not in by_path]
         if missing:
-            raise ValueError(f"--baseline-of {topo}={base}: {', '.join(missing)} is not among --models; list every "
+            raise InputError(f"--baseline-of {topo}={base}: {', '.join(missing)} is not among --models; list every "
                              "pair member under --models")
         if Path(topo).resolve() == Path(base).resolve():
-            raise ValueError(f"--baseline-of {topo}={base}: a model cannot be its own baseline")
+            raise InputError(f"--baseline-of {topo}={base}: a model cannot be its own baseline")
         named.append((by_path[Path(topo).resolve()], by_path[Path(base).resolve()]))
     return list(dict.fromkeys(named))
 
@@ -119,15 +121,15 @@ def _group_pairs(groups: dict[str, Sequence[Path]], pairs: list[tuple[str, str]]
     seen: dict[str, str] = {}
     for name, members in groups.items():
         if len(members) < 2:
-            raise ValueError(f"--group {name}: a group is two or more seeds of one condition, got {len(members)}")
+            raise InputError(f"--group {name}: a group is two or more seeds of one condition, got {len(members)}")
         stems = []
         for member in members:
             stem = by_path.get(Path(member).resolve())
             if stem is None or stem not in baseline_of:
-                raise ValueError(f"--group {name}: {member} is not a topographic model of a --baseline-of pair among "
+                raise InputError(f"--group {name}: {member} is not a topographic model of a --baseline-of pair among "
                                  "--models; list it under --models and pair it with its own seed's baseline")
             if stem in seen:
-                raise ValueError(f"--group {name}: {member} is already in group {seen[stem]}")
+                raise InputError(f"--group {name}: {member} is already in group {seen[stem]}")
             seen[stem] = name
             stems.append(stem)
         named[name] = [(stem, baseline_of[stem]) for stem in dict.fromkeys(stems)]
@@ -170,7 +172,7 @@ def _build_models_report(models, pairs, out, *, groups, params, runtime, arch, f
     paths = [Path(model) for model in models]
     stems = [path.stem for path in paths]
     if len(paths) < 2 or len(set(stems)) < len(stems):
-        raise ValueError(f"--models needs at least two checkpoints with distinct file names, got {stems}")
+        raise InputError(f"--models needs at least two checkpoints with distinct file names, got {stems}")
     named_pairs = _pair_names(paths, [(Path(t), Path(b)) for t, b in pairs])
     named_groups = _group_pairs({name: [Path(m) for m in members] for name, members in (groups or {}).items()},
                                 named_pairs, paths)
@@ -181,8 +183,8 @@ def _build_models_report(models, pairs, out, *, groups, params, runtime, arch, f
     files = {path.stem: ModelFile(path, arch) for path in paths}
     specs = dict(zip(files, check_models(files, flags=tuple(f"--models {path}" for path in paths))))
     families = {name: f"{network_family(file)} {family_of(specs[name].arch).label}" for name, file in files.items()}
-    for name in ANALYSES:  # every data set, before the first analysis starts
-        ANALYSES[name].check_data(params.for_analysis(name, specs[stems[0]]))
+    for name, entry in registry.analyses().items():  # every data set, before the first analysis starts
+        entry.check_data(params.for_analysis(name, specs[stems[0]]))
     raw = {}
     for topo, base in named_pairs:  # each pair's analyses (cached for the pair reports) and its raw findings
         spec, _, results, _ = run_pair_analyses(files[topo].path, files[base].path, params=params, runtime=runtime,
@@ -221,7 +223,7 @@ def _model_results(files: dict[str, ModelFile], specs: dict, pairs: list[tuple[s
     groups = list(dict.fromkeys(pairs)) + [(name,) for name in files if name not in paired]
     results: dict[str, dict] = {}
     for group in groups:
-        for analysis in MODEL_ANALYSES:
+        for analysis in model_analyses():
             analysis_params = params.for_analysis(analysis, specs[group[0]])
             key_parts = cache_key_parts(analysis, analysis_params, {member: specs[member] for member in group},
                                         runtime)
@@ -285,7 +287,7 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
                 "IT t-map smoothness for faces and bodies (± SEM over unit samples) with each model's "
                 "position-shuffle chance (black ticks, ± SD); the paper's Fig. 4c shows TSResNet18, SResNet18, "
                 "TSCornet and SCornet."),
-            Table("fig4c_face_body_smoothness", "Face and body t-map smoothness", fig4c,
+            Table("fig4c_face_body_smoothness_table", "Face and body t-map smoothness", fig4c,
                   "Per model and domain; chance from shuffled unit positions (the same code).")]),
         Section("Figure 5a: accuracy vs smoothness", [fig(
             "accuracy_vs_smoothness_models", "Accuracy against V1 and IT smoothness, one point per model",
@@ -315,7 +317,7 @@ def _write(out: Path, files: dict[str, ModelFile], specs: dict, families: dict[s
                 "versions": package_versions(),
                 "date": time.strftime("%Y-%m-%d %H:%M"),
                 "parameters": {name: asdict(params.for_analysis(name, specs[next(iter(files))]))
-                               for name in MODEL_ANALYSES},
+                               for name in model_analyses()},
                 "runtime": asdict(runtime), "seconds": round(time.perf_counter() - started, 1)}
     (out / "models.json").write_text(json.dumps(metadata, indent=2, default=str))
     write_report(out / "index.html", f"Topographic analysis of {len(files)} models", sections, metadata,

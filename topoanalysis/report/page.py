@@ -23,6 +23,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from ..errors import DataNotFoundError, InputError
 from ..paths import atomic_path
 
 MISSING = "\u2013"
@@ -174,17 +175,17 @@ def png_data_uri(path: str | os.PathLike) -> str:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"figure PNG not found: {path}")
+        raise DataNotFoundError(f"figure PNG not found: {path}")
     data = path.read_bytes()
     if not data.startswith(PNG_SIGNATURE):
-        raise ValueError(f"not a PNG file: {path}")
+        raise InputError(f"not a PNG file: {path}")
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _relative_href(name: str, what: str) -> str:
     """``name`` as an href, after checking that it stays below the report's folder."""
     if not name or Path(name).is_absolute() or ".." in Path(name).parts or ":" in name or "\\" in name:
-        raise ValueError(f"{what} must be a relative path below the report's folder, got {name!r}")
+        raise InputError(f"{what} must be a relative path below the report's folder, got {name!r}")
     return _esc(quote(name))
 
 
@@ -229,10 +230,10 @@ def _check_keys(sections: Sequence[Section]) -> None:
     for section in sections:
         for item in section.items:
             if not _KEY.match(str(getattr(item, "key", ""))):
-                raise ValueError(f"invalid report item key {getattr(item, 'key', None)!r}: use letters, digits, "
+                raise InputError(f"invalid report item key {getattr(item, 'key', None)!r}: use letters, digits, "
                                  "'_', '-', '.', ':' and start with a letter")
             if item.key in seen:
-                raise ValueError(f"duplicate report item key {item.key!r}")
+                raise InputError(f"duplicate report item key {item.key!r}")
             seen.add(item.key)
 
 

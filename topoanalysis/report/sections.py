@@ -147,3 +147,16 @@ def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesRes
                   "(table_robustness.csv has the standard errors too)."),
             fig("robustness", "Accuracy vs strength", "One panel per attack, both models.")]),
     ]
+
+
+def registered_section(name: str, result, figures: dict[str, Path]) -> Section:
+    """The section of an analysis added through the registry: its figures (``figures``: stem -> PNG, as the
+    report copied them) and its tables."""
+    from ..analyses import registry
+
+    entry = registry.get(name)
+    items = [Figure(stem, stem.replace("_", " "), path, f"From the {name} analysis.", pdf_name=f"figures/{stem}.pdf")
+             for stem, path in sorted(figures.items())]
+    items += [Table(f"table-{name}-{table}", table.replace("_", " "), frame, f"The {name} analysis's {table} table.")
+              for table, frame in result.tables.items()]
+    return Section(entry.title, items)

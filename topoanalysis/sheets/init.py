@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..errors import InputError
 from .positions import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions
 
 __all__ = ["rf_overlap", "retinotopic_positions", "default_sheets", "scaled_neighborhood_width_mm"]
@@ -20,7 +21,7 @@ def rf_overlap(width_px: int) -> float:
     (0.1, 0.2, 0.8)
     """
     if isinstance(width_px, bool) or not isinstance(width_px, (int, np.integer)) or width_px < 1:
-        raise ValueError(f"rf_overlap: width_px must be a positive int, got {width_px!r}")
+        raise InputError(f"rf_overlap: width_px must be a positive int, got {width_px!r}")
     return min(0.1 * 56 / int(width_px), 1.0)
 
 
@@ -76,18 +77,18 @@ def retinotopic_positions(
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"retinotopic_positions: rng must be a numpy.random.Generator, got {rng!r}")
     if len(shape_chw) != 3:
-        raise ValueError(f"layer {layer!r}: shape_chw must be (C, H, W), got {shape_chw!r}")
+        raise InputError(f"layer {layer!r}: shape_chw must be (C, H, W), got {shape_chw!r}")
     n_chan, height, width = (int(v) for v in shape_chw)
     if min(n_chan, height, width) < 1:
-        raise ValueError(f"layer {layer!r}: shape_chw must be positive, got {shape_chw!r}")
+        raise InputError(f"layer {layer!r}: shape_chw must be positive, got {shape_chw!r}")
     size = float(sheet_size_mm)
     if not (np.isfinite(size) and size > 0):
-        raise ValueError(f"layer {layer!r}: sheet_size_mm must be > 0, got {sheet_size_mm}")
+        raise InputError(f"layer {layer!r}: sheet_size_mm must be > 0, got {sheet_size_mm}")
     if not (np.isfinite(jitter_mm) and jitter_mm >= 0):
-        raise ValueError(f"layer {layer!r}: jitter_mm must be >= 0, got {jitter_mm}")
+        raise InputError(f"layer {layer!r}: jitter_mm must be >= 0, got {jitter_mm}")
     overlap = rf_overlap(width) if overlap is None else float(overlap)
     if not 0.0 <= overlap <= 1.0:
-        raise ValueError(f"layer {layer!r}: overlap must be in [0, 1], got {overlap}")
+        raise InputError(f"layer {layer!r}: overlap must be in [0, 1], got {overlap}")
 
     rf_radius = size / (width - width * overlap + overlap) / 2.0
     centre_x = np.linspace(rf_radius, size - rf_radius, width)
@@ -166,10 +167,10 @@ def default_sheets(
     sheets: dict[str, LayerPositions] = {}
     for layer, shape in layer_shapes.items():
         if layer not in layer_areas:
-            raise ValueError(f"default_sheets: layer {layer!r} has no entry in layer_areas")
+            raise InputError(f"default_sheets: layer {layer!r} has no entry in layer_areas")
         area = layer_areas[layer]
         if area not in AREA_SHEET_SIZE_MM:
-            raise ValueError(
+            raise InputError(
                 f"default_sheets: unknown area {area!r} for layer {layer!r}; "
                 f"valid areas: {list(AREA_SHEET_SIZE_MM)}"
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .positions import LayerPositions
 
 __all__ = ["sample_neighborhoods", "square_cluster"]
@@ -38,7 +39,7 @@ def square_cluster(
     cx, cy = (float(v) for v in np.asarray(center_xy_mm, dtype=np.float64).reshape(2))
     width_mm = float(width_mm)
     if not (np.isfinite(width_mm) and width_mm > 0 and np.isfinite(cx) and np.isfinite(cy)):
-        raise ValueError(
+        raise InputError(
             f"square_cluster (layer {positions.layer!r}): need a finite centre and width > 0, "
             f"got centre ({cx}, {cy}) and width {width_mm}"
         )
@@ -142,13 +143,13 @@ def sample_neighborhoods(
     name = f"layer {positions.layer!r}"
     width = positions.neighborhood_width_mm if width_mm is None else float(width_mm)
     if not (np.isfinite(width) and width > 0):
-        raise ValueError(f"{name}: width_mm must be finite and > 0, got {width_mm}")
+        raise InputError(f"{name}: width_mm must be finite and > 0, got {width_mm}")
     for label, value in (("n_neighborhoods", n_neighborhoods), ("max_units", max_units),
                          ("min_units", min_units)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: {label} must be a positive int, got {value!r}")
+            raise InputError(f"{name}: {label} must be a positive int, got {value!r}")
     if not 0.0 < keep_fraction <= 1.0:
-        raise ValueError(f"{name}: keep_fraction must be in (0, 1], got {keep_fraction}")
+        raise InputError(f"{name}: keep_fraction must be in (0, 1], got {keep_fraction}")
 
     xy = positions.xy_mm.astype(np.float64)
     half = width / 2.0
@@ -165,7 +166,7 @@ def sample_neighborhoods(
     threshold = max(int(np.quantile(sizes, 1.0 - keep_fraction, method="lower")), int(min_units))
     keep = sizes >= threshold
     if not keep.any():
-        raise ValueError(
+        raise InputError(
             f"{name}: no neighbourhood of width {width} mm has >= {threshold} units "
             f"({positions.n_units} units on the sheet, largest window {int(sizes.max())}); "
             "use a larger width_mm or a smaller min_units"

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataNotFoundError, InputError
 from ..paths import atomic_path
 
 __all__ = [
@@ -76,12 +77,12 @@ class LayerPositions:
     def __post_init__(self) -> None:
         name = f"LayerPositions {self.layer!r}"
         if not isinstance(self.layer, str) or not self.layer:
-            raise ValueError(f"{name}: layer must be a non-empty str")
+            raise InputError(f"{name}: layer must be a non-empty str")
         shape = self.shape_chw
         if (not isinstance(shape, (tuple, list, np.ndarray)) or len(shape) != 3
                 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
                            for v in shape)):
-            raise ValueError(f"{name}: shape_chw must be 3 positive ints (C, H, W), got {shape!r}")
+            raise InputError(f"{name}: shape_chw must be 3 positive ints (C, H, W), got {shape!r}")
         shape = tuple(int(v) for v in shape)
         object.__setattr__(self, "shape_chw", shape)
         object.__setattr__(self, "area", str(self.area))
@@ -90,35 +91,35 @@ class LayerPositions:
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{name}: {field} must be a number, got {value!r}") from None
+                raise InputError(f"{name}: {field} must be a number, got {value!r}") from None
             if not (np.isfinite(value) and value > 0):
-                raise ValueError(f"{name}: {field} must be finite and > 0, got {value}")
+                raise InputError(f"{name}: {field} must be finite and > 0, got {value}")
             object.__setattr__(self, field, value)
 
         try:
             xy = np.array(self.xy_mm, dtype=np.float32, copy=True)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{name}: xy_mm is not a numeric array ({err})") from None
+            raise InputError(f"{name}: xy_mm is not a numeric array ({err})") from None
         n_units = shape[0] * shape[1] * shape[2]
         if xy.shape != (n_units, 2):
-            raise ValueError(
+            raise InputError(
                 f"{name}: xy_mm must have shape (C*H*W, 2) = ({n_units}, 2) for shape_chw "
                 f"{shape}, got {xy.shape}"
             )
         if not np.all(np.isfinite(xy)):
             bad = int(np.flatnonzero(~np.isfinite(xy).all(axis=1))[0])
-            raise ValueError(f"{name}: xy_mm has non-finite values (first at unit {bad})")
+            raise InputError(f"{name}: xy_mm has non-finite values (first at unit {bad})")
         size = self.sheet_size_mm
         outside = (xy < -_BOUNDS_TOL_MM) | (xy > size + _BOUNDS_TOL_MM)
         if outside.any():
             bad = int(np.flatnonzero(outside.any(axis=1))[0])
-            raise ValueError(
+            raise InputError(
                 f"{name}: xy_mm must lie within [0, {size}] mm; unit {bad} is at "
                 f"{xy[bad].tolist()} ({int(outside.any(axis=1).sum())} units outside)"
             )
         unique_rows = np.unique(xy, axis=0)
         if len(unique_rows) != n_units:
-            raise ValueError(
+            raise InputError(
                 f"{name}: positions must be injective, but {n_units - len(unique_rows)} units "
                 "share a position with another unit"
             )
@@ -196,7 +197,7 @@ class LayerPositions:
         Python scalars. ``source`` names the origin in error messages."""
         missing = [k for k in _FIELDS if k not in d]
         if missing:
-            raise ValueError(f"{source}: missing keys {missing} (need {list(_FIELDS)})")
+            raise InputError(f"{source}: missing keys {missing} (need {list(_FIELDS)})")
         return cls(
             layer=str(np.asarray(d["layer"]).item()),
             shape_chw=tuple(int(v) for v in np.asarray(d["shape_chw"]).reshape(-1)),
@@ -228,9 +229,9 @@ def save_sheets(path: str | os.PathLike, sheets: Mapping[str, LayerPositions]) -
     arrays: dict[str, Any] = {"__layers__": np.asarray(list(sheets), dtype=str)}
     for name, sheet in sheets.items():
         if not isinstance(sheet, LayerPositions):
-            raise ValueError(f"save_sheets: value for {name!r} is not a LayerPositions")
+            raise InputError(f"save_sheets: value for {name!r} is not a LayerPositions")
         if name != sheet.layer:
-            raise ValueError(f"save_sheets: key {name!r} differs from sheet.layer {sheet.layer!r}")
+            raise InputError(f"save_sheets: key {name!r} differs from sheet.layer {sheet.layer!r}")
         for key, value in sheet.to_arrays().items():
             arrays[f"{name}/{key}"] = value
     _atomic_savez(path, arrays)
@@ -241,7 +242,7 @@ def load_sheets(path: str | os.PathLike) -> dict[str, LayerPositions]:
     data = _read_npz(path)
     source = f"sheets file {os.fspath(path)!r}"
     if "__layers__" not in data:
-        raise ValueError(f"{source}: missing key '__layers__' (not written by save_sheets?)")
+        raise InputError(f"{source}: missing key '__layers__' (not written by save_sheets?)")
     sheets: dict[str, LayerPositions] = {}
     for name in np.atleast_1d(data["__layers__"]).tolist():
         fields = {k: data[f"{name}/{k}"] for k in _FIELDS if f"{name}/{k}" in data}
@@ -257,12 +258,12 @@ def _atomic_savez(path: str | os.PathLike, arrays: Mapping[str, Any]) -> None:
 def _read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"positions file not found: {os.fspath(path)!r}")
+        raise DataNotFoundError(f"positions file not found: {os.fspath(path)!r}")
     try:
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError("not an .npz archive")
+            raise InputError("not an .npz archive")
         with npz:
             return {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"cannot read positions file {os.fspath(path)!r}: {err}") from None
+        raise InputError(f"cannot read positions file {os.fspath(path)!r}: {err}") from None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from ..errors import InputError
 from .neighborhoods import square_cluster
 from .positions import LayerPositions
 
@@ -61,7 +62,7 @@ def pair_loss(corr_rows: np.ndarray, dist_mm: np.ndarray) -> float | np.ndarray:
     x = np.asarray(corr_rows, dtype=np.float64)
     d = np.asarray(dist_mm, dtype=np.float64)
     if x.shape != d.shape:
-        raise ValueError(f"pair_loss: corr_rows {x.shape} and dist_mm {d.shape} differ in shape")
+        raise InputError(f"pair_loss: corr_rows {x.shape} and dist_mm {d.shape} differ in shape")
     shape = (len(x), -1) if x.ndim >= 3 else (-1,)
     loss = _pearson_scl(x.reshape(shape), 1.0 / (d.reshape(shape) + 1.0))
     return loss if x.ndim >= 3 else float(loss)
@@ -90,23 +91,23 @@ def _check(positions: LayerPositions, responses: np.ndarray, width_mm: float | N
            ints: Mapping[str, object], min_units: int) -> tuple[np.ndarray, float]:
     name = f"layer {getattr(positions, 'layer', '?')!r}"
     if not isinstance(positions, LayerPositions):
-        raise ValueError(f"{name}: positions must be a LayerPositions, got {type(positions)}")
+        raise InputError(f"{name}: positions must be a LayerPositions, got {type(positions)}")
     resp = np.asarray(responses)
     if resp.ndim != 2 or resp.shape[1] != positions.n_units:
-        raise ValueError(f"{name}: responses have shape {resp.shape}, need (n_stimuli, N) with "
+        raise InputError(f"{name}: responses have shape {resp.shape}, need (n_stimuli, N) with "
                          f"N = {positions.n_units} units (positions xy_mm {positions.xy_mm.shape})")
     if resp.shape[0] < 2:
-        raise ValueError(f"{name}: need >= 2 stimuli for correlations, got responses {resp.shape}")
+        raise InputError(f"{name}: need >= 2 stimuli for correlations, got responses {resp.shape}")
     if not np.issubdtype(resp.dtype, np.number) or not np.all(np.isfinite(resp)):
-        raise ValueError(f"{name}: responses must be finite numbers")
+        raise InputError(f"{name}: responses must be finite numbers")
     for label, value in ints.items():
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: {label} must be a positive int, got {value!r}")
+            raise InputError(f"{name}: {label} must be a positive int, got {value!r}")
     if min_units < 2:
-        raise ValueError(f"{name}: min_units must be >= 2, got {min_units}")
+        raise InputError(f"{name}: min_units must be >= 2, got {min_units}")
     width = positions.neighborhood_width_mm if width_mm is None else float(width_mm)
     if not (np.isfinite(width) and width > 0):
-        raise ValueError(f"{name}: width_mm must be finite and > 0, got {width_mm}")
+        raise InputError(f"{name}: width_mm must be finite and > 0, got {width_mm}")
     return resp, width
 
 
@@ -168,7 +169,7 @@ def _spatial_loss(positions: LayerPositions, z_units: np.ndarray, rng: np.random
         corr = _window_corr(z_units, units)[i, j].astype(np.float64)
         losses.append(_pearson_scl(corr, 1.0 / (dist + 1.0)))
     if not losses:
-        raise ValueError(f"layer {positions.layer!r}: no window of width {width} mm holds >= "
+        raise InputError(f"layer {positions.layer!r}: no window of width {width} mm holds >= "
                          f"{min_units} units; use a larger width_mm or a smaller min_units")
     return float(np.mean(losses))
 
@@ -335,7 +336,7 @@ def swap_optimize_sheets(sheets: Mapping[str, LayerPositions],
     """
     missing = [name for name in sheets if name not in responses]
     if missing:
-        raise ValueError(f"swap_optimize_sheets: no responses for layers {missing} "
+        raise InputError(f"swap_optimize_sheets: no responses for layers {missing} "
                          f"(responses has {list(responses)})")
     out: dict[str, LayerPositions] = {}
     reports: list[dict] = []

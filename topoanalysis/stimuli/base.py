@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
+
 if TYPE_CHECKING:
     import torch
 
@@ -44,20 +46,20 @@ class StimulusSet:
     def __post_init__(self) -> None:
         images = self.images
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(
+            raise InputError(
                 f"StimulusSet {self.name!r}: images must be uint8 of shape (N, H, W, 3), "
                 f"got {images.dtype} {images.shape}"
             )
         if len(self.labels) != len(images):
-            raise ValueError(
+            raise InputError(
                 f"StimulusSet {self.name!r}: {len(images)} images but {len(self.labels)} label rows"
             )
         if "stimulus_id" not in self.labels.columns:
-            raise ValueError(f"StimulusSet {self.name!r}: labels need a 'stimulus_id' column")
+            raise InputError(f"StimulusSet {self.name!r}: labels need a 'stimulus_id' column")
         if not self.labels["stimulus_id"].is_unique:
-            raise ValueError(f"StimulusSet {self.name!r}: 'stimulus_id' values must be unique")
+            raise InputError(f"StimulusSet {self.name!r}: 'stimulus_id' values must be unique")
         if not self.degrees > 0:
-            raise ValueError(f"StimulusSet {self.name!r}: degrees must be > 0, got {self.degrees}")
+            raise InputError(f"StimulusSet {self.name!r}: degrees must be > 0, got {self.degrees}")
 
     def __len__(self) -> int:
         return len(self.images)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..datafiles import decode_image
+from ..errors import DataNotFoundError, InputError
 from ..paths import DATA_ENV_VAR, DATA_SETS, SHARED_DATA_DIR
 from .base import StimulusSet, rgb_array
 
@@ -56,7 +57,7 @@ def _scan(directory: Path) -> dict[str, list[tuple[int, Path]]]:
         numbers = [n for n, _ in files]
         if len(set(numbers)) != len(numbers):
             dup = sorted({n for n in numbers if numbers.count(n) > 1})
-            raise ValueError(
+            raise InputError(
                 f"{directory}: several files for {category} image numbers {dup} "
                 "(e.g. adult-1.jpg and adult-01.jpg); keep one of each"
             )
@@ -101,12 +102,12 @@ def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
     if path is not None:
         directory = Path(path).expanduser()
         if not directory.is_dir():
-            raise FileNotFoundError(f"fLoc folder {str(directory)!r} does not exist or is not a folder")
+            raise DataNotFoundError(f"fLoc folder {str(directory)!r} does not exist or is not a folder")
         if not _holds_floc(directory):
             hint = ""
             if _holds_floc(directory / "floc"):
                 hint = f" (its subfolder {str(directory / 'floc')!r} does: pass that instead)"
-            raise FileNotFoundError(
+            raise DataNotFoundError(
                 f"fLoc folder {str(directory)!r} holds no images named <category>-<N>.jpg "
                 f"with category in {list(FLOC_CATEGORIES)}{hint}"
             )
@@ -125,7 +126,7 @@ def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
         if _holds_floc(directory):
             return directory
         tried.append(f"default {directory}")
-    raise FileNotFoundError(
+    raise DataNotFoundError(
         "fLoc images (<category>-<N>.jpg) not found. Looked in: no path argument; "
         + "; ".join(tried)
         + f". Fix: pass the folder (--stimuli DIR on the command line, or the path argument), "
@@ -185,19 +186,19 @@ def load_floc(
         wanted = {categories} if isinstance(categories, str) else set(categories)
         unknown = sorted(wanted - set(FLOC_CATEGORIES))
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"unknown fLoc categories {unknown}; valid categories are {list(FLOC_CATEGORIES)}"
             )
         if not wanted:
-            raise ValueError(f"categories is empty; choose from {list(FLOC_CATEGORIES)}")
+            raise InputError(f"categories is empty; choose from {list(FLOC_CATEGORIES)}")
     if include_scrambled:
         wanted.add("scrambled")
     if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
-        raise ValueError(f"image_size_px must be a positive integer, got {image_size_px!r}")
+        raise InputError(f"image_size_px must be a positive integer, got {image_size_px!r}")
     if max_per_category is not None and (
         int(max_per_category) != max_per_category or max_per_category < 1
     ):
-        raise ValueError(f"max_per_category must be a positive integer, got {max_per_category!r}")
+        raise InputError(f"max_per_category must be a positive integer, got {max_per_category!r}")
 
     directory = find_floc_dir(path)
     found = _scan(directory)
@@ -205,7 +206,7 @@ def load_floc(
     for category in (c for c in FLOC_CATEGORIES if c in wanted):
         files = found.get(category, [])
         if not files:
-            raise FileNotFoundError(f"no fLoc images named {category}-<N>.jpg in {directory}")
+            raise DataNotFoundError(f"no fLoc images named {category}-<N>.jpg in {directory}")
         for number, file in files[:max_per_category]:
             arrays.append(rgb_array(decode_image(file, name=f"fLoc image {file}"), image_size_px))
             domain = _CATEGORY_TO_DOMAIN[category]
@@ -213,7 +214,7 @@ def load_floc(
 
     shapes = sorted({a.shape for a in arrays})
     if len(shapes) > 1:
-        raise ValueError(
+        raise InputError(
             f"fLoc images in {directory} differ in size ({[s[:2] for s in shapes]}); "
             "pass image_size_px to resize them to one square size"
         )
@@ -227,11 +228,11 @@ def check_varied(images: np.ndarray, categories: np.ndarray, source: str) -> Non
     """ValueError when every image is the same, or every image of a category is (zero variance): selectivity and
     smoothness computed on such a set are meaningless numbers (smoothness 1.000), not findings."""
     if len(images) > 1 and (images == images[0]).all():
-        raise ValueError(f"all {len(images)} fLoc images in {source} are identical, so there is nothing to tell "
+        raise InputError(f"all {len(images)} fLoc images in {source} are identical, so there is nothing to tell "
                          "categories apart by; pass the real fLoc images (--stimuli)")
     for category in dict.fromkeys(categories):
         group = images[categories == category]
         if len(group) > 1 and (group == group[0]).all():
-            raise ValueError(f"all {len(group)} fLoc {category} images in {source} are identical (zero variance), so "
+            raise InputError(f"all {len(group)} fLoc {category} images in {source} are identical (zero variance), so "
                              f"its selectivity would be meaningless; replace them with the real fLoc {category} "
                              "images")

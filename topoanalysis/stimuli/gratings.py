@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from .base import StimulusSet
 
 DEFAULT_ORIENTATIONS_DEG = np.linspace(0, 180, 9)[:-1]
@@ -66,11 +67,11 @@ def nyquist_cpd(image_size_px: int, degrees: float) -> float:
 def _as_1d(values, name: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D list of numbers, got {values!r}")
+        raise InputError(f"{name} must be a non-empty 1-D list of numbers, got {values!r}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr.tolist()}")
+        raise InputError(f"{name} must be finite, got {arr.tolist()}")
     if np.unique(arr).size != arr.size:
-        raise ValueError(f"{name} contains duplicate values: {arr.tolist()}; pass each value once")
+        raise InputError(f"{name} contains duplicate values: {arr.tolist()}; pass each value once")
     return arr
 
 
@@ -140,26 +141,26 @@ def make_sine_gratings(
     'grating_o000.0_sf0.10_p0.00_bw'
     """
     if isinstance(image_size_px, (bool, np.bool_)) or int(image_size_px) != image_size_px:
-        raise ValueError(f"image_size_px must be an integer, got {image_size_px!r}")
+        raise InputError(f"image_size_px must be an integer, got {image_size_px!r}")
     image_size_px = int(image_size_px)
     if image_size_px < 8:
-        raise ValueError(f"image_size_px must be at least 8, got {image_size_px}; pass a larger image")
+        raise InputError(f"image_size_px must be at least 8, got {image_size_px}; pass a larger image")
     if not (np.isfinite(degrees) and degrees > 0):
-        raise ValueError(f"degrees must be a positive number, got {degrees!r}")
+        raise InputError(f"degrees must be a positive number, got {degrees!r}")
     if not (0.0 < contrast <= 1.0):
-        raise ValueError(f"contrast must be in (0, 1], got {contrast!r}; pass e.g. contrast=1.0")
+        raise InputError(f"contrast must be in (0, 1], got {contrast!r}; pass e.g. contrast=1.0")
 
     orientations = _as_1d(orientations_deg, "orientations_deg")
     phases = _as_1d(phases_rad, "phases_rad")
     sfs = default_sfs_cpd(image_size_px, degrees) if sfs_cpd is None else _as_1d(sfs_cpd, "sfs_cpd")
     if np.any(sfs <= 0):
-        raise ValueError(
+        raise InputError(
             f"sfs_cpd must all be > 0 cycles per degree, got {sfs.tolist()}; pass positive frequencies"
         )
     limit_cpd = nyquist_cpd(image_size_px, degrees)
     too_high = sfs[sfs >= limit_cpd]
     if too_high.size:
-        raise ValueError(
+        raise InputError(
             f"sfs_cpd {too_high.round(3).tolist()} are at or above the Nyquist limit of "
             f"{limit_cpd:.3f} cpd for a {image_size_px}-px image spanning {degrees} degrees; "
             "pass a larger image_size_px, fewer degrees, or lower frequencies"
@@ -168,12 +169,12 @@ def make_sine_gratings(
         colors = (colors,)
     colors = tuple(colors)
     if not colors:
-        raise ValueError(f"colors must be a non-empty list drawn from {COLORS}")
+        raise InputError(f"colors must be a non-empty list drawn from {COLORS}")
     unknown = [c for c in colors if c not in COLORS]
     if unknown:
-        raise ValueError(f"unknown colors {unknown}; valid colors are {list(COLORS)}")
+        raise InputError(f"unknown colors {unknown}; valid colors are {list(COLORS)}")
     if len(set(colors)) != len(colors):
-        raise ValueError(f"colors contains duplicates: {list(colors)}; pass each colour once")
+        raise InputError(f"colors contains duplicates: {list(colors)}; pass each colour once")
 
     n_ori, n_sf, n_ph, n_col = len(orientations), len(sfs), len(phases), len(colors)
     per_ori = n_sf * n_ph * n_col

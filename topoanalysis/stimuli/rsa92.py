@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import paths
 from ..datafiles import REPLACE, read_mat
+from ..errors import InputError
 from .base import StimulusSet, rgb_array
 
 RSA92_FILENAME = f"{paths.DATA_SETS['rsa92']}/Kriegeskorte_Neuron2008_supplementalData.mat"
@@ -59,7 +60,7 @@ def _load_mat(file: Path, keys: list[str]) -> dict:
     mat = read_mat(file, what="92-image set", squeeze_me=True, struct_as_record=False, variable_names=keys)
     missing = [k for k in keys if k not in mat]
     if missing:
-        raise ValueError(f"{file}: no variable(s) {missing}; not the Kriegeskorte 2008 file, or a truncated one: "
+        raise InputError(f"{file}: no variable(s) {missing}; not the Kriegeskorte 2008 file, or a truncated one: "
                          f"{REPLACE}")
     return mat
 
@@ -104,7 +105,7 @@ def load_rsa92(
     from PIL import Image
 
     if image_size_px is not None and (int(image_size_px) != image_size_px or image_size_px < 1):
-        raise ValueError(f"image_size_px must be a positive integer, got {image_size_px!r}")
+        raise InputError(f"image_size_px must be a positive integer, got {image_size_px!r}")
     file = find_rsa92_file(path)
     mat = _load_mat(file, ["stimuli_92objs", "categoryVectors", "categoryLabels"])
     structs = np.atleast_1d(mat["stimuli_92objs"])
@@ -112,7 +113,7 @@ def load_rsa92(
     names = [str(n) for n in np.atleast_1d(mat["categoryLabels"])]
     shape_ok = len(structs) == _N and vectors.shape == (_N, len(names))
     if not shape_ok or not set(_CATEGORY_COLUMNS) <= set(names):
-        raise ValueError(
+        raise InputError(
             f"{file}: expected {_N} stimuli and a {_N} x {len(names)} categoryVectors with "
             f"labels {list(_CATEGORY_COLUMNS)}; got {len(structs)} stimuli, {vectors.shape}, {names}"
         )
@@ -128,18 +129,18 @@ def load_rsa92(
     for flag, expected in checks.items():
         bad = np.flatnonzero(np.array([bool(getattr(s, flag)) for s in structs]) != expected)
         if bad.size:
-            raise ValueError(f"{file}: stimulus flag {flag!r} disagrees with categoryVectors at {bad}")
+            raise InputError(f"{file}: stimulus flag {flag!r} disagrees with categoryVectors at {bad}")
 
     arrays = []
     for i, s in enumerate(structs):
         image = np.asarray(s.image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-            raise ValueError(f"{file}: image {i} is {image.dtype} {image.shape}, not uint8 (H, W, 3)")
+            raise InputError(f"{file}: image {i} is {image.dtype} {image.shape}, not uint8 (H, W, 3)")
         if image_size_px is not None:
             image = rgb_array(Image.fromarray(image), image_size_px)
         arrays.append(image)
     if len({a.shape for a in arrays}) > 1:
-        raise ValueError(f"{file}: images differ in size; pass image_size_px")
+        raise InputError(f"{file}: images differ in size; pass image_size_px")
     return StimulusSet("rsa92", np.stack(arrays), labels, float(degrees))
 
 
@@ -172,12 +173,12 @@ def load_rsa92_rdms(path: str | os.PathLike | None = None) -> dict[str, np.ndarr
     rdms = {}
     for key, name in _RDM_NAMES.items():
         if name not in by_name:
-            raise ValueError(f"{file}: RDMs_mIT_hIT_fig1 has no {name!r} (found {sorted(by_name)})")
+            raise InputError(f"{file}: RDMs_mIT_hIT_fig1 has no {name!r} (found {sorted(by_name)})")
         rdm = np.asarray(by_name[name].RDM, dtype=np.float64)
         if rdm.shape == (_N * (_N - 1) // 2,):
             rdm = squareform(rdm)
         elif rdm.shape != (_N, _N) or not np.allclose(rdm, rdm.T) or np.any(np.diag(rdm) != 0):
-            raise ValueError(
+            raise InputError(
                 f"{file}: RDM {name!r} has shape {rdm.shape}; expected a condensed vector of "
                 f"{_N * (_N - 1) // 2} values or a symmetric {_N} x {_N} matrix with zero diagonal"
             )

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..datafiles import decode_image, open_zip, read_member
+from ..errors import DataNotFoundError, InputError
 from ..paths import DATA_SETS, default_data_path, find_data_file
 from ..safe_pickle import restricted_load
 
@@ -55,7 +56,7 @@ def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train"
     """
     path = find_data_file(DATA_SETS["cifar10"], path, what="CIFAR-10 JPEG zip", flag=flag)
     if split not in ("train", "test"):
-        raise ValueError(f"unknown split {split!r}; valid: train, test")
+        raise InputError(f"unknown split {split!r}; valid: train, test")
     with open_zip(path, what="CIFAR-10 JPEGs") as archive:
         members = sorted(n for n in archive.namelist()
                          if n.startswith(f"{split}/") and n.lower().endswith(IMAGE_SUFFIXES))
@@ -65,7 +66,7 @@ def load_cifar10_zip(path: str | os.PathLike | None = None, split: str = "train"
             if len(parts) == 3:
                 by_class.setdefault(parts[1], []).append(name)
         if not by_class:
-            raise ValueError(f"{path} has no {split}/<class>/<image>.jpg members")
+            raise InputError(f"{path} has no {split}/<class>/<image>.jpg members")
         classes = tuple(sorted(by_class))
         chosen = [(name, label) for label, cls in enumerate(classes)
                   for name in by_class[cls][:limit_per_class]]
@@ -87,21 +88,21 @@ def _cifar100_batch(file: Path) -> tuple[np.ndarray, np.ndarray]:
     with open(file, "rb") as handle:
         batch = restricted_load(handle, source=str(file), encoding="bytes")
     if not isinstance(batch, dict):
-        raise ValueError(f"{file} holds a {type(batch).__name__}, not CIFAR-100's dict; {_CIFAR100_FIX}")
+        raise InputError(f"{file} holds a {type(batch).__name__}, not CIFAR-100's dict; {_CIFAR100_FIX}")
     missing = [key.decode() for key in (b"data", b"fine_labels") if key not in batch]
     if missing:
-        raise ValueError(f"{file} has no {' or '.join(missing)} entry, so it is not a CIFAR-100 pickle; "
+        raise InputError(f"{file} has no {' or '.join(missing)} entry, so it is not a CIFAR-100 pickle; "
                          f"{_CIFAR100_FIX}")
     data = np.asarray(batch[b"data"])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise ValueError(f"{file}: its data is {data.dtype} {data.shape}, not uint8 rows of 3072 pixels (N x 3072); "
+        raise InputError(f"{file}: its data is {data.dtype} {data.shape}, not uint8 rows of 3072 pixels (N x 3072); "
                          f"{_CIFAR100_FIX}")
     labels = batch[b"fine_labels"]
     if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
-        raise ValueError(f"{file}: fine_labels is not a list of one label per image ({len(data)}); {_CIFAR100_FIX}")
+        raise InputError(f"{file}: fine_labels is not a list of one label per image ({len(data)}); {_CIFAR100_FIX}")
     labels = np.asarray(labels)
     if labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= CIFAR100_CLASSES):
-        raise ValueError(f"{file}: fine_labels must be whole numbers 0 to {CIFAR100_CLASSES - 1}; found "
+        raise InputError(f"{file}: fine_labels must be whole numbers 0 to {CIFAR100_CLASSES - 1}; found "
                          f"{labels.min()} to {labels.max()} ({labels.dtype}); {_CIFAR100_FIX}")
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels.astype(np.int64)
 
@@ -112,7 +113,7 @@ def _cifar100_names(meta: Path) -> tuple[str, ...]:
         obj = restricted_load(handle, source=str(meta), encoding="bytes")
     names = obj.get(b"fine_label_names") if isinstance(obj, dict) else None
     if not (isinstance(names, list) and len(names) == CIFAR100_CLASSES and all(isinstance(n, bytes) for n in names)):
-        raise ValueError(f"{meta} holds no list of {CIFAR100_CLASSES} fine_label_names, so it is not CIFAR-100's "
+        raise InputError(f"{meta} holds no list of {CIFAR100_CLASSES} fine_label_names, so it is not CIFAR-100's "
                          f"meta file; {_CIFAR100_FIX}")
     return tuple(n.decode(errors="replace") for n in names)
 
@@ -126,7 +127,7 @@ def load_cifar100_pickles(directory: str | os.PathLike, split: str = "train") ->
     directory = Path(directory)
     file = directory / split
     if not file.is_file():
-        raise FileNotFoundError(f"CIFAR-100 {split!r} pickle not found at {file}; pass the extracted "
+        raise DataNotFoundError(f"CIFAR-100 {split!r} pickle not found at {file}; pass the extracted "
                                 "cifar-100-python folder (holding train, test and meta)")
     data, labels = _cifar100_batch(file)
     meta = directory / "meta"
@@ -146,12 +147,12 @@ class ImageFolder:
     def __init__(self, root: str | os.PathLike, size_px: int) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"image folder not found: {self.root}")
+            raise DataNotFoundError(f"image folder not found: {self.root}")
         self.classes = tuple(sorted(p.name for p in self.root.iterdir() if p.is_dir()))
         self.samples = [(f, label) for label, cls in enumerate(self.classes)
                         for f in sorted((self.root / cls).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
         if not self.samples:
-            raise ValueError(f"{self.root} holds no <class>/<image>{'|'.join(IMAGE_SUFFIXES)} files")
+            raise InputError(f"{self.root} holds no <class>/<image>{'|'.join(IMAGE_SUFFIXES)} files")
         self.size_px = size_px
 
     def __len__(self) -> int:

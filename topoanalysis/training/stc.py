@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import InputError
 from ..sheets.neighborhoods import sample_neighborhoods
 from ..sheets.positions import LayerPositions
 from .stc_fused import fused_cluster_losses
@@ -110,7 +111,7 @@ def ccg_correlation(spikes: Tensor, window: int, eps: float = 1e-8) -> Tensor:
     ``sqrt(0)`` enters the graph.
     """
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 0:
-        raise ValueError(f"ccg_correlation: window must be an int >= 0, got {window!r}")
+        raise InputError(f"ccg_correlation: window must be an int >= 0, got {window!r}")
     s = _as_float(spikes)
     n_t, n_b = s.shape[0], s.shape[1]
     ccg = None
@@ -134,16 +135,16 @@ def ccg_window(timesteps: int, rule: str | int = "half_minus_one") -> int:
     """
     if (isinstance(timesteps, bool) or not isinstance(timesteps, (int, np.integer))
             or timesteps < 1):
-        raise ValueError(f"ccg_window: timesteps must be a positive int, got {timesteps!r}")
+        raise InputError(f"ccg_window: timesteps must be a positive int, got {timesteps!r}")
     if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
         if rule < 0:
-            raise ValueError(f"ccg_window: an explicit window must be >= 0, got {rule}")
+            raise InputError(f"ccg_window: an explicit window must be >= 0, got {rule}")
         return int(rule)
     if rule == "half_minus_one":
         return max(int(timesteps) // 2 - 1, 0)
     if rule == "half":
         return int(timesteps) // 2
-    raise ValueError(f"ccg_window: unknown rule {rule!r}; valid rules: {list(_WINDOW_RULES)} "
+    raise InputError(f"ccg_window: unknown rule {rule!r}; valid rules: {list(_WINDOW_RULES)} "
                      "or an int >= 0")
 
 
@@ -170,10 +171,10 @@ def spatial_loss(similarity: Tensor, xy_mm: Tensor) -> Tensor:
     """
     n = similarity.shape[-1]
     if similarity.shape[-2] != n or xy_mm.shape[-2:] != (n, 2):
-        raise ValueError(f"spatial_loss: need similarity [..., Q, Q] and xy_mm [..., Q, 2], got "
+        raise InputError(f"spatial_loss: need similarity [..., Q, Q] and xy_mm [..., Q, 2], got "
                          f"{tuple(similarity.shape)} and {tuple(xy_mm.shape)}")
     if n < 2:
-        raise ValueError(f"spatial_loss: need at least 2 units, got {n}")
+        raise InputError(f"spatial_loss: need at least 2 units, got {n}")
     i, j = torch.tril_indices(n, n, offset=-1, device=similarity.device)
     s = similarity[..., i, j]
     xy = _as_float(xy_mm).to(similarity.device)
@@ -197,7 +198,7 @@ def stc_cluster_losses(spikes: Tensor, xy_mm: Tensor, *, window: int, eps: float
     ``compute_short=False`` no CCG is computed and ``L_S`` is zeros.
     """
     if spikes.dim() != 4 or xy_mm.shape != (*spikes.shape[2:], 2):
-        raise ValueError(f"stc_cluster_losses: need spikes [T, B, M, Q] and xy_mm [M, Q, 2], got "
+        raise InputError(f"stc_cluster_losses: need spikes [T, B, M, Q] and xy_mm [M, Q, 2], got "
                          f"{tuple(spikes.shape)} and {tuple(xy_mm.shape)}")
     long = spatial_loss(rate_correlation(spikes), xy_mm)
     if not compute_short:
@@ -253,18 +254,18 @@ class STCLoss(torch.nn.Module):
                  n_candidate_clusters: int = 2000, seed: int = 0, eps: float = 1e-8) -> None:
         super().__init__()
         if not sheets:
-            raise ValueError("STCLoss: sheets is empty")
+            raise InputError("STCLoss: sheets is empty")
         for name, value in (("alpha", alpha), ("beta", beta)):
             if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"STCLoss: {name} must be finite and >= 0, got {value!r}")
+                raise InputError(f"STCLoss: {name} must be finite and >= 0, got {value!r}")
         if isinstance(clusters_per_layer, bool) or not isinstance(clusters_per_layer, int) \
                 or clusters_per_layer < 1:
-            raise ValueError(f"STCLoss: clusters_per_layer must be a positive int, "
+            raise InputError(f"STCLoss: clusters_per_layer must be a positive int, "
                              f"got {clusters_per_layer!r}")
         widths = dict(cluster_width_mm or {})
         unknown = sorted(set(widths) - set(sheets))
         if unknown:
-            raise ValueError(f"STCLoss: cluster_width_mm has layers {unknown} not in the sheets "
+            raise InputError(f"STCLoss: cluster_width_mm has layers {unknown} not in the sheets "
                              f"{list(sheets)}")
         self.alpha, self.beta, self.eps = float(alpha), float(beta), float(eps)
         self.clusters_per_layer = clusters_per_layer
@@ -275,7 +276,7 @@ class STCLoss(torch.nn.Module):
         for k, layer in enumerate(self.layers):
             pos = sheets[layer]
             if not isinstance(pos, LayerPositions):
-                raise ValueError(f"STCLoss: sheet {layer!r} is not a LayerPositions")
+                raise InputError(f"STCLoss: sheet {layer!r} is not a LayerPositions")
             clusters = sample_neighborhoods(pos, n_candidate_clusters,
                                             rng=np.random.default_rng(seed),
                                             width_mm=widths.get(layer), max_units=max_cluster_units)
@@ -305,19 +306,19 @@ class STCLoss(torch.nn.Module):
             return torch.zeros((), device=device), {}
         missing = [layer for layer in self.layers if layer not in features]
         if missing:
-            raise ValueError(f"STCLoss: features lack the sheet layers {missing}; sheet layers: "
+            raise InputError(f"STCLoss: features lack the sheet layers {missing}; sheet layers: "
                              f"{self.layers}; available feature layers: {list(features)}")
         total: Tensor | None = None
         stats: dict[str, dict[str, Tensor]] = {}
         for k, layer in enumerate(self.layers):
             x = features[layer]
             if x.dim() < 3 or x.shape[0] != self.timesteps:
-                raise ValueError(f"STCLoss: layer {layer!r} features must be [T={self.timesteps}, "
+                raise InputError(f"STCLoss: layer {layer!r} features must be [T={self.timesteps}, "
                                  f"B, ...], got shape {tuple(x.shape)}")
             with torch.autocast(device_type=x.device.type, enabled=False):
                 flat, channels_last = _units_in_memory_order(x.float())
                 if flat.shape[-1] != self.n_units[layer]:
-                    raise ValueError(f"STCLoss: layer {layer!r} has {flat.shape[-1]} units but its "
+                    raise InputError(f"STCLoss: layer {layer!r} has {flat.shape[-1]} units but its "
                                      f"sheet has {self.n_units[layer]}")
                 clusters, xy = getattr(self, f"_clusters_{k}"), getattr(self, f"_xy_{k}")
                 rows = torch.randint(clusters.shape[0], (self.clusters_per_layer,),

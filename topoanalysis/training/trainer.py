@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
+from ..errors import DataNotFoundError, InputError
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
@@ -96,7 +97,7 @@ def _load_data(config: TrainConfig):
     """(train, test): in-memory :class:`ImageArrays`, or lazy :class:`ImageFolder` trees."""
     if config.dataset == "imagefolder":
         if config.data_path is None:
-            raise ValueError("imagefolder needs --data ROOT holding train/<class>/ and val/<class>/")
+            raise InputError("imagefolder needs --data ROOT holding train/<class>/ and val/<class>/")
         root = Path(config.data_path)
         return ImageFolder(root / "train", config.image_size_px), ImageFolder(root / "val", config.image_size_px)
     if config.dataset == "cifar10":
@@ -104,9 +105,9 @@ def _load_data(config: TrainConfig):
                 load_cifar10_zip(config.data_path, "test", config.limit_per_class))
     if config.dataset == "cifar100":
         if config.data_path is None:
-            raise ValueError("cifar100 needs --data DIR (the extracted cifar-100-python folder)")
+            raise InputError("cifar100 needs --data DIR (the extracted cifar-100-python folder)")
         return load_cifar100_pickles(config.data_path, "train"), load_cifar100_pickles(config.data_path, "test")
-    raise ValueError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
+    raise InputError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
 
 
 def _normalise(x: torch.Tensor, mean, std) -> torch.Tensor:
@@ -173,10 +174,10 @@ def _initial(config: TrainConfig, train):
         sheets = load_sheets(config.positions)
         missing = sorted(set(spec.sheets) - set(sheets))
         if missing:
-            raise ValueError(f"{config.positions} has no sheets for {missing}; it holds {sorted(sheets)}")
+            raise InputError(f"{config.positions} has no sheets for {missing}; it holds {sorted(sheets)}")
         mismatched = [n for n in spec.sheets if sheets[n].shape_chw != spec.sheets[n].shape_chw]
         if mismatched:
-            raise ValueError(f"{config.positions}: sheets {mismatched} do not match this model's layer shapes; "
+            raise InputError(f"{config.positions}: sheets {mismatched} do not match this model's layer shapes; "
                              "make the positions with the same architecture, width and input size")
         spec = replace(spec, sheets={name: sheets[name] for name in spec.sheets},
                        provenance={**spec.provenance, "sheets": f"from {Path(config.positions).name}"})
@@ -199,14 +200,14 @@ def check_out_folder(config: TrainConfig) -> Path:
     """Refuse, before any work, an --out holding another command's output, or an earlier run unless resuming."""
     out = Path(config.out_dir)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; pass a folder path")
+        raise InputError(f"--out {out} is a file; pass a folder path")
     if out.is_dir():
         other = other_output(out, LOG_NAME)
         if other is not None:
-            raise ValueError(f"--out {out} holds another command's output ({other}), which training must not mix "
+            raise InputError(f"--out {out} holds another command's output ({other}), which training must not mix "
                              "with; pass another --out")
         if (out / LOG_NAME).exists() and config.resume is None:
-            raise ValueError(f"--out {out} already holds a training run ({LOG_NAME}); continue it with --resume "
+            raise InputError(f"--out {out} already holds a training run ({LOG_NAME}); continue it with --resume "
                              f"{out / 'checkpoint_last.pt'}, or pass another --out")
     return out
 
@@ -228,7 +229,7 @@ def train(config: TrainConfig):
 def _train(config: TrainConfig):
     check_numbers(config)
     if config.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        raise InputError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     out = check_out_folder(config)  # on every rank before the process group forms, so before any rank writes
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":
@@ -240,7 +241,7 @@ def _train(config: TrainConfig):
     state = None
     if config.resume:
         if not Path(config.resume).is_file():
-            raise FileNotFoundError(f"--resume {config.resume}: no such file; pass the checkpoint_last.pt that "
+            raise DataNotFoundError(f"--resume {config.resume}: no such file; pass the checkpoint_last.pt that "
                                     "`topoanalysis train` writes in its --out folder")
         model, spec = load_checkpoint(config.resume)
         check_resume_recipe(config, spec)
@@ -264,7 +265,7 @@ def _train(config: TrainConfig):
     optimizer, base_lr = _optimizer(config, model)
     steps_per_epoch = len(train_data) // info.world_size // config.batch_size
     if steps_per_epoch < 1:
-        raise ValueError(f"batch size {config.batch_size} x {info.world_size} processes exceeds the "
+        raise InputError(f"batch size {config.batch_size} x {info.world_size} processes exceeds the "
                          f"{len(train_data)} training images")
     total_steps = steps_per_epoch * config.epochs  # the LR schedule's length
     stop_step = total_steps if config.max_steps is None else min(total_steps, config.max_steps)
@@ -429,10 +430,10 @@ def _truncate_log(path: Path, step: int) -> None:
             if number == len(lines):
                 logger.warning("%s: dropped its torn last line (the run stopped while writing it)", path)
                 break
-            raise ValueError(f"{path}, line {number}, is not JSON; fix or delete that line to resume") from None
+            raise InputError(f"{path}, line {number}, is not JSON; fix or delete that line to resume") from None
         step_of_line = record.get("step") if isinstance(record, dict) else None
         if isinstance(step_of_line, bool) or not isinstance(step_of_line, int):
-            raise ValueError(f"{path}, line {number}, has no whole-number \"step\" field, so it is not a line this "
+            raise InputError(f"{path}, line {number}, has no whole-number \"step\" field, so it is not a line this "
                              "training wrote; fix or delete that line to resume")
         if record["step"] <= step:
             kept.append(line)

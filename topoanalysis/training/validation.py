@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from ..errors import InputError
 from .optimizers import OPTIMIZERS, optimizer_settings
 
 if TYPE_CHECKING:
@@ -24,14 +25,14 @@ def check_numbers(config: TrainConfig) -> None:
                     "--checkpoint-every": config.checkpoint_every}
     for flag, value in at_least_one.items():
         if value is not None and value < 1:
-            raise ValueError(f"{flag} must be >= 1, got {value}")
+            raise InputError(f"{flag} must be >= 1, got {value}")
     for flag, value in {"--warmup-steps": config.warmup_steps, "--alpha": config.alpha, "--beta": config.beta,
                         "--weight-decay": config.weight_decay}.items():
         if value is not None and not value >= 0:
-            raise ValueError(f"{flag} must be >= 0, got {value}")
+            raise InputError(f"{flag} must be >= 0, got {value}")
     for flag, value in {"--lr": config.lr, "--width": config.width}.items():
         if value is not None and not value > 0:
-            raise ValueError(f"{flag} must be > 0, got {value}")
+            raise InputError(f"{flag} must be > 0, got {value}")
 
 
 RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
@@ -44,7 +45,7 @@ checked against the checkpoint's input size instead, as the recipe records the s
 def check_resume_recipe(config: TrainConfig, spec: CheckpointSpec) -> None:
     """Refuse to resume with a different recipe (alpha, lr, epochs, ...) from the checkpoint's, naming each."""
     if config.dataset == "imagefolder" and config.image_size_px != spec.input_size_px:
-        raise ValueError(f"cannot resume {config.resume} at --image-size {config.image_size_px}: it was trained at "
+        raise InputError(f"cannot resume {config.resume} at --image-size {config.image_size_px}: it was trained at "
                          f"{spec.input_size_px} px. Pass --image-size {spec.input_size_px}")
     provenance = spec.provenance
     if "recipe" not in provenance:
@@ -62,5 +63,5 @@ def check_resume_recipe(config: TrainConfig, spec: CheckpointSpec) -> None:
         flags = {"clusters_per_layer": "--clusters", "image_size_px": "--image-size"}
         details = "; ".join(f"{flags.get(key, '--' + key.replace('_', '-'))} was {recorded[key]!r}, "
                             f"now {requested[key]!r}" for key in differing)
-        raise ValueError(f"cannot resume {config.resume} with a different recipe: {details}. Pass the "
+        raise InputError(f"cannot resume {config.resume} with a different recipe: {details}. Pass the "
                          "checkpoint's values, or start a new run in another --out")
