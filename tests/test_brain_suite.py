@@ -7,9 +7,10 @@ import pytest
 from topoanalysis.analyses.base import Runtime
 from topoanalysis.analyses.brain import BrainParams, BrainResult
 from topoanalysis.analyses.brain import run as run_brain
+from topoanalysis.brain.benchmarks import BENCHMARKS as OFFLINE_BENCHMARKS
 from topoanalysis.brain.rsa import RSA_BENCHMARKS
 from topoanalysis.brain.rsa_bootstrap import bootstrap_image_indices
-from topoanalysis.brain.suite import BOOTSTRAP_COLUMNS, OFFLINE_BENCHMARKS, region_table, run_offline_suite
+from topoanalysis.brain.suite import BOOTSTRAP_COLUMNS, region_table, run_offline_suite
 from topoanalysis.brain.v4 import PLS_METHODS
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
@@ -138,3 +139,41 @@ def test_exact_pls_reproduces_brainscore_v4_scores_on_the_bundled_model():
         raws[method] = table["raw"].to_numpy(dtype=float)
     assert np.all(np.isfinite(raws["exact"])) and np.all(raws["exact"] > 0.05)
     np.testing.assert_allclose(raws["exact"], raws["brainscore"], atol=0.005)
+
+
+@pytest.mark.parametrize("name", list(OFFLINE_BENCHMARKS))
+def test_every_registered_benchmark_conforms(name):
+    """What the suite reads of an entry: a region with a layer, its data there, and stimuli with a name."""
+    entry = OFFLINE_BENCHMARKS[name]
+    assert entry.identifier == name and entry.region in ("V1", "V2", "V4", "IT")
+    assert entry.data_set in ("ringach", "v4", "rsa92") and entry.score_rule
+    entry.check_data(None)  # the shared data are there
+
+
+def test_a_registered_benchmark_is_scored_by_the_suite_and_the_analysis(tiny_floc):
+    from topoanalysis.brain import benchmarks
+
+    def prepare(path, spec, rng, device):
+        from topoanalysis.stimuli import load_rsa92
+
+        return benchmarks.Prepared(load_rsa92(path, image_size_px=spec.input_size_px), {})
+
+    def mean_rate(features, context, rng, options):
+        return {"raw": float(features.values.mean()), "ceiled": False, "score": float(features.values.mean())}
+
+    toy = benchmarks.Benchmark("IT-MeanRate-Toy", "IT", "rsa92", "raw (mean response)", prepare, mean_rate,
+                               lambda path: None)
+    model, spec, path = tiny_floc
+    benchmarks.register(toy)
+    try:
+        lines = []
+        table = run_offline_suite(model, spec, rng=np.random.default_rng(0), layers=LAYERS, device="cpu",
+                                  benchmarks=["IT-RSA-Kiani2007", "IT-MeanRate-Toy"], log=lines.append)
+        result = run_brain({"tiny": path}, BrainParams(benchmarks=("IT-MeanRate-Toy",), n_bootstrap=0),
+                           Runtime(device="cpu", progress=False))
+    finally:
+        benchmarks.unregister("IT-MeanRate-Toy")
+    toy_rows = table[table["benchmark"] == "IT-MeanRate-Toy"]
+    assert len(toy_rows) == len(LAYERS) and (toy_rows["region"] == "IT").all()
+    assert sum("recording" in line for line in lines) == 1  # the toy shares the 92 images' recording
+    assert list(result.region_scores["benchmark"]) == ["IT-MeanRate-Toy"]

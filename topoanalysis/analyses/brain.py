@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..brain.rsa import RSA_BENCHMARKS
+from ..brain.benchmarks import BENCHMARKS
 from ..brain.rsa_bootstrap import BOOTSTRAP_DESCRIPTION, bootstrap_image_indices
-from ..brain.suite import OFFLINE_BENCHMARKS, SCORE_RULES, region_table, run_offline_suite
+from ..brain.suite import region_table, run_offline_suite
 from ..brain.v4 import PLS_METHODS
 from ..errors import InputError
 from .base import Models, Result, Runtime, check_seed, checkpoint_info, data_path, model_files, model_first
@@ -64,10 +64,10 @@ class BrainParams:
                              f"got {self.n_bootstrap!r}")
 
     def offline(self) -> list[str]:
-        return [name for name in (self.benchmarks or OFFLINE_BENCHMARKS) if name in OFFLINE_BENCHMARKS]
+        return [name for name in (self.benchmarks or BENCHMARKS) if name in BENCHMARKS]
 
     def official(self) -> list[str]:
-        return [name for name in (self.benchmarks or ()) if name not in OFFLINE_BENCHMARKS]
+        return [name for name in (self.benchmarks or ()) if name not in BENCHMARKS]
 
 
 @dataclass
@@ -96,26 +96,11 @@ class BrainResult(Result):
 
 
 def check_data(params: BrainParams) -> None:
-    """Fail before any work when the data of an offline benchmark asked for is not there."""
-    from .. import paths
-    from ..brain.rsa import ALGONAUTS_FILENAME, HUMAN_IT_FILENAME
-    from ..brain.v4 import load_v4_repeats
-    from ..metrics.ringach import load_ringach2002
-    from ..stimuli.rsa92 import find_rsa92_file
-
-    offline = params.offline()
-    if "V1-Ringach2002" in offline:
-        load_ringach2002(params.ringach)  # small: read whole, so a damaged file fails here
-    if "V4-Cowley2023" in offline:
-        load_v4_repeats(params.v4_data)
-    rsa = [name for name in offline if "RSA" in name]
-    if rsa:
-        find_rsa92_file(params.rsa92)
-    if any("Kriegeskorte" in name for name in rsa):
-        paths.find_data_file(HUMAN_IT_FILENAME, params.rsa92, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
-    if any("Algonauts" in name for name in rsa):
-        paths.find_data_file(ALGONAUTS_FILENAME, params.rsa92, what="Algonauts 2019 92-image fMRI RDMs",
-                             flag="--rsa92")
+    """Fail before any work when the data of an offline benchmark asked for is not there (each entry's own check)."""
+    paths = {"ringach": params.ringach, "v4": params.v4_data, "rsa92": params.rsa92}
+    for name in params.offline():
+        entry = BENCHMARKS[name]
+        entry.check_data(paths[entry.data_set])
 
 
 def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = Runtime()) -> BrainResult:
@@ -129,7 +114,7 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
     options = dict(batch_size=runtime.batch_size, device=runtime.device, precision=runtime.precision)
     recording = dict(options, compile=runtime.compile)
     bootstrap = None
-    if params.n_bootstrap and any(name in RSA_BENCHMARKS for name in offline):
+    if params.n_bootstrap and any(BENCHMARKS[name].bootstrap is not None for name in offline):
         bootstrap = bootstrap_image_indices(params.n_bootstrap, np.random.default_rng([BOOTSTRAP_STREAM, params.seed]))
     sweeps, boots, official_scores, infos = [], [], [], {}
     for name, file in model_files(models).items():
@@ -152,7 +137,8 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
             sweeps.append(scores.assign(model=name))
         infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
     record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,
-              "models": infos, "score_rules": SCORE_RULES, "rdm": RDM_DESCRIPTION,
+              "models": infos, "rdm": RDM_DESCRIPTION,
+              "score_rules": {name: entry.score_rule for name, entry in BENCHMARKS.items()},
               "v4_ceiling": "split-half reliability, Spearman-Brown corrected; median over neurons per split, "
                             "mean over splits (Brain-Score's order)",
               "rsa_bootstrap": {"n": params.n_bootstrap, **BOOTSTRAP_DESCRIPTION,

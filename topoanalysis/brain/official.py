@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from .adapter import configure_brainscore
-from .suite import OFFLINE_BENCHMARKS
+from .benchmarks import BENCHMARKS as OFFLINE_BENCHMARKS
 
 
 def _is_fetch_error(exc: BaseException) -> bool:

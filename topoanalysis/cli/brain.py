@@ -18,7 +18,7 @@ import argparse
 import pandas as pd
 
 from ..analyses.brain import BrainParams
-from ..brain.suite import OFFLINE_BENCHMARKS
+from ..brain.benchmarks import BENCHMARKS as OFFLINE_BENCHMARKS
 from ..brain.v4 import PLS_METHODS
 from ..paths import REPORTS_DIR
 from .common import (
