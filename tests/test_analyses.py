@@ -59,18 +59,18 @@ def test_command_line_options_reach_the_params():
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: TemporalParams(timesteps=(0, 2)), "--timesteps must be >= 1"),
-    (lambda: TemporalParams(fisher_images=0), "--fisher-images must be >= 1"),
+    (lambda: TemporalParams(timesteps=(0, 2)), "timesteps must be >= 1"),
+    (lambda: TemporalParams(fisher_images=0), "fisher_images must be >= 1"),
     (lambda: RobustnessParams(attacks=("blur",)), "unknown attack 'blur'"),
     (lambda: RobustnessParams(mask_fractions=(1.5,)), "fraction of pixels masked"),
-    (lambda: RobustnessParams(pgd_steps=0), "--pgd-steps must be >= 1"),
+    (lambda: RobustnessParams(pgd_steps=0), "pgd_steps must be >= 1"),
     (lambda: BrainParams(pls_method="svd"), "unknown PLS method 'svd'"),
-    (lambda: ITPatchesParams(max_per_category=0), "--max-per-category must be >= 1"),
+    (lambda: ITPatchesParams(max_per_category=0), "max_per_category must be >= 1"),
     (lambda: Runtime(precision="fp16"), "unknown precision 'fp16'"),
     (lambda: model_files({}), "no checkpoints to analyse"),
 ])
 def test_bad_params_are_refused_before_any_work(make, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match):  # an InputError naming the parameter, not a command-line flag
         make()
 
 

@@ -218,7 +218,7 @@ CLI_CASES = [
     ("floc_all_identical", _identical_floc, "fLoc images in"),
     # 9. sizes that would exhaust memory
     ("temporal_huge_timesteps", _fixed("temporal", "--timesteps", "100000", "--baseline", "none", "--out", OUT),
-     "--timesteps 100000 is above the limit of 256"),
+     "timesteps 100000 is above the limit of 256"),
     # 10. messages and checks before work
     ("malicious_checkpoint", _malicious_checkpoint, "refused: loading it would run code it contains"),
     ("swap_positions_out_is_a_folder", _swap_into_a_folder, "is a folder; pass a file path"),

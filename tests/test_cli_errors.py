@@ -229,8 +229,8 @@ def test_a_decompression_bomb_is_refused(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("extra, match", [
     (["--baseline", "MISSING"], "error: --baseline"),
-    (["--n-per-class", "-1"], "--n-per-class must be >= 1"),
-    (["--timesteps", "0"], "--timesteps must be >= 1"),
+    (["--n-per-class", "-1"], "n_per_class must be >= 1, got -1 (option --n-per-class)"),
+    (["--timesteps", "0"], "timesteps must be >= 1; got [0] (option --timesteps)"),
 ])
 def test_report_refuses_bad_input_before_any_analysis(tiny, tmp_path, capsys, monkeypatch, extra, match):
     from topoanalysis.report import build
@@ -245,7 +245,8 @@ def test_report_refuses_bad_input_before_any_analysis(tiny, tmp_path, capsys, mo
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--models", "A", "MISSING", "--baseline-of", "A=B"], "B.pt is not among --models"),
+    (["--models", "A", "MISSING", "--baseline-of", "A=B"],
+     "B.pt is not among the models; list every pair member among the models (option --baseline-of)"),
     (["--models", "A", "B", "--baseline-of", "A=A"], "cannot be its own baseline"),
     (["--models", "A"], "at least two checkpoints"),
     (["--models", "A", "B", "--ckpt", "A"], "--models replaces --ckpt and --baseline"),

@@ -113,10 +113,11 @@ def data_path(given: str | None, data_set: str) -> Path:
     return Path(given) if given not in (None, "none") else default_data_path(data_set)
 
 
-def check_seed(seed, flag: str = "--seed") -> None:
-    """ValueError unless ``seed`` is a whole number >= 0 (what numpy's generators accept)."""
+def check_seed(seed, name: str = "seed") -> None:
+    """:class:`~topoanalysis.errors.InputError` unless ``seed`` is a whole number >= 0 (what numpy's generators
+    accept); ``name`` is the parameter it came from."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"{flag} must be a whole number >= 0, got {seed!r}")
+        raise InputError(f"{name} must be a whole number >= 0, got {seed!r}", parameter=name)
 
 
 def _as_model(name: str, model) -> ModelFile | InMemoryModel:
@@ -197,14 +198,15 @@ def choose_layer(spec: CheckpointSpec, requested: str | None, area: str) -> str:
     valid = list(spec.sheets)
     if requested is not None:
         if requested not in valid:
-            raise InputError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}")
+            raise InputError(f"unknown layer {requested!r}; layers with a sheet: {', '.join(valid)}", parameter="layer")
         return requested
     layer = spec.layer_for(area)
     if layer is None:
-        raise InputError(f"the checkpoint maps no layer to {area}; pass --layer (one of: {', '.join(valid)})")
+        raise InputError(f"the checkpoint maps no layer to {area}; pass a layer (one of: {', '.join(valid)})",
+                         parameter="layer")
     if layer not in valid:
-        raise InputError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass --layer (one of: "
-                         f"{', '.join(valid)})")
+        raise InputError(f"{area}'s layer {layer} has no sheet in this checkpoint; pass a layer (one of: "
+                         f"{', '.join(valid)})", parameter="layer")
     return layer
 
 
@@ -229,8 +231,8 @@ def check_evaluation_data(dataset: str, data_path: str | None) -> None:
     if dataset == "cifar10":
         find_data_file(DATA_SETS["cifar10"], data_path, what="CIFAR-10 JPEG zip", flag="--data-path")
     elif dataset == "imagefolder" and (data_path is None or not Path(data_path).is_dir()):
-        raise DataNotFoundError(f"--data imagefolder needs --data-path ROOT, an existing folder of <class>/<image> "
-                                f"files or one holding val/<class>/<image> (got {data_path})")
+        raise DataNotFoundError(f"data 'imagefolder' needs data_path ROOT, an existing folder of <class>/<image> "
+                                f"files or one holding val/<class>/<image> (got {data_path})", parameter="data_path")
 
 
 def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_path: str | None,
@@ -245,13 +247,13 @@ def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_p
     from ..training.data import ImageArrays, ImageFolder, load_cifar10_zip
 
     if n_per_class < 1:
-        raise InputError(f"--n-per-class must be >= 1, got {n_per_class}")
+        raise InputError(f"n_per_class must be >= 1, got {n_per_class}", parameter="n_per_class")
     if dataset == "cifar10":
         data = load_cifar10_zip(data_path, "test", limit_per_class=n_per_class, flag="--data-path")
     elif dataset == "imagefolder":
         if data_path is None:
-            raise InputError("--data imagefolder needs --data-path ROOT (a folder of <class>/<image> files, or "
-                             "one holding val/<class>/<image>)")
+            raise InputError("data 'imagefolder' needs data_path ROOT (a folder of <class>/<image> files, or "
+                             "one holding val/<class>/<image>)", parameter="data_path")
         root = Path(data_path)
         folder = ImageFolder(root / "val" if (root / "val").is_dir() else root, spec.input_size_px)
         chosen = [i for label in range(len(folder.classes))
@@ -261,12 +263,12 @@ def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_p
                            folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
     else:
         raise InputError(f"unknown evaluation data {dataset!r}; use cifar10 or imagefolder")
-    n_classes = getattr(getattr(model, "fc", None), "out_features", None)
+    n_classes = spec.arch_kwargs.get("num_classes")
     if n_classes is not None and n_classes != len(data.classes):
         raise InputError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
                          f"({', '.join(data.classes[:5])}{' ...' if len(data.classes) > 5 else ''}); pass the data "
-                         "it was trained on: --data cifar10 for CIFAR-10 checkpoints, --data imagefolder --data-path "
-                         "ROOT for others")
+                         "it was trained on: data 'cifar10' for CIFAR-10 checkpoints, 'imagefolder' with a data_path "
+                         "ROOT for others", parameter="data")
     return data
 
 

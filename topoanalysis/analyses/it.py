@@ -60,7 +60,8 @@ class ITPatchesParams:
     def __post_init__(self) -> None:
         check_seed(self.seed)
         if self.max_per_category is not None and self.max_per_category < 1:
-            raise InputError(f"--max-per-category must be >= 1, got {self.max_per_category}")
+            raise InputError(f"max_per_category must be >= 1, got {self.max_per_category}",
+                             parameter="max_per_category")
 
 
 @dataclass

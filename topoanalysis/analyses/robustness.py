@@ -118,17 +118,17 @@ class RobustnessParams:
     def __post_init__(self) -> None:
         self.strengths()
         if self.pgd_n_per_class is not None and self.pgd_n_per_class < 1:
-            raise InputError(f"--pgd-n-per-class must be >= 1, got {self.pgd_n_per_class}")
-        for flag, value in (("--pgd-steps", self.pgd_steps), ("--pgd-restarts", self.pgd_restarts),
-                            ("--square-queries", self.square_queries)):
-            if value < 1:
-                raise InputError(f"{flag} must be >= 1, got {value}")
+            raise InputError(f"pgd_n_per_class must be >= 1, got {self.pgd_n_per_class}",
+                             parameter="pgd_n_per_class")
+        for name in ("pgd_steps", "pgd_restarts", "square_queries"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}", parameter=name)
         if not 0 < self.pgd_step_fraction <= 2:
-            raise InputError(f"--pgd-step-fraction (PGD step / epsilon) must be in (0, 2], got "
-                             f"{self.pgd_step_fraction}; e.g. 0.25")
+            raise InputError(f"pgd_step_fraction (PGD step / epsilon) must be in (0, 2], got "
+                             f"{self.pgd_step_fraction}; e.g. 0.25", parameter="pgd_step_fraction")
         if not 0 < self.square_p_init <= 1:
-            raise InputError(f"--square-p-init (fraction of pixels in the first square) must be in (0, 1], got "
-                             f"{self.square_p_init}")
+            raise InputError(f"square_p_init (fraction of pixels in the first square) must be in (0, 1], got "
+                             f"{self.square_p_init}", parameter="square_p_init")
 
     def strengths(self) -> dict[str, tuple[float, ...]]:
         """``{attack: strengths}`` in pixel units, validated, duplicates dropped."""

@@ -51,13 +51,14 @@ class TemporalParams:
 
     def __post_init__(self) -> None:
         if not self.timesteps or min(self.timesteps) < 1:
-            raise InputError(f"--timesteps must be >= 1; got {list(self.timesteps)}")
+            raise InputError(f"timesteps must be >= 1; got {list(self.timesteps)}", parameter="timesteps")
         if max(self.timesteps) > MAX_TIMESTEPS:
-            raise InputError(f"--timesteps {max(self.timesteps)} is above the limit of {MAX_TIMESTEPS} (memory grows "
-                             "with T: each layer's spikes are kept for every step); pass smaller values")
+            raise InputError(f"timesteps {max(self.timesteps)} is above the limit of {MAX_TIMESTEPS} (memory grows "
+                             "with T: each layer's spikes are kept for every step); pass smaller values",
+                             parameter="timesteps")
         for name in ("fisher_images", "fisher_batch_size", "n_per_class"):
             if getattr(self, name) < 1:
-                raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}", parameter=name)
 
 
 @dataclass

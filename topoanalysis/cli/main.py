@@ -103,6 +103,10 @@ ERRNO_WORDS = {
 """Plain words for the ``[Errno N] ...`` texts of the OS errors a command can meet."""
 
 
+OPTION_OF = {"pairs": "--baseline-of", "groups": "--group", "data": "--data", "data_path": "--data-path"}
+"""The command-line option of a library parameter where it is not ``--`` and the parameter's name with dashes."""
+
+
 def plain_message(exc: BaseException) -> str:
     """``exc``'s message with any raw ``[Errno N] text`` in it put in plain words, and for an error that names
     the parameter at fault (:attr:`~topoanalysis.errors.TopoanalysisError.parameter`) the option that sets it."""
@@ -115,7 +119,7 @@ def plain_message(exc: BaseException) -> str:
         text = f"{files}: {ERRNO_WORDS.get(exc.errno, exc.strerror)}"
     parameter = getattr(exc, "parameter", None)
     if parameter:
-        text += f" (option --{parameter.replace('_', '-')})"
+        text += f" (option {OPTION_OF.get(parameter, '--' + parameter.replace('_', '-'))})"
     return text
 
 

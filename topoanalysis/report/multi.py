@@ -104,32 +104,34 @@ def _pair_names(models: Sequence[Path], pairs: Sequence[tuple[Path, Path]]) -> l
     for topo, base in pairs:
         missing = [str(p) for p in (topo, base) if Path(p).resolve() not in by_path]
         if missing:
-            raise InputError(f"--baseline-of {topo}={base}: {', '.join(missing)} is not among --models; list every "
-                             "pair member under --models")
+            raise InputError(f"pair {topo} = {base}: {', '.join(missing)} is not among the models; list every pair "
+                             "member among the models", parameter="pairs")
         if Path(topo).resolve() == Path(base).resolve():
-            raise InputError(f"--baseline-of {topo}={base}: a model cannot be its own baseline")
+            raise InputError(f"pair {topo} = {base}: a model cannot be its own baseline", parameter="pairs")
         named.append((by_path[Path(topo).resolve()], by_path[Path(base).resolve()]))
     return list(dict.fromkeys(named))
 
 
 def _group_pairs(groups: dict[str, Sequence[Path]], pairs: list[tuple[str, str]],
                  models: Sequence[Path]) -> dict[str, list[tuple[str, str]]]:
-    """Each ``--group`` as its seed pairs: every member a topographic model of a pair among ``pairs``."""
+    """Each group as its seed pairs: every member a topographic model of a pair among ``pairs``."""
     by_path = {path.resolve(): path.stem for path in models}
     baseline_of = dict(pairs)
     named: dict[str, list[tuple[str, str]]] = {}
     seen: dict[str, str] = {}
     for name, members in groups.items():
         if len(members) < 2:
-            raise InputError(f"--group {name}: a group is two or more seeds of one condition, got {len(members)}")
+            raise InputError(f"group {name}: a group is two or more seeds of one condition, got {len(members)}",
+                             parameter="groups")
         stems = []
         for member in members:
             stem = by_path.get(Path(member).resolve())
             if stem is None or stem not in baseline_of:
-                raise InputError(f"--group {name}: {member} is not a topographic model of a --baseline-of pair among "
-                                 "--models; list it under --models and pair it with its own seed's baseline")
+                raise InputError(f"group {name}: {member} is not the topographic model of a pair among the models; "
+                                 "list it among the models and pair it with its own seed's baseline",
+                                 parameter="groups")
             if stem in seen:
-                raise InputError(f"--group {name}: {member} is already in group {seen[stem]}")
+                raise InputError(f"group {name}: {member} is already in group {seen[stem]}", parameter="groups")
             seen[stem] = name
             stems.append(stem)
         named[name] = [(stem, baseline_of[stem]) for stem in dict.fromkeys(stems)]
@@ -172,7 +174,8 @@ def _build_models_report(models, pairs, out, *, groups, params, runtime, arch, f
     paths = [Path(model) for model in models]
     stems = [path.stem for path in paths]
     if len(paths) < 2 or len(set(stems)) < len(stems):
-        raise InputError(f"--models needs at least two checkpoints with distinct file names, got {stems}")
+        raise InputError(f"a models report needs at least two checkpoints with distinct file names, got {stems}",
+                         parameter="models")
     named_pairs = _pair_names(paths, [(Path(t), Path(b)) for t, b in pairs])
     named_groups = _group_pairs({name: [Path(m) for m in members] for name, members in (groups or {}).items()},
                                 named_pairs, paths)
