@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-slow lint bench clean
+.PHONY: venv demo test test-slow lint bench docs clean
 
 venv: $(STAMP)
 
@@ -45,6 +45,19 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/record_speed.py
+
+# The documentation site (Sphinx, numpydoc, the executed example gallery) -> docs/_build/html/index.html.
+# Warnings are errors: a broken example or a dangling reference fails the build. -E rereads every page,
+# so a warning of an unchanged page is not hidden by the saved environment of an earlier build.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): requirements-docs.lock $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-docs.lock >$(VENV)/pip-docs.log 2>&1 \
+		|| { grep -v 'neither a file nor a directory' $(VENV)/pip-docs.log; exit 1; }
+	touch $(DOCS_STAMP)
+
+docs: $(STAMP) $(DOCS_STAMP)
+	$(BIN)/sphinx-build -E -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV)

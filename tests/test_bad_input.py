@@ -223,7 +223,7 @@ CLI_CASES = [
     ("malicious_checkpoint", _malicious_checkpoint, "refused: loading it would run code it contains"),
     ("swap_positions_out_is_a_folder", _swap_into_a_folder, "is a folder; pass a file path"),
     ("v1_n_samples_0", _v1("--n-samples", "0"), "n_samples must be >= 1"),
-    ("v1_negative_seed", _v1("--seed", "-1"), "--seed must be a whole number >= 0"),
+    ("v1_negative_seed", _v1("--seed", "-1"), "seed must be a whole number >= 0"),
     ("brain_damaged_ringach", _damaged_ringach, "not a readable MATLAB file"),
     ("usage_error", _fixed("v1-maps", "--no-such-option"), "see topoanalysis v1-maps --help"),
     ("usage_error_nested", _fixed("import", "tdann", "--weights"), "see topoanalysis import tdann --help"),

@@ -152,7 +152,7 @@ def test_one_layer_stands_for_each_area(tiny, tmp_path, capsys):
     model, _ = load_checkpoint(path)
     save_checkpoint(tmp_path / "no_v1.pt", model, no_v1)
     assert main(["v1-maps", "--ckpt", str(tmp_path / "no_v1.pt"), "--out", str(tmp_path / "v1")]) == 2
-    assert "maps no layer to V1; pass --layer" in capsys.readouterr().err
+    assert "maps no layer to V1; pass a layer" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -89,9 +89,9 @@ def test_baseline_and_positions_file_and_bad_inputs(tmp_path):
         train(_config(tmp_path / "bad", optimizer="adam"))
     with pytest.raises(ValueError, match="unknown dataset 'mnist'"):
         train(_config(tmp_path / "bad", dataset="mnist"))
-    for setting, message in ((dict(log_every=0), "--log-every must be >= 1, got 0"),
-                             (dict(lr=-1.0), "--lr must be > 0, got -1.0"),
-                             (dict(alpha=float("nan")), "--alpha must be >= 0, got nan")):
+    for setting, message in ((dict(log_every=0), "log_every must be >= 1, got 0"),
+                             (dict(lr=-1.0), "lr must be > 0, got -1.0"),
+                             (dict(alpha=float("nan")), "alpha must be >= 0, got nan")):
         with pytest.raises(ValueError, match=message):
             train(_config(tmp_path / "refused", **setting))
     assert not (tmp_path / "refused").exists()  # refused before any work

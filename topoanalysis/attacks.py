@@ -49,7 +49,7 @@ def check_attack(attack: str, strength: float) -> float:
     >>> check_attack("blur", 1.0)
     Traceback (most recent call last):
     ...
-    ValueError: unknown attack 'blur'; valid attacks: gaussian_noise, pixel_mask, fgsm, pgd, square
+    topoanalysis.errors.InputError: unknown attack 'blur'; valid attacks: gaussian_noise, pixel_mask, fgsm, pgd, square
     """
     if attack not in ATTACKS:
         raise InputError(f"unknown attack {attack!r}; valid attacks: {', '.join(ATTACKS)}")

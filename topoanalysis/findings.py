@@ -34,7 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["Finding", "paper_findings", "findings_table", "binomial_se", "plus_minus", "judge", "needed_seeds",
+from .metrics.it import DOMAINS as IT_DOMAINS
+from .stats import binomial_se
+
+__all__ = ["Finding", "paper_findings", "findings_table", "plus_minus", "judge", "needed_seeds",
            "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE", "NOT_TESTABLE", "VERDICTS", "Z", "CONFIDENCE", "POWER",
            "MAX_DROP_POINTS", "RULES", "DEFAULT_SEED_SD"]
 
@@ -48,7 +51,6 @@ Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
 """1.96: the half-width of a normal 95 % interval in standard errors (also the bar for "above its null")."""
 MAX_DROP_POINTS = 3.0
 """Largest accuracy drop (percentage points, topographic below baseline) read as "no drop"."""
-IT_DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 
 RULES = (
     f"Every interval is {CONFIDENCE:.0%} two-sided: normal (effect +- {Z:.2f} SE) within one model, t with n - 1 "
@@ -98,11 +100,6 @@ class Finding:
     baseline_value: float = math.nan
     above_null: float = math.nan
     """1.0 when the topographic measure is above its position-shuffle null, 0.0 when not, NaN: no null."""
-
-
-def binomial_se(accuracy: float, n: int) -> float:
-    """Standard error of an accuracy measured on ``n`` images."""
-    return math.sqrt(accuracy * (1 - accuracy) / n)
 
 
 def plus_minus(value: float, sem: float | None, digits: int = 3) -> str:

@@ -141,9 +141,9 @@ def foreign_file(folder: str | os.PathLike, marker: str) -> str | None:
     return files[0] if files else None
 
 
-def _refusal(out: Path, marker: str, foreign: str, flag: str) -> ValueError:
+def _refusal(out: Path, marker: str, foreign: str, flag: str) -> InputError:
     whose = "another command's output" if other_output(out, marker) else "not written by this command"
-    return ValueError(f"{flag} {out} already holds other files ({foreign}: {whose}, which a new run must not "
+    return InputError(f"{flag} {out} already holds other files ({foreign}: {whose}, which a new run must not "
                       f"delete); pass another {flag}, a new or empty folder")
 
 

@@ -51,8 +51,9 @@ def find_data_file(relative: str, path: str | os.PathLike | None = None, *, what
     >>> find_data_file("ringach2002/ringach_2002_db.mat", "/no/where", what="Ringach 2002", flag="--ringach")
     Traceback (most recent call last):
     ...
-    FileNotFoundError: Ringach 2002 (ringach_2002_db.mat) not found; tried: /no/where. Fix: pass --ringach PATH \
-(the file or its folder) or set TOPOANALYSIS_DATA to a data folder that holds ringach2002/ringach_2002_db.mat.
+    topoanalysis.errors.DataNotFoundError: Ringach 2002 (ringach_2002_db.mat) not found; tried: /no/where. \
+Fix: pass --ringach PATH (the file or its folder) or set TOPOANALYSIS_DATA to a data folder that holds \
+ringach2002/ringach_2002_db.mat.
     """
     name = Path(relative).name
     if path is not None:

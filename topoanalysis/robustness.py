@@ -67,6 +67,7 @@ from .attacks import (  # noqa: F401 (the attacks' names are part of this module
     run_attack,
 )
 from .errors import InputError
+from .stats import binomial_se
 
 if TYPE_CHECKING:
     from .models.checkpoints import CheckpointSpec
@@ -238,7 +239,7 @@ def accuracy_summary(per_image: pd.DataFrame) -> pd.DataFrame:
     n_correct, n = grouped["sum"].to_numpy(float), grouped["size"].to_numpy(float)
     accuracy = n_correct / n
     low, high = wilson_interval(n_correct, n)
-    return grouped[keys].assign(accuracy=accuracy, se=np.sqrt(accuracy * (1 - accuracy) / n), ci_low=low,
+    return grouped[keys].assign(accuracy=accuracy, se=binomial_se(accuracy, n), ci_low=low,
                                 ci_high=high, n_images=n.astype(int))
 
 

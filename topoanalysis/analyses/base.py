@@ -263,7 +263,9 @@ def evaluation_data(spec: CheckpointSpec, model: nn.Module, dataset: str, data_p
                            folder.classes, tuple(spec.mean), tuple(spec.std), f"{folder.root}")
     else:
         raise InputError(f"unknown evaluation data {dataset!r}; use cifar10 or imagefolder")
-    n_classes = spec.arch_kwargs.get("num_classes")
+    from ..models.registry import constructor_kwargs
+
+    n_classes = constructor_kwargs(spec.arch, spec.arch_kwargs).get("num_classes")
     if n_classes is not None and n_classes != len(data.classes):
         raise InputError(f"the checkpoint classifies {n_classes} classes but {data.source} has {len(data.classes)} "
                          f"({', '.join(data.classes[:5])}{' ...' if len(data.classes) > 5 else ''}); pass the data "

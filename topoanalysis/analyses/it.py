@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
-from ..metrics.it import ITParams, it_analysis
+from ..metrics.it import DOMAINS, ITParams, it_analysis
 from ..metrics.overlap import OVERLAP_CHANCE
 from ..outputs import write_json
 from .base import (
@@ -39,7 +39,6 @@ from .registry import Analysis
 logger = logging.getLogger(__name__)
 
 STACKED = ("patches", "overlap", "overlap_contrast", "smoothness", "selectivity_curves", "generalization")
-DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 
 
 @dataclass(frozen=True)

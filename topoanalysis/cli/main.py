@@ -103,7 +103,8 @@ ERRNO_WORDS = {
 """Plain words for the ``[Errno N] ...`` texts of the OS errors a command can meet."""
 
 
-OPTION_OF = {"pairs": "--baseline-of", "groups": "--group", "data": "--data", "data_path": "--data-path"}
+OPTION_OF = {"pairs": "--baseline-of", "groups": "--group", "data": "--data", "data_path": "--data-path",
+             "clusters_per_layer": "--clusters", "out_dir": "--out", "image_size_px": "--image-size"}
 """The command-line option of a library parameter where it is not ``--`` and the parameter's name with dashes."""
 
 

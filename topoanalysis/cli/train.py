@@ -7,6 +7,7 @@ Multi-GPU / multi-node: launch under torchrun, e.g.
 from __future__ import annotations
 
 import sys
+from dataclasses import MISSING, fields
 
 from ..errors import InputError
 from ..models import list_models
@@ -14,44 +15,55 @@ from ..training.optimizers import OPTIMIZERS
 from ..training.trainer import DATASETS, TrainConfig, TrainingInterrupted, train
 from .common import parse_device
 
+DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+"""The command's defaults: :class:`~topoanalysis.training.trainer.TrainConfig`'s."""
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train a spiking ResNet with task + STC loss")
     parser.add_argument("--out", required=True, help="output folder (checkpoints, train_log.jsonl)")
-    parser.add_argument("--dataset", choices=DATASETS, default="cifar10")
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--dataset", choices=DATASETS, default=DEFAULTS["dataset"])
+    parser.add_argument("--data", default=DEFAULTS["data_path"],
                         help="cifar10: the JPEG zip (default ../shared/data/cifar10-jpeg.zip); cifar100: the "
                              "cifar-100-python folder; imagefolder: ROOT with train/ and val/")
-    parser.add_argument("--arch", choices=list_models(), default="spiking_resnet18")
-    parser.add_argument("--stem", choices=("cifar", "imagenet"), default="cifar")
-    parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (default: %(default)s)")
-    parser.add_argument("--timesteps", type=int, default=None,
+    parser.add_argument("--arch", choices=list_models(), default=DEFAULTS["arch"])
+    parser.add_argument("--stem", choices=("cifar", "imagenet"), default=DEFAULTS["stem"])
+    parser.add_argument("--width", type=float, default=DEFAULTS["width"],
+                        help="channel multiplier (default: the architecture's: 1 for spiking_resnet18)")
+    parser.add_argument("--timesteps", type=int, default=DEFAULTS["timesteps"],
                         help="T (default: the architecture's: 4 for spiking_resnet18, 10 for spiking_cornet_rt)")
-    parser.add_argument("--image-size", type=int, default=224, help="imagefolder input size (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=128, help="per process (default: %(default)s)")
-    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adamw",
+    parser.add_argument("--image-size", type=int, default=DEFAULTS["image_size_px"],
+                        help="imagefolder input size (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"],
+                        help="per process (default: %(default)s)")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default=DEFAULTS["optimizer"],
                         help="adamw (paper: base LR 5e-4, cosine) or sgd (Nesterov, LR 0.1)")
-    parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--weight-decay", type=float, default=None)
-    parser.add_argument("--warmup-steps", type=int, default=0)
-    parser.add_argument("--alpha", type=float, default=50.0, help="weight of L_L (default: %(default)s)")
-    parser.add_argument("--beta", type=float, default=50.0, help="weight of L_S (default: %(default)s)")
-    parser.add_argument("--clusters", type=int, default=10, help="clusters M per layer (default: %(default)s)")
-    parser.add_argument("--ccg-window", default="half_minus_one",
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"])
+    parser.add_argument("--warmup-steps", type=int, default=DEFAULTS["warmup_steps"])
+    parser.add_argument("--alpha", type=float, default=DEFAULTS["alpha"], help="weight of L_L (default: %(default)s)")
+    parser.add_argument("--beta", type=float, default=DEFAULTS["beta"], help="weight of L_S (default: %(default)s)")
+    parser.add_argument("--clusters", type=int, default=DEFAULTS["clusters_per_layer"],
+                        help="clusters M per layer (default: %(default)s)")
+    parser.add_argument("--ccg-window", default=DEFAULTS["ccg_window"],
                         help="CCG lag window W: half_minus_one (T/2-1), half (T/2) or an integer")
-    parser.add_argument("--positions", default=None, help="sheets .npz from `topoanalysis swap-positions`")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", type=parse_device, default=None, help="cpu, cuda, cuda:1 ... (default: CUDA "
+    parser.add_argument("--positions", default=DEFAULTS["positions"],
+                        help="sheets .npz from `topoanalysis swap-positions`")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    parser.add_argument("--device", type=parse_device, default=DEFAULTS["device"],
+                        help="cpu, cuda, cuda:1 ... (default: CUDA "
                         "if available)")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=DEFAULTS["precision"],
                         help="default: bf16 autocast on CUDA, fp32 on CPU")
-    parser.add_argument("--limit-per-class", type=int, default=None, help="use only N images per class")
-    parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--workers", type=int, default=4, help="loader processes for imagefolder")
-    parser.add_argument("--resume", default=None, help="checkpoint_last.pt to continue from")
-    parser.add_argument("--log-every", type=int, default=1, help="log every N steps (default: %(default)s)")
-    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+    parser.add_argument("--limit-per-class", type=int, default=DEFAULTS["limit_per_class"],
+                        help="use only N images per class")
+    parser.add_argument("--max-steps", type=int, default=DEFAULTS["max_steps"])
+    parser.add_argument("--workers", type=int, default=DEFAULTS["workers"], help="loader processes for imagefolder")
+    parser.add_argument("--resume", default=DEFAULTS["resume"], help="checkpoint_last.pt to continue from")
+    parser.add_argument("--log-every", type=int, default=DEFAULTS["log_every"],
+                        help="log every N steps (default: %(default)s)")
+    parser.add_argument("--checkpoint-every", type=int, default=DEFAULTS["checkpoint_every"], metavar="N",
                         help="also save checkpoint_last.pt every N steps (default: at each epoch's end only)")
     parser.add_argument("--note", action="append", default=[], metavar="KEY=TEXT",
                         help="add KEY: TEXT to the model card (repeatable), e.g. where the positions came from")

@@ -93,6 +93,15 @@ def check_arch_kwargs(name: str, kwargs: dict, *, as_flags: bool = False) -> Non
             raise InputError(f"{label} {value} is out of range; it must be {low:g} to {high:g}")
 
 
+def constructor_kwargs(name: str, kwargs: dict) -> dict:
+    """Every constructor argument ``create_model(name, **kwargs)`` builds with: the class's defaults, then the
+    registry entry's, then ``kwargs`` (e.g. the class count of a checkpoint whose card records none)."""
+    entry = MODELS[name] if name in MODELS else family_of(name)
+    parameters = inspect.signature(entry.family.model_class.__init__).parameters
+    defaults = {key: p.default for key, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    return {**defaults, **entry.defaults, **kwargs}
+
+
 def list_models() -> list[str]:
     """Names accepted by :func:`create_model`."""
     return sorted(MODELS)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..metrics.it import DOMAINS
 from ..metrics.overlap import OVERLAP_CHANCE
 from .common import grouped_bars, model_names, plot_curves, plot_smoothness_bars, sem_band
 from .v1 import plot_preference_map
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
 
-DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 T_CMAP = "RdBu_r"
 T_LABEL = "t (domain vs rest)"
 #: Colour range ``(vmin, vmax)`` of each overlap method; its chance level is the middle.

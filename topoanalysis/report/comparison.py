@@ -24,7 +24,9 @@ import math
 import numpy as np
 import pandas as pd
 
-REGIONS = ("V1", "V2", "V4", "IT")
+from ..brain.adapter import REGIONS
+from ..stats import binomial_se
+
 FIG4C_DOMAINS = ("faces", "bodies")
 
 
@@ -76,7 +78,7 @@ def topography_cost(pairs: list[tuple[str, str, str]], accuracy: dict[str, tuple
             change, se = np.nan, np.nan
         else:
             change = 100 * (t[0] - b[0])
-            se = 100 * math.hypot(math.sqrt(t[0] * (1 - t[0]) / t[1]), math.sqrt(b[0] * (1 - b[0]) / b[1]))
+            se = 100 * math.hypot(binomial_se(*t), binomial_se(*b))
         rows.append({"family": family, "topographic": topo, "baseline": base, "accuracy_change_points": change,
                      "se_points": se})
     return pd.DataFrame(rows)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..stats import binomial_se
+
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec
 
@@ -51,7 +53,7 @@ def accuracy_vs_smoothness_figure(smoothness: pd.DataFrame, accuracy: dict[str, 
     for i, model in enumerate(dict.fromkeys(orientation["model"])):
         row = orientation[orientation["model"] == model].iloc[0]
         acc, n, source = accuracy.get(model, (np.nan, 0, ""))
-        se = np.sqrt(acc * (1 - acc) / n) if n else np.nan
+        se = binomial_se(acc, n)
         sources.add(f"{source}, n = {n:,}")
         ax.errorbar([row["smoothness"]], [100 * acc], xerr=[row["sem"]], yerr=[100 * se], fmt="o", color=f"C{i}",
                     ms=6, capsize=3, label=model)

@@ -26,11 +26,12 @@ import pandas as pd
 from ..analyses import registry
 from ..analyses.base import ModelFile, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..errors import InputError
-from ..findings import RULES, binomial_se
+from ..findings import RULES
 from ..models.registry import family_of
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
 from ..seed_findings import seed_level_findings, seed_variation
+from ..stats import binomial_se
 from .build import (
     ReportParams,
     build_report,

@@ -31,7 +31,7 @@ from ..errors import DataNotFoundError, InputError
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
-from ..models.registry import MODELS
+from ..models.registry import MODELS, constructor_kwargs
 from ..outputs import other_output, write_manifest
 from ..paths import atomic_path
 from ..sheets import load_sheets
@@ -52,16 +52,19 @@ OUT_FILES = ("checkpoint_last.pt", "model.pt", LOG_NAME)
 """What a run writes in its --out folder (its manifest lists them)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run needs; saved in the checkpoint's provenance."""
+    """Everything a training run needs; saved in the checkpoint's provenance. Validated on construction (numbers
+    in range, a known architecture, data set and optimizer), so a bad setting fails before any work; the
+    command line reads its defaults from here."""
 
     out_dir: str
     dataset: str = "cifar10"
     data_path: str | None = None
     arch: str = "spiking_resnet18"
     stem: str = "cifar"
-    width: float = 1.0
+    width: float | None = None
+    """Channel multiplier; None: the architecture's (1.0, or a tiny test model's 1/16)."""
     timesteps: int | None = None
     """T; None: the architecture's default (:data:`~topoanalysis.models.registry.MODELS`), 4 for the spiking
     ResNet-18, 10 for the spiking CORnet-RT."""
@@ -89,8 +92,18 @@ class TrainConfig:
     notes: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.timesteps is None and self.arch in MODELS:
-            self.timesteps = int(MODELS[self.arch].defaults["timesteps"])
+        if self.arch not in MODELS:
+            raise InputError(f"unknown architecture {self.arch!r}; registered: {', '.join(sorted(MODELS))}",
+                             parameter="arch")
+        for name in ("timesteps", "width"):  # None: the architecture's own
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, constructor_kwargs(self.arch, {})[name])
+        if self.dataset not in DATASETS:
+            raise InputError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}", parameter="dataset")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"unknown optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}",
+                             parameter="optimizer")
+        check_numbers(self)
 
 
 def _load_data(config: TrainConfig):
@@ -227,9 +240,6 @@ def train(config: TrainConfig):
 
 
 def _train(config: TrainConfig):
-    check_numbers(config)
-    if config.optimizer not in OPTIMIZERS:
-        raise InputError(f"unknown optimizer {config.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
     out = check_out_folder(config)  # on every rank before the process group forms, so before any rank writes
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":

@@ -18,21 +18,20 @@ logger = logging.getLogger(__name__)
 
 
 def check_numbers(config: TrainConfig) -> None:
-    """Fail before any work on a setting out of range, naming its flag."""
-    at_least_one = {"--epochs": config.epochs, "--batch-size": config.batch_size, "--timesteps": config.timesteps,
-                    "--clusters": config.clusters_per_layer, "--log-every": config.log_every,
-                    "--max-steps": config.max_steps, "--limit-per-class": config.limit_per_class,
-                    "--checkpoint-every": config.checkpoint_every}
-    for flag, value in at_least_one.items():
+    """Fail before any work on a setting out of range, naming it (the command line adds its option)."""
+    for name in ("epochs", "batch_size", "timesteps", "clusters_per_layer", "log_every", "max_steps",
+                 "limit_per_class", "checkpoint_every"):
+        value = getattr(config, name)
         if value is not None and value < 1:
-            raise InputError(f"{flag} must be >= 1, got {value}")
-    for flag, value in {"--warmup-steps": config.warmup_steps, "--alpha": config.alpha, "--beta": config.beta,
-                        "--weight-decay": config.weight_decay}.items():
+            raise InputError(f"{name} must be >= 1, got {value}", parameter=name)
+    for name in ("warmup_steps", "alpha", "beta", "weight_decay"):
+        value = getattr(config, name)
         if value is not None and not value >= 0:
-            raise InputError(f"{flag} must be >= 0, got {value}")
-    for flag, value in {"--lr": config.lr, "--width": config.width}.items():
+            raise InputError(f"{name} must be >= 0, got {value}", parameter=name)
+    for name in ("lr", "width"):
+        value = getattr(config, name)
         if value is not None and not value > 0:
-            raise InputError(f"{flag} must be > 0, got {value}")
+            raise InputError(f"{name} must be > 0, got {value}", parameter=name)
 
 
 RESUMABLE_CHANGES = ("out_dir", "resume", "notes", "data_path", "device", "precision", "workers", "max_steps",
