@@ -2,7 +2,7 @@
 
 Runs (or reuses from ``reports/.cache``) the report's analyses for each seed pair, computes each
 pair's findings and the SD over seeds of every claim's effect (topographic minus baseline, or the
-topographic model's contrast). ``topoanalysis.findings.DEFAULT_SEED_SD`` holds these numbers: a
+topographic model's contrast). ``topoanalysis.report.findings.DEFAULT_SEED_SD`` holds these numbers: a
 one-seed report with no seed-replicated pair of its own widens its intervals by them.
 Results go to ``benchmarks/results/seed_variation_<device>.json``.
 Run: ``python benchmarks/seed_variation.py`` (after ``make demo`` it only reads the cache).
@@ -18,7 +18,7 @@ from topoanalysis.analyses.base import Runtime
 from topoanalysis.paths import CHECKPOINT_DIR
 from topoanalysis.report import ReportParams
 from topoanalysis.report.build import card_accuracy, pair_findings, run_pair_analyses
-from topoanalysis.seed_findings import seed_variation
+from topoanalysis.report.seed_findings import seed_variation
 
 PAIRS = [("tresnet18_cifar10_a05", "resnet18_cifar10_baseline"),
          ("tresnet18_cifar10_a05_seed1", "resnet18_cifar10_baseline_seed1"),

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.findings import (
+from topoanalysis.metrics.spatial import CorrelationResult
+from topoanalysis.report.findings import (
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_TESTABLE,
@@ -17,8 +18,7 @@ from topoanalysis.findings import (
     needed_seeds,
     paper_findings,
 )
-from topoanalysis.metrics.spatial import CorrelationResult
-from topoanalysis.seed_findings import seed_level_findings, seed_variation
+from topoanalysis.report.seed_findings import seed_level_findings, seed_variation
 
 DOMAINS = ("faces", "bodies", "characters", "places", "objects")
 KEYS = ("v1_orientation_smoothness", "v1_sf_smoothness", "v1_correlation_falloff", "it_smoothness",
@@ -223,7 +223,7 @@ def _fisher(v4_topo: float, it_topo: float, se: float = 0.01) -> pd.DataFrame:
 
 
 def test_fisher_modes_read_the_log_ratios_into_v4_and_it():
-    from topoanalysis.findings import _fisher_modes, fisher_connection_ratios
+    from topoanalysis.report.findings import _fisher_modes, fisher_connection_ratios
 
     ratios = fisher_connection_ratios(_fisher(2.0, 0.5), "t", "b").set_index("connection")
     assert ratios.loc["V2->V4", "log_ratio"] == pytest.approx(math.log(2.0))

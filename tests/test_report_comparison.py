@@ -5,13 +5,8 @@ import pandas as pd
 import pytest
 
 from topoanalysis.paths import SHARED_DATA_DIR
-from topoanalysis.report.comparison import (
-    accuracy_vs_smoothness_models_figure,
-    benchmark_ceilings,
-    region_table,
-    topography_cost,
-    topography_cost_figure,
-)
+from topoanalysis.plotting.comparison import accuracy_vs_smoothness_models_figure, topography_cost_figure
+from topoanalysis.report.comparison import benchmark_ceilings, region_table, topography_cost
 
 
 def _region_scores():
@@ -108,8 +103,8 @@ def test_models_report_over_spiking_relu_and_cornet_pairs(tmp_path):
     from topoanalysis.analyses.base import Runtime
     from topoanalysis.analyses.robustness import RobustnessParams
     from topoanalysis.analyses.temporal import TemporalParams
-    from topoanalysis.findings import NOT_TESTABLE
     from topoanalysis.report import ReportParams, build_models_report
+    from topoanalysis.report.findings import NOT_TESTABLE
 
     paths = _tiny_models(tmp_path, (0.50, 0.52, 0.61, 0.60, 0.63, 0.60, 0.40, 0.45))
     quick = ReportParams(temporal=TemporalParams(n_per_class=2, timesteps=(1, 2), fisher_images=4),

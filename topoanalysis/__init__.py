@@ -9,7 +9,8 @@ first use:
 * ``ta.analyses.v1 / it / brain / temporal / robustness`` - each ``run(models, params, runtime)``,
   where a model is a checkpoint path or a loaded ``(model, spec)`` pair;
 * ``ta.report`` - the HTML report (``build_report``, ``build_models_report``);
-* ``ta.metrics`` - the metrics on recordings; ``ta.models``, ``ta.sheets``, ``ta.findings``.
+* ``ta.metrics`` - the metrics on recordings; ``ta.models``, ``ta.sheets``; the paper's findings:
+  ``ta.report.findings``.
 """
 
 from ._lazy import lazy_attributes
@@ -17,5 +18,5 @@ from ._lazy import lazy_attributes
 __version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_attributes(
-    __name__, ("analyses", "findings", "metrics", "models", "report", "sheets", "stimuli"),
+    __name__, ("analyses", "metrics", "models", "report", "sheets", "stimuli"),
     {"load": (".models.checkpoints", "load_checkpoint"), "record": (".recording", "record")})

@@ -28,9 +28,9 @@ from ..analyses import registry
 from ..analyses.base import ModelFile, Result, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..brain.adapter import default_region_layer_map
 from ..errors import InputError
-from ..findings import findings_table, paper_findings
 from ..outputs import check_output_folder, staged_folder
 from ..paths import REPORTS_DIR
+from .findings import findings_table, paper_findings
 from .page import write_report
 from .sections import figure_sections, findings_section, headline_table, registered_section
 
@@ -185,7 +185,7 @@ def pair_findings(results: dict[str, Result], topographic: str, baseline: str,
                   accuracy: dict[str, tuple[float, int] | None], spec: CheckpointSpec,
                   seed_sd: dict[str, float] | None = None, seed_sd_source: str = "seed-replicated pairs"
                   ) -> pd.DataFrame:
-    """The findings table of one pair from its analyses' results (see :mod:`topoanalysis.findings`)."""
+    """The findings table of one pair from its analyses' results (see :mod:`topoanalysis.report.findings`)."""
     v1_result, it_result, robustness_result = results["v1"], results["it"], results["robustness"]
     brain_result = results["brain"]
     per_image = robustness_result.tables.get("robustness_per_image")
@@ -209,7 +209,7 @@ def _write_report(out: Path, ckpt: Path, baseline: Path, spec: CheckpointSpec, b
     import matplotlib.pyplot as plt
 
     from ..outputs import save_figure
-    from .figures import accuracy_vs_smoothness_figure, grating_examples_figure
+    from ..plotting.report import accuracy_vs_smoothness_figure, grating_examples_figure
 
     v1_result, it_result = results["v1"], results["it"]
     figures_dir = out / "figures"

@@ -26,11 +26,14 @@ import pandas as pd
 from ..analyses import registry
 from ..analyses.base import ModelFile, Runtime, check_models, load_each_checkpoint_once, network_family
 from ..errors import InputError
-from ..findings import RULES
 from ..models.registry import family_of
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv
 from ..paths import REPORTS_DIR
-from ..seed_findings import seed_level_findings, seed_variation
+from ..plotting.comparison import (
+    accuracy_vs_smoothness_models_figure,
+    face_body_smoothness_figure,
+    topography_cost_figure,
+)
 from ..stats import binomial_se
 from .build import (
     ReportParams,
@@ -42,17 +45,11 @@ from .build import (
     run_cached,
     run_pair_analyses,
 )
-from .comparison import (
-    accuracy_vs_smoothness_models_figure,
-    benchmark_ceilings,
-    face_body_smoothness,
-    face_body_smoothness_figure,
-    region_table,
-    topography_cost,
-    topography_cost_figure,
-)
+from .comparison import benchmark_ceilings, face_body_smoothness, region_table, topography_cost
+from .findings import RULES
 from .page import Figure, Note, Section, Table, write_report
 from .sections import findings_display
+from .seed_findings import seed_level_findings, seed_variation
 
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec

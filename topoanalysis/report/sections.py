@@ -9,8 +9,8 @@ import pandas as pd
 from ..analyses.it import ITPatchesResult
 from ..analyses.temporal import TemporalResult
 from ..analyses.v1 import V1MapsResult
-from ..findings import RULES, VERDICTS, plus_minus
 from ..stats import binomial_se
+from .findings import RULES, VERDICTS, plus_minus
 from .page import Figure, Note, Section, Table
 
 

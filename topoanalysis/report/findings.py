@@ -18,7 +18,7 @@ measure, and a verdict by rules fixed in advance and the same for every row (:da
 * ``not testable``: the model cannot express the claim (a ReLU network has no spike trains; a
   measure that does not move when positions are shuffled says nothing about topography).
 
-Uncertainty is at the level of models where seeds exist (:mod:`topoanalysis.seed_findings`: the
+Uncertainty is at the level of models where seeds exist (:mod:`topoanalysis.report.seed_findings`: the
 between-seed spread of the paired differences, t interval); with one seed per condition a row
 says so, and its interval adds the between-seed standard deviation of the same difference measured
 on seed-replicated pairs (the report's own, else :data:`DEFAULT_SEED_SD`), so a one-seed
@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .metrics.it import DOMAINS as IT_DOMAINS
-from .stats import binomial_se
+from ..metrics.it import DOMAINS as IT_DOMAINS
+from ..stats import binomial_se
 
 __all__ = ["Finding", "paper_findings", "findings_table", "plus_minus", "judge", "needed_seeds",
            "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE", "NOT_TESTABLE", "VERDICTS", "Z", "CONFIDENCE", "POWER",

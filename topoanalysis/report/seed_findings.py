@@ -1,8 +1,8 @@
 """The paper's claims over several seeds of one topographic / baseline condition.
 
-Each seed pair's findings (:func:`topoanalysis.findings.paper_findings`) give one paired
+Each seed pair's findings (:func:`topoanalysis.report.findings.paper_findings`) give one paired
 difference per claim; :func:`seed_level_findings` judges their mean with a t interval over seeds
-by the same rules (:data:`topoanalysis.findings.RULES`), and :func:`seed_variation` gives the
+by the same rules (:data:`topoanalysis.report.findings.RULES`), and :func:`seed_variation` gives the
 between-seed SD that widens a one-seed pair's intervals.
 """
 
