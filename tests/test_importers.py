@@ -1,6 +1,7 @@
 """Importers: TDANN-format and plain checkpoints, written by the tests in exactly those formats."""
 
 import pickle
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -51,11 +52,16 @@ def spacetorch_module():
 
 @pytest.fixture(scope="module")
 def tdann_files(tmp_path_factory, spacetorch_module):
-    """A VISSL-format TDANN checkpoint (a small ResNet-18 trunk) and a positions directory, .npz and .pkl mixed."""
+    """A VISSL-format TDANN checkpoint (a small ResNet-18 trunk, saved as spacetorch's ``SpatialResNet18`` saves it:
+    ``base_model.*`` and ``_feature_blocks.layer1_0.*`` names for the same tensors) and a positions directory, .npz
+    and .pkl mixed (a pickle as ``LayerPositions.save`` writes it)."""
     folder = tmp_path_factory.mktemp("tdann")
     torch.manual_seed(0)
     model = create_model("resnet18", stem="imagenet", width=1 / 16, num_classes=10)
-    trunk = {f"base_model.{k}": v for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    weights = {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    trunk = {f"base_model.{k}": v for k, v in weights.items()}  # as spacetorch writes it: every weight twice,
+    trunk.update({"_feature_blocks." + re.sub(r"^layer(\d)\.(\d)\.", r"layer\1_\2.", k): v  # shared modules
+                  for k, v in weights.items()})
     torch.save({"classy_state_dict": {"base_model": {"model": {"trunk": trunk, "heads": {}}}}, "phase_idx": 3},
                folder / "model_final_checkpoint_phase199.torch")
     sheets = default_sheets(layer_shapes(model, SIZE_PX, LAYERS), DEFAULT_LAYER_AREAS, rng=np.random.default_rng(7))
@@ -115,6 +121,24 @@ def test_a_pickle_that_would_run_code_is_refused(tdann_files, tmp_path):
     with pytest.raises(UnsafePickleError, match="builtins.exec"):
         import_tdann(weights, planted, input_size_px=SIZE_PX)
     assert not marker.exists()
+
+
+def test_a_trunk_with_two_different_weight_sets_is_refused(tdann_files, tmp_path):
+    weights, positions, _, _ = tdann_files
+    ckpt = torch.load(weights, weights_only=True)
+    trunk = ckpt["classy_state_dict"]["base_model"]["model"]["trunk"]
+    shared = trunk["_feature_blocks.layer2_0.conv1.weight"]
+    trunk["_feature_blocks.layer2_0.conv1.weight"] = shared + 1
+    torch.save(ckpt, tmp_path / "two_nets.torch")
+    with pytest.raises(ValueError, match="_feature_blocks weight 'layer2.0.conv1.weight' is not its base_model"):
+        import_tdann(tmp_path / "two_nets.torch", positions, input_size_px=SIZE_PX)
+    only_blocks = {k: v for k, v in trunk.items() if k.startswith("_feature_blocks.")}
+    only_blocks["_feature_blocks.layer2_0.conv1.weight"] = shared  # a trunk of _feature_blocks alone reads as well
+    ckpt["classy_state_dict"]["base_model"]["model"]["trunk"] = only_blocks
+    torch.save(ckpt, tmp_path / "blocks.torch")
+    model, _ = import_tdann(tmp_path / "blocks.torch", positions, input_size_px=SIZE_PX)
+    original = tdann_files[2]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in original.state_dict().items() if "fc." not in k)
 
 
 @pytest.mark.parametrize("damage, match", [

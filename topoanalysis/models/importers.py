@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -47,7 +48,8 @@ from .shapes import layer_shapes
 
 TDANN_TRUNK = ("classy_state_dict", "base_model", "model", "trunk")
 SPACETORCH_POSITIONS = ("spacetorch.models.positions", "LayerPositions")
-_PREFIXES = ("base_model.", "_feature_blocks.", "module.")
+_BASE_MODEL, _FEATURE_BLOCKS = "base_model.", "_feature_blocks."
+_BLOCK_NAME = re.compile(r"^layer(\d)_(\d)\.")
 
 
 class _SpacetorchLayerPositions:
@@ -58,8 +60,20 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _feature_block_key(key: str) -> str:
+    """A ``_feature_blocks`` key in torchvision's names: spacetorch names the block ``layer1_0`` for ``layer1.0``."""
+    return _BLOCK_NAME.sub(lambda m: f"layer{m.group(1)}.{m.group(2)}.", key)
+
+
 def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The trunk's state dict from a TDANN (VISSL) checkpoint, prefixes removed."""
+    """The trunk's state dict from a TDANN (VISSL) checkpoint, in torchvision's key names.
+
+    A trunk saved from spacetorch's ``SpatialResNet18`` holds every weight twice: as the torchvision
+    ``base_model.*`` and as the ``_feature_blocks.*`` modules that share them (``layer1_0`` for
+    ``layer1.0``). The two must hold the same tensors, as they do when spacetorch writes them (both of
+    TDANN's loaders read either); the ``base_model`` set is kept. A trunk with only one of them (or
+    neither prefix) is read as it is; ``module.`` prefixes are dropped.
+    """
     path = Path(path)
     trunk = read_checkpoint_file(path, flag="--weights")
     for key in TDANN_TRUNK:
@@ -67,14 +81,25 @@ def tdann_trunk(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             raise CheckpointError(f"{path} is not a TDANN (VISSL) checkpoint: no {'/'.join(TDANN_TRUNK)} inside; for "
                                   "a plain state dict use `topoanalysis import state-dict`")
         trunk = trunk[key]
-    state = {}
-    for key, value in trunk.items():
-        for prefix in _PREFIXES:
-            key = key.removeprefix(prefix)
-        state[key] = value
-    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(trunk, dict) or not trunk or not all(isinstance(v, torch.Tensor) for v in trunk.values()):
         raise CheckpointError(f"{path}: the TDANN trunk holds no tensors")
-    return state
+    base, blocks, plain = {}, {}, {}
+    for key, value in trunk.items():
+        key = key.removeprefix("module.")
+        if key.startswith(_BASE_MODEL):
+            base[key.removeprefix(_BASE_MODEL)] = value
+        elif key.startswith(_FEATURE_BLOCKS):
+            blocks[_feature_block_key(key.removeprefix(_FEATURE_BLOCKS))] = value
+        else:
+            plain[key] = value
+    if base and blocks:
+        for key, value in blocks.items():
+            if key not in base or base[key].shape != value.shape or not torch.equal(base[key], value):
+                raise CheckpointError(f"{path}: the trunk's _feature_blocks weight {key!r} is not its base_model "
+                                      "weight (spacetorch writes one set of tensors under both names); the file "
+                                      "holds two different networks, so which one to analyse is ambiguous")
+        blocks = {}
+    return {**plain, **blocks, **base}
 
 
 def read_tdann_layer(path: str | os.PathLike) -> tuple[tuple[int, int, int], np.ndarray, float]:
