@@ -265,6 +265,27 @@ def unwrap_state_dict(obj, path: Path) -> dict:
     return _strip_prefixes(obj)
 
 
+ASSUMED_SETTINGS = ("neuron_kind", "tau", "v_threshold", "surrogate_name", "timesteps", "connect")
+"""Constructor settings a plain state dict cannot record (no tensor holds them)."""
+
+
+def assumed_settings(arch: str, kwargs: dict, *, given: set) -> dict[str, str]:
+    """Model-card entries for the settings of a plain state dict's network: each one's value, and whether it was
+    given or assumed (the file cannot say), with the other registered models its keys would also fit."""
+    from .registry import MODELS, constructor_kwargs
+
+    built = constructor_kwargs(arch, kwargs)
+    notes = {f"setting {name}": f"{built[name]!r} ({'given' if name in given else 'assumed: the file cannot say'})"
+             for name in ASSUMED_SETTINGS if name in built}
+    family = family_of(arch)
+    twins = sorted(name for name, entry in MODELS.items() if entry.family is family and name != arch
+                   and not name.startswith("tiny_"))
+    if twins:
+        notes["architecture"] = (f"{arch}, as given: {', '.join(twins)} have the same weight names, so the file "
+                                 "alone cannot tell them apart")
+    return notes
+
+
 def check_finite(state: dict, path: Path) -> None:
     """ValueError naming the first floating-point tensor of ``state`` holding inf or NaN."""
     for key, tensor in state.items():
@@ -416,6 +437,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
                       "normalisation": "ImageNet mean/std assumed"}
         if family.plain_notes:
             provenance["defaults"] = family.plain_notes
+        provenance.update(assumed_settings(arch, kwargs, given=set(arch_kwargs or {}) | set(family.plain_defaults)))
         spec = CheckpointSpec(
             arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1), input_size_px=size,
             layer_areas=areas, sheets=default_sheets(shapes, areas, rng=np.random.default_rng(PLAIN_SHEET_SEED)),

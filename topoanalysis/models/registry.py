@@ -35,6 +35,11 @@ MODELS: dict[str, ModelEntry] = {
                                       "a 4-channel-base spiking ResNet-18 for tests: CIFAR stem, 10 classes, T = 2"),
     "tiny_resnet": ModelEntry(resnet.FAMILY, {"neuron_kind": "relu", "timesteps": 1, **_TINY},
                               "the ReLU twin of tiny_spiking_resnet (T = 1), for tests of the ANN path"),
+    "sew_resnet18": ModelEntry(resnet.FAMILY, {"neuron_kind": "lif", "timesteps": 4, "connect": "ADD"},
+                               "SEW ResNet-18 (Fang et al. 2021; spikingjelly's sew_resnet18: spiking branches joined "
+                               "by a connect function, ADD by default; LIF, T = 4)"),
+    "tiny_sew_resnet": ModelEntry(resnet.FAMILY, {"neuron_kind": "lif", "timesteps": 2, "connect": "ADD", **_TINY},
+                                  "a 4-channel-base SEW ResNet-18 for tests (ADD), T = 2"),
     "spiking_cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "lif", "timesteps": 10},
                                     "Spiking CORnet-RT (TSCornet/SCornet: LIF, tau 2.0, ATan surrogate, T = 10)"),
     "cornet_rt": ModelEntry(cornet.FAMILY, {"neuron_kind": "relu", "timesteps": 5},

@@ -26,6 +26,9 @@ from .family import Family, classes_of, require_keys, width_of
 BLOCK_LAYERS = tuple(f"layer{stage}.{block}" for stage in (1, 2, 3, 4) for block in (0, 1))
 STEMS = ("imagenet", "cifar")
 NEURONS = ("lif", "relu")
+CONNECTS = ("ADD", "AND", "IAND")
+"""SEW ResNet's element-wise connect functions g(identity, out) (Fang et al. 2021): identity + out, identity * out,
+identity * (1 - out)."""
 SURROGATES = {"atan": surrogate.ATan, "sigmoid": surrogate.Sigmoid}
 
 
@@ -41,11 +44,27 @@ def make_neuron(kind: str, *, tau: float, v_threshold: float, surrogate_name: st
     )
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with a residual connection; the neuron fires after the sum."""
+def sew_connect(identity: torch.Tensor, out: torch.Tensor, connect: str) -> torch.Tensor:
+    """SEW ResNet's connect function g(identity, out), :data:`CONNECTS`."""
+    if connect == "ADD":
+        return identity + out
+    if connect == "AND":
+        return identity * out
+    return identity * (1.0 - out)
 
-    def __init__(self, in_channels: int, channels: int, stride: int, make_act) -> None:
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection.
+
+    ``connect`` None: the spiking ResNet's block (Hu et al.; spikingjelly's ``spiking_resnet``): the neuron fires
+    after the sum. ``connect`` in :data:`CONNECTS`: the SEW block (spikingjelly's ``sew_resnet``): each branch
+    spikes (the shortcut's downsampling through its own neuron, ``downsample_sn``) and the two spike trains are
+    combined by the connect function, so with ADD a block outputs spike counts (0, 1, 2), not spikes.
+    """
+
+    def __init__(self, in_channels: int, channels: int, stride: int, make_act, connect: str | None = None) -> None:
         super().__init__()
+        self.connect = connect
         self.conv1 = layer.Conv2d(in_channels, channels, 3, stride, 1, bias=False, step_mode="m")
         self.bn1 = layer.BatchNorm2d(channels, step_mode="m")
         self.sn1 = make_act()
@@ -57,12 +76,18 @@ class BasicBlock(nn.Module):
                 layer.Conv2d(in_channels, channels, 1, stride, bias=False, step_mode="m"),
                 layer.BatchNorm2d(channels, step_mode="m"),
             )
+            if connect is not None:
+                self.downsample_sn = make_act()
         self.sn2 = make_act()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(self.sn1(self.bn1(self.conv1(x)))))
         identity = x if self.downsample is None else self.downsample(x)
-        return self.sn2(out + identity)
+        if self.connect is None:
+            return self.sn2(out + identity)
+        if self.downsample is not None:
+            identity = self.downsample_sn(identity)
+        return sew_connect(identity, self.sn2(out), self.connect)
 
 
 class SpikingResNet18(nn.Module):
@@ -83,6 +108,9 @@ class SpikingResNet18(nn.Module):
         ``"relu"`` gives the non-spiking ANN twin (use ``timesteps=1``).
     tau, v_threshold, surrogate_name, detach_reset
         LIF parameters (TDSNN: tau = 2.0, ATan surrogate, detached reset).
+    connect : {None, "ADD", "AND", "IAND"}
+        None: the spiking ResNet (spikingjelly's ``spiking_resnet18``); else the SEW ResNet-18 with this
+        connect function (spikingjelly's ``sew_resnet18``), whose weights have the same names.
 
     Examples
     --------
@@ -96,8 +124,11 @@ class SpikingResNet18(nn.Module):
     def __init__(self, num_classes: int = 1000, *, stem: str = "imagenet", width: float = 1.0,
                  timesteps: int = 4, neuron_kind: str = "lif", tau: float = 2.0,
                  v_threshold: float = 1.0, surrogate_name: str = "atan",
-                 detach_reset: bool = True) -> None:
+                 detach_reset: bool = True, connect: str | None = None) -> None:
         super().__init__()
+        if connect is not None and connect not in CONNECTS:
+            raise InputError(f"unknown connect function {connect!r}; valid: {', '.join(CONNECTS)} (or None: the "
+                             "spiking ResNet)", parameter="connect")
         if stem not in STEMS:
             raise InputError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
         if neuron_kind not in NEURONS:
@@ -130,8 +161,8 @@ class SpikingResNet18(nn.Module):
         for stage, channels in enumerate(widths, start=1):
             stride = 1 if stage == 1 else 2
             blocks = nn.Sequential(
-                BasicBlock(in_channels, channels, stride, make_act),
-                BasicBlock(channels, channels, 1, make_act),
+                BasicBlock(in_channels, channels, stride, make_act, connect),
+                BasicBlock(channels, channels, 1, make_act, connect),
             )
             self.add_module(f"layer{stage}", blocks)
             in_channels = channels
