@@ -119,7 +119,7 @@ def test_v1_run_on_paths_then_reload_redraws(tiny, tmp_path):
 
 def test_pgd_runs_on_the_first_images_of_each_class_unless_full(tiny, tmp_path):
     from topoanalysis.analyses import robustness as analysis
-    from topoanalysis.paths import SHARED_DATA_DIR
+    from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 
     if not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file():
         pytest.skip("CIFAR-10 zip not available")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from topoanalysis.brain.adapter import brain_model, configure_brainscore, default_region_layer_map, neuroid_assembly
-from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.recording import record
 from topoanalysis.stimuli.base import StimulusSet as TopoStimulusSet
 

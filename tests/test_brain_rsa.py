@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from topoanalysis import paths
 from topoanalysis.brain import rsa
 from topoanalysis.brain.rsa import (
     RSA_BENCHMARKS,
@@ -18,6 +17,7 @@ from topoanalysis.brain.rsa import (
     rsa_score,
     upper_triangle,
 )
+from topoanalysis.datasets import resolver
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rsa92"
 FILES = ["Kriegeskorte_Neuron2008_supplementalData.mat", "92_brainRDMs.mat", "algonauts2019_target_fmri_92.mat"]
@@ -27,7 +27,7 @@ needs_data = pytest.mark.skipif(bool(MISSING), reason=f"real RSA data not presen
 
 @pytest.fixture(autouse=True)
 def _no_env_var(monkeypatch):
-    monkeypatch.delenv(paths.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(resolver.DATA_ENV_VAR, raising=False)
 
 
 @pytest.fixture(scope="module")

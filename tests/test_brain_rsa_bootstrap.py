@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from topoanalysis import paths
 from topoanalysis.brain.rsa import (
     RSA_BENCHMARKS,
     load_algonauts_rdms,
@@ -16,6 +15,7 @@ from topoanalysis.brain.rsa import (
     upper_triangle,
 )
 from topoanalysis.brain.rsa_bootstrap import bootstrap_image_indices, bootstrap_rsa_scores, rsa_benchmark_bootstrap
+from topoanalysis.datasets import resolver
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rsa92"
 FILES = ["Kriegeskorte_Neuron2008_supplementalData.mat", "92_brainRDMs.mat", "algonauts2019_target_fmri_92.mat"]
@@ -24,7 +24,7 @@ MISSING = [f for f in FILES if not (DATA / f).is_file()]
 
 @pytest.fixture(autouse=True)
 def _no_env_var(monkeypatch):
-    monkeypatch.delenv(paths.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(resolver.DATA_ENV_VAR, raising=False)
 
 
 @pytest.fixture(scope="module")

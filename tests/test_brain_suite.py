@@ -12,8 +12,9 @@ from topoanalysis.brain.rsa import RSA_BENCHMARKS
 from topoanalysis.brain.rsa_bootstrap import bootstrap_image_indices
 from topoanalysis.brain.suite import BOOTSTRAP_COLUMNS, region_table, run_offline_suite
 from topoanalysis.brain.v4 import PLS_METHODS
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.models.checkpoints import load_checkpoint
-from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 
 pytestmark = pytest.mark.skipif(not (SHARED_DATA_DIR / "v4_cowley2023").is_dir(),
                                 reason="neural data not available at ../shared/data")

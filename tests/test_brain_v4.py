@@ -19,7 +19,7 @@ from topoanalysis.brain.v4 import (
     split_half_ceiling,
     split_half_reliabilities,
 )
-from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 
 DATA = SHARED_DATA_DIR / "v4_cowley2023"
 needs_data = pytest.mark.skipif(not (DATA / f"responses_{CEILING_SESSION}.npy").is_file(),

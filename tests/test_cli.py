@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from topoanalysis.cli.main import main
-from topoanalysis.paths import DEFAULT_CHECKPOINT, SHARED_DATA_DIR
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
+from topoanalysis.paths import DEFAULT_CHECKPOINT
 from topoanalysis.responses import load_responses
 
 DEMO_FILES = {"responses_gratings.nc", "layer_activity.csv", "model_card.txt", "sheet_activity.png",
@@ -76,7 +77,7 @@ def test_record_floc_from_the_shared_data(tiny, tmp_path):
     (["info", "--ckpt", "missing.pt"], "checkpoint not found: missing.pt"),
     (["record", "--layers", "layer9.9", "--out", "x.nc"], "unknown layer(s) ['layer9.9']; valid layers"),
     (["record", "--stimulus-set", "floc", "--stimuli", "/no/such/dir", "--out", "x.nc"],
-     "fLoc folder '/no/such/dir' does not exist"),
+     "not found; tried: /no/such/dir (no such folder). Fix: pass --stimuli DIR"),
 ])
 def test_bad_input_is_one_clear_line_not_a_traceback(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -228,12 +229,11 @@ def test_it_patches_on_the_bundled_checkpoint_against_its_baseline(tmp_path):
 
 
 def test_it_patches_without_stimuli_says_where_it_looked(tiny, tmp_path, capsys, monkeypatch):
-    import topoanalysis.stimuli.floc as floc
+    from topoanalysis.datasets import resolver
 
     _, _, path = tiny
-    monkeypatch.setattr(floc, "SHARED_DATA_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "nothing")
     monkeypatch.delenv("TOPOANALYSIS_DATA", raising=False)
-    monkeypatch.chdir(tmp_path)
     assert main(["it-patches", "--ckpt", str(path), "--out", str(tmp_path / "it")]) == 2
     err = capsys.readouterr().err
     assert "fLoc" in err and str(tmp_path / "nothing") in err and "Traceback" not in err

@@ -173,7 +173,7 @@ def _bad_cifar_member(tmp):
 
 
 def _ringach_file():
-    from topoanalysis.metrics.ringach import find_ringach_file
+    from topoanalysis.datasets.ringach import find_ringach_file
 
     try:
         return find_ringach_file(None)

@@ -11,10 +11,10 @@ from spikingjelly.activation_based import functional
 
 from topoanalysis.analyses import brain, it, robustness, temporal, v1
 from topoanalysis.analyses.base import Runtime
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.models import cornet
 from topoanalysis.models.checkpoints import load_checkpoint, save_checkpoint
 from topoanalysis.models.registry import MODELS, create_model, families
-from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.testing import tiny_checkpoint
 
 TINY = sorted(name for name in MODELS if name.startswith("tiny_"))

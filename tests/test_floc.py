@@ -1,4 +1,4 @@
-"""fLoc loader on the real images in ../shared/data/floc, plus the lookup rules."""
+"""fLoc loader on the real images in ../shared/data/floc, plus the lookup rules (the data resolver's)."""
 
 import shutil
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from topoanalysis.datasets import resolver
 from topoanalysis.stimuli import FLOC_DOMAINS, find_floc_dir, load_floc
 from topoanalysis.stimuli import floc as floc_module
 from topoanalysis.stimuli.floc import FLOC_CATEGORIES, FLOC_ENV_VAR
@@ -113,7 +114,8 @@ def test_missing_explicit_path_is_named(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match="nowhere"):
         load_floc(missing)
-    with pytest.raises(FileNotFoundError, match=r"holds no images named <category>-<N>\.jpg"):
+    with pytest.raises(FileNotFoundError, match=r"fLoc images \(<category>-<N>\.jpg.*'adult'.*\) not found; "
+                                                 r"tried: .* \(holds none of them\)\. Fix: pass --stimuli DIR"):
         find_floc_dir(tmp_path)
 
 
@@ -124,21 +126,53 @@ def test_explicit_path_does_not_fall_back(small_floc_root, monkeypatch):
 
 
 def test_nothing_found_lists_every_place(tmp_path, monkeypatch):
-    (tmp_path / "empty_root").mkdir()
+    (tmp_path / "empty_root" / "floc").mkdir(parents=True)
     monkeypatch.setenv(FLOC_ENV_VAR, str(tmp_path / "empty_root"))
-    fake_default = tmp_path / "shared" / "data" / "floc"
-    monkeypatch.setattr(floc_module, "default_floc_dirs", lambda: [fake_default])
+    fake_shared = tmp_path / "shared" / "data"
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", fake_shared)
     with pytest.raises(FileNotFoundError) as info:
         load_floc()
     message = str(info.value)
-    assert FLOC_ENV_VAR in message and str(tmp_path / "empty_root" / "floc") in message
-    assert str(fake_default) in message
+    assert FLOC_ENV_VAR in message and f"{tmp_path / 'empty_root' / 'floc'} (holds none of them)" in message
+    assert f"{fake_shared / 'floc'} (no such folder)" in message
     assert "--stimuli" in message and floc_module.FLOC_URL in message
 
 
-def test_default_dirs_include_repository_neighbour():
+def _plant(folder: Path) -> Path:
+    """A folder that counts as fLoc for the lookup (a name is all it checks; the loader checks the rest)."""
+    folder.mkdir(parents=True)
+    (folder / "adult-1.jpg").write_bytes(b"")
+    return folder
+
+
+def test_lookup_order_path_then_env_var_then_shared_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "shared" / "data")
+    with pytest.raises(FileNotFoundError, match=r"\$TOPOANALYSIS_DATA is not set"):
+        find_floc_dir()
+    shared = _plant(tmp_path / "shared" / "data" / "floc")
+    assert find_floc_dir() == shared
+    env = _plant(tmp_path / "env" / "floc")
+    monkeypatch.setenv(FLOC_ENV_VAR, str(tmp_path / "env"))
+    assert find_floc_dir() == env  # $TOPOANALYSIS_DATA before the shared folder
+    explicit = _plant(tmp_path / "mine")
+    assert find_floc_dir(explicit) == explicit  # an explicit path before both
+
+
+def test_shared_folder_is_beside_the_repository():
     repo_root = Path(floc_module.__file__).resolve().parents[2]
-    assert floc_module.default_floc_dirs()[0] == repo_root.parent / "shared" / "data" / "floc"
+    assert resolver.SHARED_DATA_DIR / resolver.DATA_SETS["floc"] == repo_root.parent / "shared" / "data" / "floc"
+
+
+def test_current_working_directory_is_not_searched(tmp_path, monkeypatch):
+    """There used to be a fallback to ../shared/data/floc relative to the current working directory: gone."""
+    _plant(tmp_path / "shared" / "data" / "floc")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "elsewhere")
+    with pytest.raises(FileNotFoundError) as info:
+        find_floc_dir()
+    assert str(tmp_path / "elsewhere" / "floc") in str(info.value)
+    assert str(tmp_path / "shared") not in str(info.value)
 
 
 def test_unknown_category_lists_valid_ones():

@@ -1,5 +1,5 @@
-"""The package's layers: the metrics and the responses module need neither torch nor the layers above them;
-no import cycles; analyses, report and command line sit on top in that order."""
+"""The package's layers: the metrics, the data sets and the responses module need neither torch nor the layers
+above them; no import cycles; analyses, report and command line sit on top in that order."""
 
 import ast
 import json
@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import topoanalysis.datasets
 import topoanalysis.metrics
 
-ANALYSIS_MODULES = ["topoanalysis.responses"] + [f"topoanalysis.metrics.{m.name}"
-                                                 for m in pkgutil.iter_modules(topoanalysis.metrics.__path__)]
+ANALYSIS_MODULES = ["topoanalysis.responses"] + [f"{package.__name__}.{m.name}"
+                                                 for package in (topoanalysis.metrics, topoanalysis.datasets)
+                                                 for m in pkgutil.iter_modules(package.__path__)]
 FORBIDDEN = ("torch", "spikingjelly", "topoanalysis.recording", "topoanalysis.plotting", "topoanalysis.cli",
              "topoanalysis.models", "topoanalysis.training")
 
@@ -38,9 +40,9 @@ def test_the_check_sees_a_violation():
 # --- the import graph, read from the source: no cycles, and each layer imports only those below it ---
 
 PACKAGE_ROOT = Path(topoanalysis.__file__).parent
-LOWER = ("topoanalysis.metrics", "topoanalysis.sheets", "topoanalysis.stimuli", "topoanalysis.models",
-         "topoanalysis.brain", "topoanalysis.training", "topoanalysis.plotting", "topoanalysis.recording",
-         "topoanalysis.responses")
+LOWER = ("topoanalysis.datasets", "topoanalysis.metrics", "topoanalysis.sheets", "topoanalysis.stimuli",
+         "topoanalysis.models", "topoanalysis.brain", "topoanalysis.training", "topoanalysis.plotting",
+         "topoanalysis.recording", "topoanalysis.responses")
 UPPER = ("topoanalysis.analyses", "topoanalysis.report", "topoanalysis.cli")
 
 

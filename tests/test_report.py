@@ -13,8 +13,8 @@ from topoanalysis.analyses.base import Result, Runtime, model_files
 from topoanalysis.analyses.registry import Analysis
 from topoanalysis.analyses.robustness import RobustnessParams
 from topoanalysis.analyses.temporal import TemporalParams
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.models.checkpoints import save_checkpoint
-from topoanalysis.paths import SHARED_DATA_DIR
 from topoanalysis.report import ReportParams, analyses, build_report
 from topoanalysis.report.findings import NOT_TESTABLE, VERDICTS
 from topoanalysis.testing import tiny_checkpoint

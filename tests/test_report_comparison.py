@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.plotting.comparison import accuracy_vs_smoothness_models_figure, topography_cost_figure
 from topoanalysis.report.comparison import benchmark_ceilings, region_table, topography_cost
 

@@ -1,4 +1,5 @@
-"""Tests of the Ringach 2002 loader and the KS-based comparison."""
+"""Tests of the Ringach 2002 loader (topoanalysis.datasets.ringach) and the KS-based comparison
+(topoanalysis.metrics.ringach)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,12 @@ import pytest
 import scipy.io
 import scipy.stats
 
-from topoanalysis import paths
+from topoanalysis.datasets import resolver
+from topoanalysis.datasets.ringach import RINGACH_FILENAME, find_ringach_file, load_ringach2002
 from topoanalysis.metrics import ringach
-from topoanalysis.metrics.ringach import (
-    RINGACH_FILENAME,
-    RINGACH_MEDIAN_MAXDC_SPS,
-    compare_with_ringach,
-    find_ringach_file,
-    ks_similarity,
-    load_ringach2002,
-)
+from topoanalysis.metrics.ringach import RINGACH_MEDIAN_MAXDC_SPS, compare_with_ringach, ks_similarity
 
-REAL_FILE = paths.SHARED_DATA_DIR / RINGACH_FILENAME
+REAL_FILE = resolver.SHARED_DATA_DIR / RINGACH_FILENAME
 needs_real = pytest.mark.skipif(not REAL_FILE.is_file(), reason=f"Ringach 2002 file not at {REAL_FILE}")
 
 
@@ -72,15 +67,15 @@ def test_find_explicit_file_and_folders(tmp_path):
 
 
 def test_find_env_var_before_shared(tmp_path, monkeypatch):
-    monkeypatch.setenv(paths.DATA_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(resolver.DATA_ENV_VAR, str(tmp_path))
     _write_db(tmp_path / RINGACH_FILENAME)
     assert find_ringach_file() == tmp_path / RINGACH_FILENAME
     assert list(load_ringach2002()["bandwidth_deg"]) == [20.0, 30.0, 180.0]
 
 
 def test_find_missing_lists_places_tried(tmp_path, monkeypatch):
-    monkeypatch.setenv(paths.DATA_ENV_VAR, str(tmp_path / "env"))
-    monkeypatch.setattr(paths, "SHARED_DATA_DIR", tmp_path / "shared")
+    monkeypatch.setenv(resolver.DATA_ENV_VAR, str(tmp_path / "env"))
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "shared")
     with pytest.raises(FileNotFoundError, match="TOPOANALYSIS_DATA") as info:
         find_ringach_file()
     assert str(tmp_path / "env" / RINGACH_FILENAME) in str(info.value)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from topoanalysis.paths import SHARED_DATA_DIR
+from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.robustness import (
     ATTACKS,
     DEFAULT_STRENGTHS,

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from topoanalysis import paths
+from topoanalysis.datasets import resolver
 from topoanalysis.stimuli.rsa92 import RSA92_FILENAME, find_rsa92_file, load_rsa92, load_rsa92_rdms
 
 REAL_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / RSA92_FILENAME
@@ -20,7 +20,7 @@ LABEL_COUNTS = {
 
 @pytest.fixture(autouse=True)
 def _no_env_var(monkeypatch):
-    monkeypatch.delenv(paths.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(resolver.DATA_ENV_VAR, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -67,23 +67,23 @@ def test_find_explicit_file_folder_and_env_var(tmp_path, monkeypatch):
     assert find_rsa92_file(REAL_FILE) == REAL_FILE
     assert find_rsa92_file(REAL_FILE.parent) == REAL_FILE
     assert find_rsa92_file(REAL_FILE.parents[1]) == REAL_FILE.parents[1] / RSA92_FILENAME
-    monkeypatch.setattr(paths, "SHARED_DATA_DIR", tmp_path / "nothing")
-    monkeypatch.setenv(paths.DATA_ENV_VAR, str(REAL_FILE.parents[1]))
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "nothing")
+    monkeypatch.setenv(resolver.DATA_ENV_VAR, str(REAL_FILE.parents[1]))
     assert find_rsa92_file() == REAL_FILE.parents[1] / RSA92_FILENAME
-    monkeypatch.delenv(paths.DATA_ENV_VAR)
-    monkeypatch.setattr(paths, "SHARED_DATA_DIR", REAL_FILE.parents[1])
+    monkeypatch.delenv(resolver.DATA_ENV_VAR)
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", REAL_FILE.parents[1])
     assert find_rsa92_file() == REAL_FILE
 
 
 def test_missing_lists_every_place(tmp_path, monkeypatch):
-    monkeypatch.setenv(paths.DATA_ENV_VAR, str(tmp_path / "env_root"))
-    monkeypatch.setattr(paths, "SHARED_DATA_DIR", tmp_path / "shared_data")
+    monkeypatch.setenv(resolver.DATA_ENV_VAR, str(tmp_path / "env_root"))
+    monkeypatch.setattr(resolver, "SHARED_DATA_DIR", tmp_path / "shared_data")
     with pytest.raises(FileNotFoundError) as info:
         load_rsa92()
     message = str(info.value)
     assert str(tmp_path / "env_root" / RSA92_FILENAME) in message
     assert str(tmp_path / "shared_data" / RSA92_FILENAME) in message
-    assert "--rsa92 PATH" in message and paths.DATA_ENV_VAR in message
+    assert "--rsa92 PATH" in message and resolver.DATA_ENV_VAR in message
     with pytest.raises(FileNotFoundError, match="nowhere") as info:
         find_rsa92_file(tmp_path / "nowhere.mat")
     with pytest.raises(FileNotFoundError) as info:  # a folder without the file: no fallback

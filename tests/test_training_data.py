@@ -30,7 +30,7 @@ def test_missing_files_name_the_path(tmp_path):
 
 
 def test_every_data_set_resolves_under_the_data_folder(tmp_path, monkeypatch):
-    from topoanalysis.paths import DATA_SETS, SHARED_DATA_DIR, default_data_path
+    from topoanalysis.datasets.resolver import DATA_SETS, SHARED_DATA_DIR, default_data_path
 
     monkeypatch.delenv("TOPOANALYSIS_DATA", raising=False)
     assert {name: default_data_path(name) for name in DATA_SETS} == \

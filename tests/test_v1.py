@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from topoanalysis.datasets.ringach import load_ringach2002
 from topoanalysis.metrics.activity import SilentLayerError
-from topoanalysis.metrics.ringach import load_ringach2002
 from topoanalysis.metrics.v1 import V1Params, grating_tuning, v1_analysis
 from topoanalysis.testing import planted_v1_recording
 

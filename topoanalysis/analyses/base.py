@@ -108,7 +108,7 @@ Models = Mapping[str, "str | os.PathLike | ModelFile | InMemoryModel | tuple"]
 
 def data_path(given: str | None, data_set: str) -> Path:
     """The path an analysis reads ``data_set`` from: ``given`` (a params field), else the default data folder's."""
-    from ..paths import default_data_path
+    from ..datasets.resolver import default_data_path
 
     return Path(given) if given not in (None, "none") else default_data_path(data_set)
 
@@ -226,7 +226,7 @@ def stacked_tables(results: Mapping, attribute: str) -> pd.DataFrame:
 
 def check_evaluation_data(dataset: str, data_path: str | None) -> None:
     """Fail before any work when the test images of :func:`evaluation_data` are not there."""
-    from ..paths import DATA_SETS, find_data_file
+    from ..datasets.resolver import DATA_SETS, find_data_file
 
     if dataset == "cifar10":
         find_data_file(DATA_SETS["cifar10"], data_path, what="CIFAR-10 JPEG zip", flag="--data-path")

@@ -100,7 +100,7 @@ class V1MapsResult(MapResult):
 
 
 def _ringach(path: str | None) -> pd.DataFrame | None:
-    from ..metrics.ringach import load_ringach2002
+    from ..datasets.ringach import load_ringach2002
 
     try:
         return load_ringach2002(path)
@@ -134,7 +134,7 @@ def _analyse(file: ModelFile, params: V1MapsParams, runtime: Runtime, reference:
 def check_data(params: V1MapsParams) -> None:
     """Fail before any work on a data path that is given but not there."""
     if params.ringach is not None:
-        from ..metrics.ringach import find_ringach_file
+        from ..datasets.ringach import find_ringach_file
 
         find_ringach_file(params.ringach)
 

@@ -74,7 +74,7 @@ class Benchmark:
 
 
 def _ringach_prepare(path, spec, rng, device) -> Prepared:
-    from ..metrics.ringach import load_ringach2002
+    from ..datasets.ringach import load_ringach2002
     from ..stimuli import make_sine_gratings
 
     return Prepared(make_sine_gratings(spec.input_size_px, spec.visual_degrees),
@@ -98,7 +98,7 @@ def _ringach_score(features, context, rng, options) -> dict:
 
 
 def _ringach_check(path) -> None:
-    from ..metrics.ringach import load_ringach2002
+    from ..datasets.ringach import load_ringach2002
 
     load_ringach2002(path)  # small: read whole, so a damaged file fails here
 
@@ -167,7 +167,7 @@ def _rsa_bootstrap(features, indices, context) -> np.ndarray:
 
 
 def _rsa_check(name, path) -> None:
-    from .. import paths
+    from ..datasets.resolver import find_data_file
     from ..stimuli.rsa92 import find_rsa92_file
     from .rsa import ALGONAUTS_FILENAME, HUMAN_IT_FILENAME, RSA_BENCHMARKS
 
@@ -176,7 +176,7 @@ def _rsa_check(name, path) -> None:
              "algonauts": (ALGONAUTS_FILENAME, "Algonauts 2019 92-image fMRI RDMs")}
     data = RSA_BENCHMARKS[name]["data"]
     if data in files:
-        paths.find_data_file(files[data][0], path, what=files[data][1], flag="--rsa92")
+        find_data_file(files[data][0], path, what=files[data][1], flag="--rsa92")
 
 
 def _rsa_entry(name: str, region: str, score_rule: str) -> Benchmark:

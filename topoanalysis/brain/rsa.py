@@ -21,13 +21,13 @@ import re
 
 import numpy as np
 
-from .. import paths
 from ..datafiles import read_mat
+from ..datasets.resolver import DATA_SETS, find_data_file
 from ..errors import InputError
 from ..stimuli.rsa92 import load_rsa92_rdms
 
-HUMAN_IT_FILENAME = f"{paths.DATA_SETS['rsa92']}/92_brainRDMs.mat"
-ALGONAUTS_FILENAME = f"{paths.DATA_SETS['rsa92']}/algonauts2019_target_fmri_92.mat"
+HUMAN_IT_FILENAME = f"{DATA_SETS['rsa92']}/92_brainRDMs.mat"
+ALGONAUTS_FILENAME = f"{DATA_SETS['rsa92']}/algonauts2019_target_fmri_92.mat"
 ALGONAUTS_REGIONS = {"IT": "IT_RDMs", "EVC": "EVC_RDMs"}
 _N = 92
 _KRIEGESKORTE = "Kriegeskorte et al. 2008, Neuron 60:1126"
@@ -207,7 +207,7 @@ def load_human_it_subject_rdms(path: str | os.PathLike | None = None, *,
     ----------
     path : str or os.PathLike, optional
         The file, its folder or a data root holding ``rsa92/``; default: see
-        :func:`topoanalysis.paths.find_data_file`.
+        :func:`topoanalysis.datasets.resolver.find_data_file`.
     average_sessions : bool, default True
         Average each subject's two sessions (subjects are the independent units for
         a noise ceiling); otherwise return subject-major ``(BE s1, BE s2, KO s1, ...)``.
@@ -222,7 +222,7 @@ def load_human_it_subject_rdms(path: str | os.PathLike | None = None, *,
     >>> load_human_it_subject_rdms().shape  # doctest: +SKIP
     (4, 92, 92)
     """
-    file = paths.find_data_file(HUMAN_IT_FILENAME, path, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
+    file = find_data_file(HUMAN_IT_FILENAME, path, what="Kriegeskorte 2008 subject RDMs", flag="--rsa92")
     mat = read_mat(file, what="Kriegeskorte 2008 subject RDMs", squeeze_me=True, struct_as_record=False)
     if "RDMs" not in mat:
         raise InputError(f"{file}: no RDMs struct array; is this the Kriegeskorte 2008 subject-RDM file?")
@@ -267,7 +267,7 @@ def load_algonauts_rdms(region: str, path: str | os.PathLike | None = None) -> n
         raise InputError(f"unknown region {region!r}; valid regions: {sorted(ALGONAUTS_REGIONS)}")
     import h5py
 
-    file = paths.find_data_file(ALGONAUTS_FILENAME, path, what="Algonauts 2019 92-image fMRI RDMs", flag="--rsa92")
+    file = find_data_file(ALGONAUTS_FILENAME, path, what="Algonauts 2019 92-image fMRI RDMs", flag="--rsa92")
     try:
         with h5py.File(file, "r") as f:
             raw = np.asarray(f[ALGONAUTS_REGIONS[region]][()], dtype=np.float64)

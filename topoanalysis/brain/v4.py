@@ -1,7 +1,7 @@
 """Macaque V4 responses to natural images (Cowley, Stan, Pillow & Smith 2023) as a benchmark.
 
 The data (GPL-3.0) live in ``v4_cowley2023/`` under the shared data folder (see
-:func:`topoanalysis.paths.find_data_file`): per session ``responses_<session>.npy``
+:func:`topoanalysis.datasets.resolver.find_data_file`): per session ``responses_<session>.npy``
 (``(n_neurons, n_images)`` repeat-averaged spike counts in 100 ms bins) and
 ``images_<session>.zip`` (112 x 112 RGB JPEGs ``image0001.jpg`` ... in column order),
 plus ``responses_raw_210325.npy`` (``(neurons, images, repeats)``, NaN-padded) for the
@@ -29,8 +29,8 @@ import pandas as pd
 import torch
 
 from ..datafiles import decode_image, open_zip, read_member
+from ..datasets.resolver import DATA_SETS, find_data_file
 from ..errors import InputError
-from ..paths import DATA_SETS, find_data_file
 from ..stimuli.base import StimulusSet, rgb_array
 from .pls import kernel_pls_predict, pearson_columns
 

@@ -1,10 +1,10 @@
-"""Orientation-tuning distributions of macaque V1 (Ringach, Shapley & Hawken 2002).
+"""Model orientation tuning compared with macaque V1 (Ringach, Shapley & Hawken 2002).
 
-Ringach, Shapley & Hawken (2002), J Neurosci 22(13):5639, measured 308 V1 cells with
-drifting gratings. Their database, ``ringach_2002_db.mat``, is the reference behind
-Brain-Score's V1 orientation benchmarks (Marques et al. 2021). Here it is loaded as a
-table and model distributions of circular variance and orientation bandwidth are
-compared with it.
+Model distributions of circular variance and orientation bandwidth are compared with those of
+the 308 V1 cells of Ringach, Shapley & Hawken (2002), J Neurosci 22(13):5639, the reference
+behind Brain-Score's V1 orientation benchmarks (Marques et al. 2021). The database is loaded by
+:func:`topoanalysis.datasets.ringach.load_ringach2002` (its module describes the file's
+conventions).
 
 Similarity score. Brain-Score's Marques 2020 benchmarks bin both distributions,
 compute a KS-based similarity of the binned distributions, and normalise it by a
@@ -13,101 +13,23 @@ unbinned ``1 - D``, with ``D`` the two-sample Kolmogorov-Smirnov statistic (the
 largest gap between the empirical CDFs). Values are comparable across our models but
 are not equal to Brain-Score's published scores.
 
-Conventions of the file. ``bw`` is the half-width at ``1/sqrt(2)`` of the peak, in
-degrees; untuned cells are coded as 180 deg (four cells). Model units with no
-measurable bandwidth must be coded as 180 deg too, not dropped or set to NaN, or the
-comparison is biased towards sharp tuning. The field ``po`` is *not* a preferred
-orientation: it is the ratio of the response at the orthogonal orientation to the
-response at the preferred one (Brain-Score packages it as
-``orthogonal_preferred_ratio``). It lies in [0, 1), piles up near 0, and its rank
-correlation with circular variance is 0.94; it is loaded as
-``orthogonal_preferred_ratio``. The file holds no preferred orientations.
+Untuned units. The file codes untuned cells' bandwidth as 180 deg (four cells). Model units
+with no measurable bandwidth must be coded as 180 deg too, not dropped or set to NaN, or the
+comparison is biased towards sharp tuning.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from topoanalysis import paths
-from topoanalysis.datafiles import read_mat
-
+from ..datasets.ringach import load_ringach2002
 from ..errors import InputError
 
-RINGACH_FILENAME = f"{paths.DATA_SETS['ringach']}/ringach_2002_db.mat"
 RINGACH_MEDIAN_MAXDC_SPS: float = 33.3868065
 """Median peak mean firing rate (``maxdc``) of the 308 cells, spikes/s."""
 
-_FIELDS = {"orivar": "circular_variance", "bw": "bandwidth_deg", "po": "orthogonal_preferred_ratio",
-           "maxdc": "maxdc_sps", "mindc": "mindc_sps", "maxfirst": "maxfirst_sps", "spont": "spont_sps",
-           "animal": "animal", "unit": "unit", "expt": "expt", "chan": "chan"}
 _PROPERTIES = ("circular_variance", "bandwidth_deg")
-
-
-def find_ringach_file(path: str | os.PathLike | None = None) -> Path:
-    """Locate ``ringach_2002_db.mat``.
-
-    Parameters
-    ----------
-    path
-        The file itself, or a folder holding ``ringach_2002_db.mat`` or
-        ``ringach2002/ringach_2002_db.mat``. When None, look under
-        ``$TOPOANALYSIS_DATA`` and then under the shared data folder.
-
-    Raises
-    ------
-    FileNotFoundError
-        Listing every place tried.
-
-    Examples
-    --------
-    >>> find_ringach_file().name  # doctest: +SKIP
-    'ringach_2002_db.mat'
-    """
-    return paths.find_data_file(RINGACH_FILENAME, path, what="Ringach 2002 database", flag="--ringach")
-
-
-def load_ringach2002(path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """One row per cell of Ringach et al. (2002), with rates in spikes/s.
-
-    Columns: ``circular_variance``, ``bandwidth_deg`` (180 marks untuned cells),
-    ``orthogonal_preferred_ratio`` (the file's ``po``, see the module docstring),
-    ``maxdc_sps``, ``mindc_sps``, ``maxfirst_sps``, ``spont_sps``, ``animal``,
-    ``unit``, ``expt``, ``chan``.
-
-    Raises
-    ------
-    ValueError
-        If the file holds no ``db`` struct or the struct lacks a field.
-
-    Examples
-    --------
-    >>> load_ringach2002().shape  # doctest: +SKIP
-    (308, 11)
-    """
-    file = find_ringach_file(path)
-    mat = read_mat(file, what="Ringach 2002 database", squeeze_me=True, struct_as_record=False)
-    if "db" not in mat:
-        raise InputError(f"{file} holds no 'db' struct (variables: {sorted(k for k in mat if not k.startswith('__'))})")
-    db = mat["db"]
-    present = set(getattr(db, "_fieldnames", None) or [])
-    missing = [f for f in _FIELDS if f not in present]
-    if missing:
-        raise InputError(f"{file}: 'db' lacks field(s) {missing}")
-    columns = {name: np.atleast_1d(getattr(db, field)) for field, name in _FIELDS.items()}
-    lengths = {len(v) for v in columns.values()}
-    if len(lengths) != 1:
-        raise InputError(f"{file}: 'db' fields differ in length ({sorted(lengths)})")
-    df = pd.DataFrame(columns)
-    for name in ("unit", "expt", "chan"):
-        df[name] = df[name].astype(np.int64)
-    df["animal"] = df["animal"].astype(str)
-    float_cols = [c for c in df.columns if c not in ("animal", "unit", "expt", "chan")]
-    df[float_cols] = df[float_cols].astype(np.float64)
-    return df
 
 
 def _clean(values: np.ndarray | pd.Series | list, side: str) -> np.ndarray:
@@ -160,7 +82,7 @@ def compare_with_ringach(circular_variance: np.ndarray | pd.Series | list,
         One value per model unit; NaNs are dropped. Untuned units must carry a
         bandwidth of 180 deg, as in Ringach's data.
     reference
-        A table as returned by :func:`load_ringach2002` (loaded when None).
+        A table as returned by :func:`topoanalysis.datasets.ringach.load_ringach2002` (loaded when None).
     n_bootstrap
         When positive, resample the model units this many times and add the 2.5 and
         97.5 percentiles of the similarity as ``similarity_ci_low/high``. Resampling

@@ -231,8 +231,8 @@ def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rn
     sheet_size_mm : float, optional
         Side of the sheet (for the pinwheel density); default: the largest coordinate.
     ringach : pandas.DataFrame, optional
-        Ringach 2002 cells (``load_ringach2002()``); when given, the responsive units'
-        circular variance and bandwidth are compared with them.
+        Ringach 2002 cells (``topoanalysis.datasets.ringach.load_ringach2002()``); when given, the
+        responsive units' circular variance and bandwidth are compared with them.
 
     Raises
     ------

@@ -1,8 +1,9 @@
 """The fLoc functional-localizer images (Stigliani, Weiner & Grill-Spector 2015).
 
 The images are not part of this repository. They are looked up as flat
-``<category>-<N>.jpg`` files (the naming TDANN uses), by default in
-``../shared/data/floc`` next to the checkout; see :func:`find_floc_dir`.
+``<category>-<N>.jpg`` files (the naming TDANN uses) by the data resolver: by default in
+``$TOPOANALYSIS_DATA/floc``, else ``../shared/data/floc`` next to the checkout; see
+:func:`find_floc_dir`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..datafiles import decode_image
+from ..datasets.resolver import DATA_ENV_VAR, find_data_dir
 from ..errors import DataNotFoundError, InputError
-from ..paths import DATA_ENV_VAR, DATA_SETS, SHARED_DATA_DIR
 from .base import StimulusSet, rgb_array
 
 FLOC_DOMAINS = {
@@ -34,15 +35,6 @@ FLOC_URL = "https://github.com/VPNL/fLoc"
 _CATEGORY_TO_DOMAIN = {c: d for d, cats in FLOC_DOMAINS.items() for c in cats}
 _CATEGORY_TO_DOMAIN["scrambled"] = "scrambled"
 _FILE_RE = re.compile(r"^([a-z]+)-(\d+)\.jpg$")
-
-
-def default_floc_dirs() -> list[Path]:
-    """Default places for fLoc: ``../shared/data/floc`` beside the repository and the cwd."""
-    dirs = [SHARED_DATA_DIR / DATA_SETS["floc"]]
-    cwd_dir = (Path.cwd().parent / "shared" / "data" / DATA_SETS["floc"]).resolve()
-    if cwd_dir not in dirs:
-        dirs.append(cwd_dir)
-    return dirs
 
 
 def _scan(directory: Path) -> dict[str, list[tuple[int, Path]]]:
@@ -65,6 +57,7 @@ def _scan(directory: Path) -> dict[str, list[tuple[int, Path]]]:
 
 
 def _holds_floc(directory: Path) -> bool:
+    """Whether ``directory`` is a folder holding a file named ``<category>-<N>.jpg`` of a known category."""
     return directory.is_dir() and any(
         (m := _FILE_RE.match(p.name)) and m.group(1) in _CATEGORY_TO_DOMAIN for p in directory.iterdir()
     )
@@ -73,15 +66,19 @@ def _holds_floc(directory: Path) -> bool:
 def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
     """Locate the folder of fLoc ``<category>-<N>.jpg`` images.
 
-    Looks, in order, at ``path``; at ``$TOPOANALYSIS_DATA/floc``; at
-    ``../shared/data/floc`` relative to the repository root and to the current
-    working directory (:func:`default_floc_dirs`). An explicit ``path`` is never
-    replaced by a fallback.
+    Looks, in order, at ``path``; at ``$TOPOANALYSIS_DATA/floc``; at ``floc/`` in the shared
+    data folder beside the checkout (``../shared/data/floc`` relative to the repository root),
+    through the toolkit's one data resolver
+    (:func:`topoanalysis.datasets.resolver.find_data_dir`). An explicit ``path`` is never
+    replaced by a fallback, and the current working directory plays no part. A folder counts
+    when it holds at least one ``<category>-<N>.jpg`` file of a known category; what it must
+    hold beyond that (every category asked for, one file per image number, images of one size)
+    is checked by :func:`load_floc`.
 
     Parameters
     ----------
     path : str or os.PathLike, optional
-        Folder that holds the images.
+        Folder that holds the images (not a data folder holding ``floc/``).
 
     Returns
     -------
@@ -91,48 +88,23 @@ def find_floc_dir(path: str | os.PathLike | None = None) -> Path:
     Raises
     ------
     FileNotFoundError
-        If ``path`` is given but missing or holds no fLoc images, or if no default
-        place holds them; the message lists where it looked and how to fix it.
+        A :class:`~topoanalysis.errors.DataNotFoundError`: if ``path`` is given but missing or
+        holds no fLoc images, or if no default place holds them; the message lists every place
+        it looked and how to fix it.
 
     Examples
     --------
     >>> find_floc_dir("../shared/data/floc")  # doctest: +SKIP
     PosixPath('../shared/data/floc')
     """
-    if path is not None:
-        directory = Path(path).expanduser()
-        if not directory.is_dir():
-            raise DataNotFoundError(f"fLoc folder {str(directory)!r} does not exist or is not a folder")
-        if not _holds_floc(directory):
-            hint = ""
-            if _holds_floc(directory / "floc"):
-                hint = f" (its subfolder {str(directory / 'floc')!r} does: pass that instead)"
-            raise DataNotFoundError(
-                f"fLoc folder {str(directory)!r} holds no images named <category>-<N>.jpg "
-                f"with category in {list(FLOC_CATEGORIES)}{hint}"
-            )
-        return directory
-
-    tried = []
-    env_root = os.environ.get(FLOC_ENV_VAR, "")
-    if env_root:
-        directory = Path(env_root).expanduser() / DATA_SETS["floc"]
-        if _holds_floc(directory):
-            return directory
-        tried.append(f"${FLOC_ENV_VAR}/floc = {directory}")
-    else:
-        tried.append(f"${FLOC_ENV_VAR} (not set)")
-    for directory in default_floc_dirs():
-        if _holds_floc(directory):
-            return directory
-        tried.append(f"default {directory}")
-    raise DataNotFoundError(
-        "fLoc images (<category>-<N>.jpg) not found. Looked in: no path argument; "
-        + "; ".join(tried)
-        + f". Fix: pass the folder (--stimuli DIR on the command line, or the path argument), "
-        f"or set {FLOC_ENV_VAR} to a data folder that holds floc/, or download the fLoc "
-        f"stimuli from {FLOC_URL} (folder stimuli/) into one of these places."
-    )
+    try:
+        return find_data_dir("floc", path, what=f"fLoc images (<category>-<N>.jpg with category in "
+                                                f"{list(FLOC_CATEGORIES)})", flag="--stimuli", holds=_holds_floc)
+    except DataNotFoundError as exc:
+        if path is not None:
+            raise
+        raise DataNotFoundError(f"{exc} Or download the fLoc stimuli from {FLOC_URL} (folder stimuli/) into "
+                                "one of these places.") from None
 
 
 def load_floc(

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import paths
 from ..datafiles import REPLACE, read_mat
+from ..datasets.resolver import DATA_SETS, find_data_file
 from ..errors import InputError
 from .base import StimulusSet, rgb_array
 
-RSA92_FILENAME = f"{paths.DATA_SETS['rsa92']}/Kriegeskorte_Neuron2008_supplementalData.mat"
+RSA92_FILENAME = f"{DATA_SETS['rsa92']}/Kriegeskorte_Neuron2008_supplementalData.mat"
 
 # categoryLabels in the file -> label column; rand24, rand48 and other48 are skipped.
 _CATEGORY_COLUMNS = {
@@ -53,7 +53,7 @@ def find_rsa92_file(path: str | os.PathLike | None = None) -> Path:
     >>> find_rsa92_file("../shared/data/rsa92").name  # doctest: +SKIP
     'Kriegeskorte_Neuron2008_supplementalData.mat'
     """
-    return paths.find_data_file(RSA92_FILENAME, path, what="92-image RSA data", flag="--rsa92")
+    return find_data_file(RSA92_FILENAME, path, what="92-image RSA data", flag="--rsa92")
 
 
 def _load_mat(file: Path, keys: list[str]) -> dict:

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from ..datafiles import decode_image, open_zip, read_member
+from ..datasets.resolver import DATA_SETS, default_data_path, find_data_file
 from ..errors import DataNotFoundError, InputError
-from ..paths import DATA_SETS, default_data_path, find_data_file
 from ..safe_pickle import restricted_load
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
