@@ -43,7 +43,8 @@ from topoanalysis.metrics.v1 import V1Params
 from topoanalysis.models.checkpoints import save_checkpoint
 from topoanalysis.models.fresh import fresh_checkpoint
 from topoanalysis.models.lif import use_plain_lif
-from topoanalysis.recording import preprocess, record
+from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
 from topoanalysis.stimuli import load_floc, make_sine_gratings
 from topoanalysis.stimuli.base import StimulusSet
 from topoanalysis.training.stc import STCLoss

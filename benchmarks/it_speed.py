@@ -33,8 +33,9 @@ from topoanalysis.metrics.overlap import OVERLAP_METHODS, overlap_table
 from topoanalysis.metrics.patches import find_patches
 from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 from topoanalysis.models.fresh import fresh_checkpoint
-from topoanalysis.recording import preprocess, record
 from topoanalysis.responses import layer_responses
+from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
 from topoanalysis.stimuli import load_floc
 
 LAYER = "layer4.1"

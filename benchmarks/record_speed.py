@@ -4,7 +4,7 @@ For each configuration the same model sees the same images in the same batches:
 
 * ``forward``: preprocessed images already on the device, ``model(x)`` per batch with a
   state reset, nothing copied back (the floor any recording has to pay);
-* ``record``: :func:`topoanalysis.recording.record` on a StimulusSet of the same images
+* ``record``: :func:`topoanalysis.running.recording.record` on a StimulusSet of the same images
   (preprocessing, transfer, per-layer time-averaging on the device, copies to host
   memory and the labelled Dataset included), recording all eight block layers.
 
@@ -29,7 +29,8 @@ from _results import save_result
 from topoanalysis.models import BLOCK_LAYERS, create_model
 from topoanalysis.models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT
-from topoanalysis.recording import preprocess, record
+from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
 from topoanalysis.stimuli import make_sine_gratings
 
 

@@ -28,7 +28,8 @@ from _results import save_result
 from topoanalysis.analyses.base import evaluation_data
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import REPO_ROOT
-from topoanalysis.robustness import PGD_STEPS, _batches, _Net, _norm, _pgd
+from topoanalysis.running.attacks import PGD_STEPS, AttackNet, _pgd, normalisation
+from topoanalysis.running.inputs import labelled_batches
 
 PAIRS = {"spiking": ("tsresnet18_cifar10_a05b05", "sresnet18_cifar10_baseline"),
          "ReLU": ("tresnet18_cifar10_a05", "resnet18_cifar10_baseline")}
@@ -55,8 +56,8 @@ def main() -> None:
             model, spec = load_checkpoint(REPO_ROOT / "checkpoints" / f"{name}.pt", device=device)
             model.eval()
             data = evaluation_data(spec, model, "cifar10", None, args.n_per_class)
-            ((x, y),) = _batches(data.images, data.labels, spec.input_size_px, len(data), device)
-            net = _Net(model, _norm(model, spec, None, None, None, x), "fp32")
+            ((x, y),) = labelled_batches(data.images, data.labels, spec.input_size_px, len(data), device)
+            net = AttackNet(model, normalisation(model, spec, None, None, None, x), "fp32")
             right = net.logits(x).argmax(-1) == y
             x, y = x[right], y[right]
             base = x.unsqueeze(1).expand(-1, net.norm[2], *x.shape[1:])

@@ -5,7 +5,7 @@ The bundled default checkpoint (CIFAR stem, 32 px, T = 4) classifies CIFAR-10 te
 PGD with 10 steps at epsilon 4/255 (step 2.5 * eps / 10, random start), FGSM at the
 same epsilon, and the clean forward pass for reference. A PGD-10 batch costs one
 random start, 10 forward + backward passes and the final forward pass. Each row reports
-images/s (wall time of :func:`topoanalysis.robustness.accuracy_under_attack`, including
+images/s (wall time of :func:`topoanalysis.running.robustness.accuracy_under_attack`, including
 the uint8-to-float conversion) and the accuracy on those images.
 Results go to ``benchmarks/results/robustness_speed_<device>.json``.
 Run: ``python benchmarks/robustness_speed.py`` (``--device cuda --batch-size 256`` on a GPU).
@@ -22,7 +22,7 @@ import torch
 from _results import save_result
 from topoanalysis.models.checkpoints import load_checkpoint
 from topoanalysis.paths import DEFAULT_CHECKPOINT
-from topoanalysis.robustness import accuracy_under_attack
+from topoanalysis.running.robustness import accuracy_under_attack
 from topoanalysis.training.data import load_cifar10_zip
 
 EPSILON = 4 / 255

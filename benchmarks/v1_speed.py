@@ -31,7 +31,8 @@ from _results import save_result
 from topoanalysis.cli.main import main as cli
 from topoanalysis.metrics.v1 import V1Params, v1_analysis
 from topoanalysis.models.fresh import fresh_checkpoint
-from topoanalysis.recording import preprocess, record
+from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
 from topoanalysis.stimuli import make_sine_gratings
 
 LAYER = "layer2.0"

@@ -154,7 +154,7 @@ def _identical_floc(tmp, ckpt, mp):
 
 
 def _no_recording(mp):
-    from topoanalysis import recording
+    from topoanalysis.running import recording
 
     mp.setattr(recording, "record", lambda *a, **k: pytest.fail("a forward pass started"))
 

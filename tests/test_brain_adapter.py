@@ -8,7 +8,7 @@ import pytest
 
 from topoanalysis.brain.adapter import brain_model, configure_brainscore, default_region_layer_map, neuroid_assembly
 from topoanalysis.datasets.resolver import SHARED_DATA_DIR
-from topoanalysis.recording import record
+from topoanalysis.running.recording import record
 from topoanalysis.stimuli.base import StimulusSet as TopoStimulusSet
 
 V4_DIR = SHARED_DATA_DIR / "v4_cowley2023"

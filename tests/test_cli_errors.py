@@ -286,7 +286,7 @@ def test_demo_refuses_a_folder_of_other_files(tiny, tmp_path, capsys):
 @pytest.mark.parametrize("command, flag", [("brain", "--v4-data"), ("brain", "--ringach"), ("it-patches", "--stimuli"),
                                            ("temporal", "--data-path"), ("robustness", "--data-path")])
 def test_missing_data_fails_before_any_forward_pass(tiny, tmp_path, capsys, monkeypatch, command, flag):
-    from topoanalysis import recording
+    from topoanalysis.running import recording
 
     monkeypatch.setattr(recording, "record", lambda *a, **k: pytest.fail("a forward pass started"))
     missing = tmp_path / "missing"

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from topoanalysis.models import BLOCK_LAYERS
-from topoanalysis.recording import record
+from topoanalysis.running.recording import record
 from topoanalysis.testing import tiny_gratings
 
 pytestmark = [pytest.mark.gpu,

@@ -16,7 +16,7 @@ import topoanalysis.metrics
 ANALYSIS_MODULES = ["topoanalysis.responses"] + [f"{package.__name__}.{m.name}"
                                                  for package in (topoanalysis.metrics, topoanalysis.datasets)
                                                  for m in pkgutil.iter_modules(package.__path__)]
-FORBIDDEN = ("torch", "spikingjelly", "topoanalysis.recording", "topoanalysis.plotting", "topoanalysis.cli",
+FORBIDDEN = ("torch", "spikingjelly", "topoanalysis.running.recording", "topoanalysis.plotting", "topoanalysis.cli",
              "topoanalysis.models", "topoanalysis.training")
 
 
@@ -34,7 +34,7 @@ def test_analysis_modules_import_nothing_above_them(module):
 
 
 def test_the_check_sees_a_violation():
-    assert "torch" in _loaded_after_import("topoanalysis.recording")
+    assert "torch" in _loaded_after_import("topoanalysis.running.recording")
 
 
 # --- the import graph, read from the source: no cycles, and each layer imports only those below it ---
@@ -42,7 +42,7 @@ def test_the_check_sees_a_violation():
 PACKAGE_ROOT = Path(topoanalysis.__file__).parent
 LOWER = ("topoanalysis.datasets", "topoanalysis.metrics", "topoanalysis.sheets", "topoanalysis.stimuli",
          "topoanalysis.models", "topoanalysis.brain", "topoanalysis.training", "topoanalysis.plotting",
-         "topoanalysis.recording", "topoanalysis.responses")
+         "topoanalysis.running", "topoanalysis.responses")
 UPPER = ("topoanalysis.analyses", "topoanalysis.report", "topoanalysis.cli")
 
 

@@ -9,7 +9,7 @@ from topoanalysis.models import create_model
 from topoanalysis.models.checkpoints import module_types
 from topoanalysis.models.lif import PlainLIF, is_spiking, plain_twin, use_plain_lif
 from topoanalysis.models.resnet import make_neuron
-from topoanalysis.recording import record
+from topoanalysis.running.recording import record
 from topoanalysis.testing import tiny_checkpoint, tiny_gratings
 
 

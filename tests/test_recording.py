@@ -5,8 +5,9 @@ from spikingjelly.activation_based import functional
 from torch import nn
 
 from topoanalysis.metrics.activity import SilentLayerError, layer_activity, require_active
-from topoanalysis.recording import preprocess, record
 from topoanalysis.responses import layer_responses, load_responses, save_responses
+from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
 from topoanalysis.testing import tiny_checkpoint, tiny_gratings
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from topoanalysis.datasets.resolver import SHARED_DATA_DIR
-from topoanalysis.robustness import (
+from topoanalysis.running.robustness import (
     ATTACKS,
     DEFAULT_STRENGTHS,
     WORST_CASE,

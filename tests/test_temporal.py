@@ -7,14 +7,14 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from topoanalysis.dynamics import (
+from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
+from topoanalysis.running.dynamics import (
     accuracy_vs_timesteps,
     as_stimulus_set,
     fisher_information,
     layer_spike_statistics,
 )
-from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
-from topoanalysis.recording import preprocess
+from topoanalysis.running.inputs import preprocess
 
 
 def test_binary_entropy_known_values():

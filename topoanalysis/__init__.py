@@ -21,4 +21,4 @@ __version__ = "0.2.0"
 
 __getattr__, __dir__ = lazy_attributes(
     __name__, ("analyses", "datasets", "metrics", "models", "report", "sheets", "stimuli"),
-    {"load": (".models.checkpoints", "load_checkpoint"), "record": (".recording", "record")})
+    {"load": (".models.checkpoints", "load_checkpoint"), "record": (".running.recording", "record")})

@@ -1,6 +1,6 @@
 """Recorded responses on disk and by layer, without torch: what the metrics read.
 
-A recording is the ``xarray.Dataset`` that :func:`topoanalysis.recording.record` returns
+A recording is the ``xarray.Dataset`` that :func:`topoanalysis.running.recording.record` returns
 (``responses`` over stimulus x unit, each unit's layer and sheet position as coords).
 """
 

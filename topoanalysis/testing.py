@@ -7,7 +7,7 @@ import xarray as xr
 
 from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 from .models.fresh import fresh_checkpoint
-from .recording import preprocess
+from .running.inputs import preprocess
 from .stimuli import StimulusSet, make_sine_gratings
 
 TINY_INPUT_PX = 16
@@ -53,7 +53,7 @@ def planted_v1_recording(pref_deg: np.ndarray, xy_mm: np.ndarray, *, sf_pref_ind
     (0.5 for the other), so its tuning curves peak exactly at the planted values; all of it
     times the unit's ``gain`` (default: spread evenly over 0.75-1.25 along the unit order,
     so tuning depths differ and a percentile mask has a cutoff to apply). The result has the
-    layout of :func:`topoanalysis.recording.record`'s output.
+    layout of :func:`topoanalysis.running.recording.record`'s output.
     """
     pref_deg = np.asarray(pref_deg, dtype=np.float64)
     n_units = len(pref_deg)

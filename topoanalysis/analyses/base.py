@@ -183,7 +183,7 @@ class Runtime:
             raise InputError(f"batch size must be >= 1, got {self.batch_size}")
 
     def recording_options(self) -> dict:
-        """Keyword arguments of :func:`topoanalysis.recording.record`."""
+        """Keyword arguments of :func:`topoanalysis.running.recording.record`."""
         return {"batch_size": self.batch_size, "device": self.device, "precision": self.precision,
                 "progress": self.progress, "compile": self.compile}
 

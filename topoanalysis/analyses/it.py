@@ -134,7 +134,7 @@ def _load_rsa92(path: str | None, image_size_px: int):
 
 
 def _analyse(file: ModelFile, params: ITPatchesParams, runtime: Runtime):
-    from ..recording import record
+    from ..running.recording import record
     from ..stimuli import load_floc
 
     started = time.perf_counter()

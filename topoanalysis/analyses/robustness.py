@@ -1,6 +1,6 @@
 """Robustness: accuracy under noise, masking, FGSM, PGD and the Square attack, per image, per checkpoint.
 
-See :mod:`topoanalysis.robustness` for the conventions. Tables ``robustness_curves``
+See :mod:`topoanalysis.running.robustness` for the conventions. Tables ``robustness_curves``
 (``model, attack, strength, accuracy, se, ci_low, ci_high, n_images``), ``robustness_table``
 (the paper-style table: the clean row, then each attack at its reference strength, then the
 worst case, one column per model with ``<model> se``, ``<model> ci_low``, ``<model> ci_high``)
@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import InputError
-from ..robustness import (
+from ..running.robustness import (
     ADVERSARIAL,
     ATTACKS,
     DEFAULT_STRENGTHS,
@@ -235,8 +235,14 @@ def _label(attack: str, strength: float) -> str:
 def run(models: Models, params: RobustnessParams = RobustnessParams(),
         runtime: Runtime = Runtime()) -> RobustnessResult:
     """Accuracy of each checkpoint under every attack and strength, per image and in total."""
-    from ..recording import default_device
-    from ..robustness import accuracy_summary, reference_rows, robustness_per_image, robustness_table, worst_case
+    from ..running.inputs import default_device
+    from ..running.robustness import (
+        accuracy_summary,
+        reference_rows,
+        robustness_per_image,
+        robustness_table,
+        worst_case,
+    )
 
     check_data(params)
     run_started = time.perf_counter()

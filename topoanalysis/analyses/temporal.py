@@ -2,7 +2,7 @@
 
 Firing rate and spike-train entropy of every layer, per timestep and over the window, at
 several inference T; the entropy shift (first model minus second); accuracy vs T; Fisher
-information per timestep and connection (:mod:`topoanalysis.dynamics`). Tables
+information per timestep and connection (:mod:`topoanalysis.running.dynamics`). Tables
 ``temporal_stats``, ``accuracy_vs_timesteps``, ``fisher`` and ``entropy_shift`` (two models);
 figure ``temporal``.
 """
@@ -95,7 +95,7 @@ def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runt
 
     Each model runs at ``params.timesteps`` and at its own T (10 for a spiking CORnet-RT); Fisher information
     at its own T, per connection of its family (:attr:`~topoanalysis.models.family.Family.connections`)."""
-    from ..dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
+    from ..running.dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
 
     check_data(params)
     stats, accuracy, fisher, infos = [], [], [], {}

@@ -112,7 +112,7 @@ def _ringach(path: str | None) -> pd.DataFrame | None:
 
 
 def _analyse(file: ModelFile, params: V1MapsParams, runtime: Runtime, reference: pd.DataFrame | None):
-    from ..recording import record
+    from ..running.recording import record
     from ..stimuli import make_sine_gratings
 
     started = time.perf_counter()

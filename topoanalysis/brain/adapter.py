@@ -6,7 +6,7 @@ packaging passes coordinates to ``NeuroidAssembly(values, coords=..., dims=...)`
 drops them on xarray >= 2024 (ENVIRONMENT.md). The ``TopoBrainModel`` returned by :func:`brain_model` implements the
 same interface directly: it commits each region to a layer (from the checkpoint's
 layer -> area map), presents the stimuli at the checkpoint's visual degrees, records the
-layer with :func:`topoanalysis.recording.record` (firing rates over the T timesteps),
+layer with :func:`topoanalysis.running.recording.record` (firing rates over the T timesteps),
 and returns a ``NeuroidAssembly`` built through indexes, with each unit's position on its
 cortical sheet as ``tissue_x`` / ``tissue_y`` (mm) next to ``channel``, ``channel_x``,
 ``channel_y``.
@@ -29,7 +29,7 @@ import xarray as xr
 from ..datafiles import decode_image
 from ..errors import InputError
 from ..paths import REPO_ROOT
-from ..recording import record
+from ..running.recording import record
 from ..stimuli.base import StimulusSet, rgb_array
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _brain_model_class():
         region_layer_map : dict, optional
             Region -> layer; default :func:`default_region_layer_map`.
         batch_size, device, precision
-            Passed to :func:`topoanalysis.recording.record`.
+            Passed to :func:`topoanalysis.running.recording.record`.
         """
 
         def __init__(self, model, spec, *, identifier: str, region_layer_map: dict[str, str] | None = None,

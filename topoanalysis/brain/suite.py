@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..recording import record
 from ..responses import layer_responses
+from ..running.recording import record
 from .adapter import default_region_layer_map
 from .benchmarks import BENCHMARKS
 from .v4 import PLS_METHODS

@@ -19,8 +19,8 @@ from ..metrics.activity import layer_activity
 from ..outputs import check_output_folder, save_figure, staged_folder, write_csv, write_json
 from ..paths import REPORTS_DIR
 from ..plotting.sheets import sheet_activity_figure
-from ..recording import record
 from ..responses import save_responses
+from ..running.recording import record
 from ..stimuli import make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args
 

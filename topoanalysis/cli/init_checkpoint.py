@@ -15,7 +15,7 @@ from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, check_spec_numbers
 from ..models.fresh import fresh_checkpoint
 from ..models.registry import check_arch_kwargs
 from ..outputs import check_output_file
-from ..recording import preprocess
+from ..running.inputs import preprocess
 from ..stimuli import make_sine_gratings
 
 

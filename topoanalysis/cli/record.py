@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..outputs import check_output_file
-from ..recording import record as record_responses
 from ..responses import save_responses
+from ..running.recording import record as record_responses
 from ..stimuli import load_floc, make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args
 

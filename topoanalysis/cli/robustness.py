@@ -15,7 +15,7 @@ import argparse
 
 from ..analyses.robustness import RobustnessParams
 from ..paths import REPORTS_DIR
-from ..robustness import ATTACKS
+from ..running.robustness import ATTACKS
 from .common import (
     add_baseline_arg,
     add_checkpoint_args,

@@ -18,8 +18,8 @@ from ..analyses.base import check_seed
 from ..errors import InputError
 from ..models.checkpoints import save_checkpoint
 from ..outputs import check_output_file
-from ..recording import record
 from ..responses import layer_responses
+from ..running.recording import record
 from ..sheets import save_sheets, swap_optimize_sheets
 from ..stimuli import make_sine_gratings
 from .common import add_checkpoint_args, add_device_args, load_from_args

@@ -221,7 +221,7 @@ def v1_analysis(ds: xr.Dataset, layer: str, params: V1Params = V1Params(), *, rn
     Parameters
     ----------
     ds : xarray.Dataset
-        A grating recording from :func:`topoanalysis.recording.record` with sheet positions.
+        A grating recording from :func:`topoanalysis.running.recording.record` with sheet positions.
     layer : str
         The recorded layer to analyse (the paper uses the network's first V1 layer).
     params : V1Params

@@ -35,7 +35,7 @@ def _interval(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The rows' 95 % Wilson interval, computed from accuracy and n when the columns are absent."""
     if {"ci_low", "ci_high"} <= set(sub):
         return sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float)
-    from ..robustness import wilson_interval
+    from ..running.robustness import wilson_interval
 
     n = np.maximum(sub["n_images"].to_numpy(float), 1)
     return wilson_interval(np.round(sub["accuracy"].to_numpy(float) * n), n)

@@ -16,36 +16,21 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import xarray as xr
 from spikingjelly.activation_based import functional
 from torch import nn
 from tqdm.auto import tqdm
 
-from .errors import InputError
-from .models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
-from .models.lif import use_plain_lif
-from .models.shapes import layer_shapes
-from .sheets import LayerPositions
-from .stimuli import StimulusSet
+from ..errors import InputError
+from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec
+from ..models.lif import use_plain_lif
+from ..models.shapes import layer_shapes
+from ..sheets import LayerPositions
+from ..stimuli import StimulusSet
+from .inputs import default_device, preprocess
 
 REDUCTIONS = ("rate", "none")
 PRECISIONS = ("fp32", "bf16")
-
-
-def default_device() -> torch.device:
-    """CUDA when available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def preprocess(images: torch.Tensor, input_size_px: int | None, mean, std) -> torch.Tensor:
-    """Resize ``[B, 3, H, W]`` images in [0, 1] to ``input_size_px`` (antialiased) and normalise."""
-    if input_size_px is not None and images.shape[-2:] != (input_size_px, input_size_px):
-        images = F.interpolate(images, size=(input_size_px, input_size_px), mode="bilinear",
-                               antialias=True, align_corners=False)
-    mean_t = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
-    std_t = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
-    return (images - mean_t) / std_t
 
 
 def _valid_layers(model: nn.Module) -> list[str]:

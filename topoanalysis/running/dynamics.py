@@ -23,11 +23,12 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
-from .errors import InputError
-from .metrics.temporal import spike_statistics
-from .models.registry import family_of
-from .recording import default_device, preprocess, record
-from .stimuli.base import StimulusSet
+from ..errors import InputError
+from ..metrics.temporal import spike_statistics
+from ..models.registry import family_of
+from ..stimuli.base import StimulusSet
+from .inputs import default_device, labelled_batches, preprocess
+from .recording import record
 
 if TYPE_CHECKING:
     from torch import nn
@@ -65,11 +66,9 @@ def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: Stim
 
 
 def _batches(images_uint8: np.ndarray, labels: np.ndarray, spec, batch_size: int, device):
-    stimuli = as_stimulus_set(images_uint8, "data", spec.visual_degrees)
-    for start in range(0, len(labels), batch_size):
-        index = slice(start, start + batch_size)
-        x = preprocess(stimuli.batch(index, device=device), spec.input_size_px, spec.mean, spec.std)
-        yield x, torch.as_tensor(labels[index], device=device)
+    """Normalised batches of labelled images at the checkpoint's input size."""
+    for x01, y in labelled_batches(images_uint8, labels, spec.input_size_px, batch_size, device):
+        yield preprocess(x01, None, spec.mean, spec.std), y
 
 
 def accuracy_vs_timesteps(model: nn.Module, spec: CheckpointSpec, images_uint8: np.ndarray, labels: np.ndarray,

@@ -43,10 +43,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..errors import InputError
+from ..stats import binomial_se
 from .attacks import (  # noqa: F401 (the attacks' names are part of this module's API)
     ADVERSARIAL,
     ATTACKS,
@@ -66,8 +67,7 @@ from .attacks import (  # noqa: F401 (the attacks' names are part of this module
     predict_logits,
     run_attack,
 )
-from .errors import InputError
-from .stats import binomial_se
+from .inputs import labelled_batches
 
 if TYPE_CHECKING:
     from .models.checkpoints import CheckpointSpec
@@ -130,15 +130,6 @@ def _arrays(data) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _batches(images: np.ndarray, labels: np.ndarray, size_px: int, batch_size: int, device: torch.device):
-    for start in range(0, len(labels), batch_size):
-        x = torch.from_numpy(images[start:start + batch_size]).to(device).permute(0, 3, 1, 2).float() / 255
-        if size_px and x.shape[-2:] != (size_px, size_px):
-            x = F.interpolate(x, size=(size_px, size_px), mode="bilinear", antialias=True,
-                              align_corners=False).clamp_(0, 1)
-        yield x, torch.from_numpy(labels[start:start + batch_size]).to(device)
-
-
 def _plan(attacks: Mapping[str, Sequence[float]], per_timestep: bool) -> list[tuple[str, str, bool, float]]:
     """``(label, attack, static, strength)`` per run; plain names follow ``per_timestep``."""
     plan = []
@@ -192,7 +183,7 @@ def robustness_per_image(model: nn.Module, spec: CheckpointSpec, data,
     clean, correct = [], {run: [] for run in runs}
     n_batches = math.ceil(len(labels) / batch_size)
     with tqdm(total=(len(runs) + 1) * n_batches, desc="robustness", unit="batch", disable=not progress) as bar:
-        for x, y in _batches(images, labels, spec.input_size_px, batch_size, device):
+        for x, y in labelled_batches(images, labels, spec.input_size_px, batch_size, device):
             net = AttackNet(model, normalisation(model, spec, None, None, None, x), precision)
             logits = net.logits(x)
             if logits.shape[-1] <= int(y.max()):

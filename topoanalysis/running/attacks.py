@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from torch import nn
 
-from .errors import InputError
+from ..errors import InputError
 
 ATTACKS = ("gaussian_noise", "pixel_mask", "fgsm", "pgd", "square")
 #: Attacks driven by the model's outputs (run on a subset by the analysis when slow).
