@@ -178,3 +178,24 @@ def test_plain_state_dict_with_one_array_per_layer(tmp_path):
     assert main(["import", "state-dict", "--weights", str(tmp_path / "weights.pth"), "--arch", "spiking_resnet18",
                  "--positions", str(tmp_path / "positions.npz"), "--out", str(tmp_path / "x.pt")]) == 0
     assert load_checkpoint(tmp_path / "x.pt")[1].sheets["layer2.0"].area == "V1"
+
+
+def test_a_state_dict_import_records_the_settings_it_was_given_or_assumed(tmp_path):
+    torch.manual_seed(0)
+    sew = create_model("sew_resnet18", stem="cifar", width=1 / 16, num_classes=10)
+    torch.save({"module." + k: v for k, v in sew.state_dict().items()}, tmp_path / "sew.pth")
+    shapes = layer_shapes(sew, 32, LAYERS)
+    sheets = default_sheets(shapes, DEFAULT_LAYER_AREAS, rng=np.random.default_rng(1))
+    np.savez(tmp_path / "pos.npz", **{name: np.asarray(sheet.xy_mm, np.float64) for name, sheet in sheets.items()})
+    out = tmp_path / "sew.pt"
+    assert main(["import", "state-dict", "--weights", str(tmp_path / "sew.pth"), "--arch", "sew_resnet18",
+                 "--positions", str(tmp_path / "pos.npz"), "--connect", "IAND", "--timesteps", "6",
+                 "--out", str(out)]) == 0
+    _, spec = load_checkpoint(out)
+    card = spec.provenance
+    assert card["setting connect"] == "'IAND' (given)" and card["setting timesteps"] == "6 (given)"
+    assert card["setting tau"] == "2.0 (assumed: the file cannot say)"
+    assert card["setting neuron_kind"] == "'lif' (given)"
+    assert spec.timesteps == 6 and "spiking_resnet18" in card["architecture"]
+    assert main(["import", "state-dict", "--weights", str(tmp_path / "sew.pth"), "--arch", "sew_resnet18",
+                 "--positions", str(tmp_path / "pos.npz"), "--tau", "-1", "--out", str(tmp_path / "bad.pt")]) == 2

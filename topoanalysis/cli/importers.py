@@ -2,7 +2,9 @@
 
 ``import tdann --weights FILE --positions DIR --out X.pt``: a TDANN (VISSL) checkpoint and its
 positions directory. ``import state-dict --weights FILE --arch A --positions FILE.npz --out
-X.pt``: a plain torchvision / spikingjelly ResNet-18 state dict with positions from a file.
+X.pt [--tau --v-threshold --surrogate --timesteps --connect]``: a plain state dict of a registered
+architecture (spikingjelly / torchvision ResNet-18, SEW ResNet-18, CORnet-RT key names) with positions from a
+file; the settings no tensor records are given by those options or assumed, and the card says which.
 See :mod:`topoanalysis.models.importers` for the formats.
 """
 
@@ -25,7 +27,7 @@ def add_parser(subparsers) -> None:
                        help="TDANN's positions directory (one .npz or .pkl per ResNet-18 block)")
     tdann.add_argument("--input-size", type=int, default=224, help="input size in px (default: %(default)s)")
     tdann.add_argument("--out", required=True, help="checkpoint to write (.pt)")
-    plain = kinds.add_parser("state-dict", help="a torchvision / spikingjelly ResNet-18 state dict with positions")
+    plain = kinds.add_parser("state-dict", help="a plain state dict of a registered architecture, with positions")
     plain.add_argument("--weights", required=True, metavar="FILE", help="the state dict (.pt / .pth)")
     plain.add_argument("--arch", required=True, choices=list_models(), help="its architecture")
     plain.add_argument("--positions", required=True, metavar="FILE",
@@ -33,7 +35,22 @@ def add_parser(subparsers) -> None:
     plain.add_argument("--input-size", type=int, default=None,
                        help="input size in px (default: 224 for an ImageNet stem, 32 for a CIFAR stem)")
     plain.add_argument("--out", required=True, help="checkpoint to write (.pt)")
+    settings = plain.add_argument_group("what the tensors cannot say (each recorded on the card as given or assumed)")
+    settings.add_argument("--tau", type=float, default=None, help="LIF membrane time constant (default: 2.0)")
+    settings.add_argument("--v-threshold", type=float, default=None, help="firing threshold (default: 1.0)")
+    settings.add_argument("--surrogate", choices=("atan", "sigmoid"), default=None,
+                          help="surrogate gradient (default: atan)")
+    settings.add_argument("--timesteps", type=int, default=None, help="T (default: the architecture's)")
+    settings.add_argument("--connect", choices=("ADD", "AND", "IAND"), default=None,
+                          help="SEW ResNet connect function (sew_* architectures; default: ADD)")
     parser.set_defaults(run=run)
+
+
+def _given_settings(args: argparse.Namespace) -> dict:
+    """The settings given on the command line, as constructor arguments."""
+    given = {"tau": args.tau, "v_threshold": args.v_threshold,
+             "surrogate_name": args.surrogate, "timesteps": args.timesteps, "connect": args.connect}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "tdann":
         model, spec = import_tdann(args.weights, args.positions, input_size_px=args.input_size)
     else:
-        model, spec = import_state_dict(args.weights, args.arch, args.positions, input_size_px=args.input_size)
+        model, spec = import_state_dict(args.weights, args.arch, args.positions, input_size_px=args.input_size,
+                                        arch_kwargs=_given_settings(args))
     spec = save_checkpoint(args.out, model, spec)
     print(f"wrote {args.out} ({spec.arch}, {spec.input_size_px} px, {len(spec.sheets)} sheets)  "
           f"sha256 {spec.content_sha256}")

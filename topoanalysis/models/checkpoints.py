@@ -275,6 +275,7 @@ def assumed_settings(arch: str, kwargs: dict, *, given: set) -> dict[str, str]:
     from .registry import MODELS, constructor_kwargs
 
     built = constructor_kwargs(arch, kwargs)
+    given = set(given) | {"neuron_kind"}  # the architecture named (spiking_* or its ReLU twin) sets it
     notes = {f"setting {name}": f"{built[name]!r} ({'given' if name in given else 'assumed: the file cannot say'})"
              for name in ASSUMED_SETTINGS if name in built}
     family = family_of(arch)

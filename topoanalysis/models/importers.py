@@ -38,12 +38,13 @@ from .checkpoints import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     CheckpointSpec,
+    assumed_settings,
     check_spec_numbers,
     load_weights,
     read_checkpoint_file,
     unwrap_state_dict,
 )
-from .registry import create_model, family_of
+from .registry import check_arch_kwargs, create_model, family_of
 from .shapes import layer_shapes
 
 TDANN_TRUNK = ("classy_state_dict", "base_model", "model", "trunk")
@@ -187,8 +188,9 @@ def _infer_trunk(state: dict, path: Path) -> dict:
 
 
 def _build(arch: str, state: dict, path: Path, input_size_px: int | None, *,
-           trunk: bool = False) -> tuple[nn.Module, dict, int]:
-    """``(model, kwargs, input size)``; ``trunk``: a ResNet-18 without classifier gets a zero one."""
+           trunk: bool = False, arch_kwargs: dict | None = None) -> tuple[nn.Module, dict, int]:
+    """``(model, kwargs, input size)``; ``trunk``: a ResNet-18 without classifier gets a zero one; ``arch_kwargs``
+    override what is read off the tensors and the family's defaults (checked before anything is built)."""
     if input_size_px is not None:
         check_spec_numbers(input_size_px=input_size_px)
     if trunk:
@@ -197,6 +199,8 @@ def _build(arch: str, state: dict, path: Path, input_size_px: int | None, *,
     else:
         family = family_of(arch)
         kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults}
+    kwargs.update(arch_kwargs or {})
+    check_arch_kwargs(arch, kwargs, as_flags=True)
     model = create_model(arch, **kwargs)
     load_weights(model, state, path, strict=True, python_hint=False)
     size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
@@ -240,20 +244,26 @@ def _positions_file(path: Path, shapes: dict[str, tuple], areas: dict[str, str])
 
 
 def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os.PathLike, *,
-                      input_size_px: int | None = None) -> tuple[nn.Module, CheckpointSpec]:
-    """A plain state dict of ``arch``'s family (reference key names) with positions from an ``.npz`` file."""
+                      input_size_px: int | None = None, arch_kwargs: dict | None = None
+                      ) -> tuple[nn.Module, CheckpointSpec]:
+    """A plain state dict of ``arch``'s family (reference key names) with positions from an ``.npz`` file.
+
+    ``arch_kwargs`` give what the tensors cannot (neuron kind, tau, threshold, surrogate, T, SEW's connect
+    function); the card records each such setting as given or assumed (:func:`assumed_settings`).
+    """
     weights, positions = Path(weights), Path(positions)
     if not positions.is_file():
         raise DataNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
     state = unwrap_state_dict(read_checkpoint_file(weights, flag="--weights"), weights)
-    model, kwargs, size = _build(arch, state, weights, input_size_px)
+    model, kwargs, size = _build(arch, state, weights, input_size_px, arch_kwargs=arch_kwargs)
     areas = dict(family_of(arch).layer_areas)
     shapes = layer_shapes(model, size, list(areas))
     coordinates = _positions_file(positions, shapes, areas)
     sheets = _sheets(coordinates, shapes, {**areas}, str(positions))
     provenance = {"source": f"plain state dict {weights.name} (sha256 {_sha256(weights)})",
                   "sheets": f"positions file {positions.name} (sha256 {_sha256(positions)})",
-                  "normalisation": "ImageNet mean/std assumed", "imported": "topoanalysis import state-dict"}
+                  "normalisation": "ImageNet mean/std assumed", "imported": "topoanalysis import state-dict",
+                  **assumed_settings(arch, kwargs, given=set(arch_kwargs or {}) | set(family_of(arch).plain_defaults))}
     spec = CheckpointSpec(arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1),
                           input_size_px=size, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                           layer_areas={name: areas[name] for name in sheets}, sheets=sheets, provenance=provenance)
