@@ -274,6 +274,14 @@ def test_brain_official_benchmark_offline_says_so(tiny, tmp_path, capsys):
     assert "cannot run the Brain-Score benchmark 'MajajHong2015public.IT-pls'" in err and "Traceback" not in err
 
 
+def test_an_unknown_official_benchmark_fails_before_any_model_loads(tmp_path, capsys):
+    assert main(["brain", "--ckpt", str(tmp_path / "not_there.pt"), "--benchmark", "NoSuch2099.IT-pls", "--out",
+                 str(tmp_path / "b"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown benchmark 'NoSuch2099.IT-pls'" in err and "(option --benchmark)" in err
+    assert "not_there.pt" not in err  # the benchmark is checked first
+
+
 def _needs_cifar():
     from topoanalysis.training.data import default_cifar10_zip
 

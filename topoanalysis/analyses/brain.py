@@ -96,11 +96,16 @@ class BrainResult(Result):
 
 
 def check_data(params: BrainParams) -> None:
-    """Fail before any work when the data of an offline benchmark asked for is not there (each entry's own check)."""
+    """Fail before any work when the data of an offline benchmark asked for is not there (each entry's own check),
+    or an official benchmark id is not registered in brainscore_vision."""
+    from ..brain.official import check_registered
+
     paths = {"ringach": params.ringach, "v4": params.v4_data, "rsa92": params.rsa92}
     for name in params.offline():
         entry = BENCHMARKS[name]
         entry.check_data(paths[entry.data_set])
+    for benchmark_id in params.official():  # an unknown id fails before any model loads
+        check_registered(benchmark_id)
 
 
 def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = Runtime()) -> BrainResult:

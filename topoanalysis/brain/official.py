@@ -18,6 +18,25 @@ def _is_fetch_error(exc: BaseException) -> bool:
     return False
 
 
+def _unknown(benchmark_id: str) -> InputError:
+    return InputError(f"unknown benchmark {benchmark_id!r}: neither offline ({', '.join(OFFLINE_BENCHMARKS)}) nor "
+                      "registered in brainscore_vision (ids like 'MajajHong2015public.IT-pls')", parameter="benchmarks")
+
+
+def check_registered(benchmark_id: str) -> None:
+    """Fail unless ``benchmark_id`` is registered in brainscore_vision: its plugins are searched, nothing is
+    downloaded or installed, so an unknown id fails before any model is loaded."""
+    configure_brainscore()
+    from brainscore_core.plugin_management.import_plugin import ImportPlugin
+
+    try:
+        ImportPlugin("brainscore_vision", "benchmarks", benchmark_id)
+    except AssertionError as exc:
+        if "No registrations found" not in str(exc):
+            raise
+        raise _unknown(benchmark_id) from None
+
+
 def official_benchmark(benchmark_id: str, candidate):
     """Score ``candidate`` (a Brain-Score model) on a registered benchmark, e.g. ``MajajHong2015public.IT-pls``."""
     configure_brainscore()
@@ -28,8 +47,7 @@ def official_benchmark(benchmark_id: str, candidate):
     except AssertionError as exc:
         if "No registrations found" not in str(exc):
             raise
-        raise InputError(f"unknown benchmark {benchmark_id!r}: neither offline ({', '.join(OFFLINE_BENCHMARKS)}) "
-                         "nor registered in brainscore_vision (ids like 'MajajHong2015public.IT-pls')") from exc
+        raise _unknown(benchmark_id) from exc
     except Exception as exc:
         if not _is_fetch_error(exc):
             raise

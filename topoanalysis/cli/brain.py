@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from ..analyses import brain
 
     check_out(args, brain.BrainResult)
-    result = brain.run(checkpoints_to_compare(args), params_from_args(args), runtime_from_args(args))
+    params = params_from_args(args)
+    brain.check_data(params)  # data and benchmark ids first: an unknown id fails before any checkpoint loads
+    result = brain.run(checkpoints_to_compare(args), params, runtime_from_args(args))
     if len(result.region_scores.columns):
         print(result.region_scores.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if result.record.get("official"):
