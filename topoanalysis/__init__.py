@@ -17,7 +17,7 @@ first use:
 
 from ._lazy import lazy_attributes
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __getattr__, __dir__ = lazy_attributes(
     __name__, ("analyses", "datasets", "metrics", "models", "report", "sheets", "stimuli"),
