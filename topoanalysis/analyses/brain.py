@@ -72,6 +72,9 @@ class BrainParams:
 
 @dataclass
 class BrainResult(Result):
+    """Brain benchmark scores of every model: each benchmark over the swept layers, the committed layer's and the
+    best layer's score per benchmark, and the RSA image bootstrap."""
+
     analysis = "brain"
 
     @property

@@ -65,6 +65,9 @@ class ITPatchesParams:
 
 @dataclass
 class ITPatchesResult(MapResult):
+    """The IT maps of every model: category t-values per unit, t-map smoothness with chance, patches and their
+    outlines (mm), the overlap of domain maps and its contrasts (tables stacked over models)."""
+
     outlines: dict[str, list] = field(default_factory=dict)
     """Per model, per patch row: ``[n_segments, 2, 2]`` boundary segments in mm."""
 

@@ -157,6 +157,9 @@ class RobustnessParams:
 
 @dataclass
 class RobustnessResult(Result):
+    """Robustness of every model: per-image outcomes under each perturbation, accuracy curves over strength, the
+    table at the reference strengths, and the worst case over attacks."""
+
     analysis = "robustness"
 
     @property

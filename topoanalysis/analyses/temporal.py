@@ -63,6 +63,9 @@ class TemporalParams:
 
 @dataclass
 class TemporalResult(Result):
+    """Temporal dynamics of every model: spike statistics per layer and T, accuracy vs T, Fisher information per
+    timestep and connection, and the entropy shift of the first model over the second."""
+
     analysis = "temporal"
 
     @property

@@ -54,6 +54,9 @@ class V1MapsParams:
 
 @dataclass
 class V1MapsResult(MapResult):
+    """The V1 maps of every model: tuning per unit, smoothness with its position-shuffle chance, difference and
+    correlation curves over distance, pinwheels and the Ringach comparison (tables stacked over models)."""
+
     analysis = "v1"
 
     @property

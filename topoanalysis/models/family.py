@@ -8,6 +8,8 @@ is written anywhere else.
 The model protocol (what a family's network class provides):
 
 * ``timesteps`` - its default number of steps T;
+* ``feature_layers`` - the layers ``forward_features`` returns (recording uses that explicit forward for them,
+  and forward hooks for any other module path);
 * ``forward_features(x, layers, timesteps)`` - ``{layer: [T, B, C, H, W]}`` for sheet layers,
   units flattened channel-major (``c * H * W + h * W + w``), which is how positions are stored;
 * ``timestep_logits(x, timesteps)`` - the readout at every step, ``[T, B, classes]``;
