@@ -145,14 +145,15 @@ def test_a_new_run_refuses_a_folder_with_an_earlier_runs_log_and_keeps_the_log(t
     _stop_before_data(monkeypatch)
     log = tmp_path / "train_log.jsonl"
     log.write_text('{"step": 1}\n{"step": 2}\n')
-    with pytest.raises(ValueError, match=rf"--out {tmp_path} already holds a training run \(train_log.jsonl\); "
-                                         rf"continue it with --resume {tmp_path}/checkpoint_last.pt, or pass another"):
+    with pytest.raises(ValueError, match=rf"out_dir {tmp_path} already holds a training run \(train_log.jsonl\); "
+                                         rf"continue it with resume {tmp_path}/checkpoint_last.pt \(--resume\), or "
+                                         "pass another"):
         train(TrainConfig(out_dir=str(tmp_path), device="cpu"))
     assert main(["train", "--out", str(tmp_path), "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--resume" in err[0] and "Traceback" not in err[0]
     assert log.read_text() == '{"step": 1}\n{"step": 2}\n'
-    with pytest.raises(FileNotFoundError, match="--resume .*ckpt.pt: no such file"):  # past the folder check
+    with pytest.raises(FileNotFoundError, match="resume .*ckpt.pt: no such file"):  # past the folder check
         train(TrainConfig(out_dir=str(tmp_path), device="cpu", resume=str(tmp_path / "ckpt.pt")))
 
 
@@ -171,7 +172,7 @@ def test_training_refuses_another_commands_output(tmp_path, monkeypatch, capsys,
         (out / "v1_results.json").write_text("{}")
     assert main(["train", "--out", str(out), "--device", "cpu"]) == 2
     line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert f"--out {out} holds another command's output (v1_results.json)" in line and "pass another --out" in line
+    assert f"out_dir {out} holds another command's output (v1_results.json)" in line and "(option --out)" in line
     assert not (out / "checkpoint_last.pt").exists()
 
 

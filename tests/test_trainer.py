@@ -95,7 +95,7 @@ def test_baseline_and_positions_file_and_bad_inputs(tmp_path):
         with pytest.raises(ValueError, match=message):
             train(_config(tmp_path / "refused", **setting))
     assert not (tmp_path / "refused").exists()  # refused before any work
-    with pytest.raises(FileNotFoundError, match=r"--resume .*gone.pt: no such file; pass the checkpoint_last.pt"):
+    with pytest.raises(FileNotFoundError, match=r"resume .*gone.pt: no such file; pass the checkpoint_last.pt"):
         train(_config(tmp_path / "bad", resume=str(tmp_path / "gone.pt")))
 
 

@@ -110,7 +110,8 @@ def _load_data(config: TrainConfig):
     """(train, test): in-memory :class:`ImageArrays`, or lazy :class:`ImageFolder` trees."""
     if config.dataset == "imagefolder":
         if config.data_path is None:
-            raise InputError("imagefolder needs --data ROOT holding train/<class>/ and val/<class>/")
+            raise InputError("dataset 'imagefolder' needs data_path ROOT holding train/<class>/ and val/<class>/",
+                             parameter="data_path")
         root = Path(config.data_path)
         return ImageFolder(root / "train", config.image_size_px), ImageFolder(root / "val", config.image_size_px)
     if config.dataset == "cifar10":
@@ -118,7 +119,8 @@ def _load_data(config: TrainConfig):
                 load_cifar10_zip(config.data_path, "test", config.limit_per_class))
     if config.dataset == "cifar100":
         if config.data_path is None:
-            raise InputError("cifar100 needs --data DIR (the extracted cifar-100-python folder)")
+            raise InputError("dataset 'cifar100' needs data_path DIR (the extracted cifar-100-python folder)",
+                             parameter="data_path")
         return load_cifar100_pickles(config.data_path, "train"), load_cifar100_pickles(config.data_path, "test")
     raise InputError(f"unknown dataset {config.dataset!r}; valid: {', '.join(DATASETS)}")
 
@@ -213,15 +215,15 @@ def check_out_folder(config: TrainConfig) -> Path:
     """Refuse, before any work, an --out holding another command's output, or an earlier run unless resuming."""
     out = Path(config.out_dir)
     if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; pass a folder path")
+        raise InputError(f"out_dir {out} is a file; pass a folder path", parameter="out_dir")
     if out.is_dir():
         other = other_output(out, LOG_NAME)
         if other is not None:
-            raise InputError(f"--out {out} holds another command's output ({other}), which training must not mix "
-                             "with; pass another --out")
+            raise InputError(f"out_dir {out} holds another command's output ({other}), which training must not mix "
+                             "with; pass another folder", parameter="out_dir")
         if (out / LOG_NAME).exists() and config.resume is None:
-            raise InputError(f"--out {out} already holds a training run ({LOG_NAME}); continue it with --resume "
-                             f"{out / 'checkpoint_last.pt'}, or pass another --out")
+            raise InputError(f"out_dir {out} already holds a training run ({LOG_NAME}); continue it with resume "
+                             f"{out / 'checkpoint_last.pt'} (--resume), or pass another folder", parameter="out_dir")
     return out
 
 
@@ -251,8 +253,8 @@ def _train(config: TrainConfig):
     state = None
     if config.resume:
         if not Path(config.resume).is_file():
-            raise DataNotFoundError(f"--resume {config.resume}: no such file; pass the checkpoint_last.pt that "
-                                    "`topoanalysis train` writes in its --out folder")
+            raise DataNotFoundError(f"resume {config.resume}: no such file; pass the checkpoint_last.pt that "
+                                    "training writes in its out_dir folder", parameter="resume")
         model, spec = load_checkpoint(config.resume)
         check_resume_recipe(config, spec)
         state = load_train_state(config.resume)

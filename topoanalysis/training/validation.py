@@ -44,8 +44,8 @@ checked against the checkpoint's input size instead, as the recipe records the s
 def check_resume_recipe(config: TrainConfig, spec: CheckpointSpec) -> None:
     """Refuse to resume with a different recipe (alpha, lr, epochs, ...) from the checkpoint's, naming each."""
     if config.dataset == "imagefolder" and config.image_size_px != spec.input_size_px:
-        raise InputError(f"cannot resume {config.resume} at --image-size {config.image_size_px}: it was trained at "
-                         f"{spec.input_size_px} px. Pass --image-size {spec.input_size_px}")
+        raise InputError(f"cannot resume {config.resume} at image_size_px {config.image_size_px}: it was trained at "
+                         f"{spec.input_size_px} px. Pass {spec.input_size_px}", parameter="image_size_px")
     provenance = spec.provenance
     if "recipe" not in provenance:
         logger.warning("%s records no recipe; cannot check that the resumed settings match", config.resume)
