@@ -188,3 +188,13 @@ def test_the_spiking_cornet_rt_is_its_equations_with_lif_neurons():
     expected = _reference_cornet_rt(model.state_dict(), image, 10, 8, 32, neuron=_ReferenceLIF())
     assert features["IT"][3:].mean() > 0.01  # IT spikes once the image has reached it
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_state_dict_of_another_family_names_the_architectures_it_fits(tmp_path):
+    state = create_model("tiny_spiking_cornet_rt").state_dict()
+    torch.save(state, tmp_path / "cornet.pth")
+    with pytest.raises(ValueError, match="Its weight names are those of: cornet_rt, spiking_cornet_rt"):
+        load_checkpoint(tmp_path / "cornet.pth", arch="spiking_resnet18")
+    torch.save({"encoder.weight": torch.zeros(2, 2)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="No registered architecture has its weight names .* registered: cornet_rt"):
+        load_checkpoint(tmp_path / "other.pth", arch="resnet18")

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, DataNotFoundError
+from ..errors import CheckpointError, DataNotFoundError, InputError
 from ..paths import atomic_path
 from ..sheets import LayerPositions, default_sheets
 from .registry import MAX_TIMESTEPS, check_arch_kwargs, create_model, family_of, list_models
@@ -287,6 +287,23 @@ def assumed_settings(arch: str, kwargs: dict, *, given: set) -> dict[str, str]:
     return notes
 
 
+def architectures_with_keys(state: dict, tried: str) -> str:
+    """Which registered architectures have exactly ``state``'s weight names (what to pass as ``arch``), in words."""
+    from .registry import MODELS
+
+    matching = []
+    for name in sorted(MODELS):
+        if name.startswith("tiny_") or name == tried:
+            continue
+        small = create_model(name, width=1 / 16, num_classes=2)  # names do not depend on width or classes
+        if set(small.state_dict()) == set(state):
+            matching.append(name)
+    if matching:
+        return f"Its weight names are those of: {', '.join(matching)}; pass that architecture"
+    return (f"No registered architecture has its weight names (first keys: {', '.join(list(state)[:3])}); "
+            f"registered: {', '.join(name for name in sorted(MODELS) if not name.startswith('tiny_'))}")
+
+
 def check_finite(state: dict, path: Path) -> None:
     """ValueError naming the first floating-point tensor of ``state`` holding inf or NaN."""
     for key, tensor in state.items():
@@ -426,10 +443,14 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
         check_spec_numbers(input_size_px=input_size_px)
         state = unwrap_state_dict(obj, path)
         family = family_of(arch)
-        kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults, **(arch_kwargs or {})}
-        check_arch_kwargs(arch, kwargs)
-        model = create_model(arch, **kwargs)
-        load_weights(model, state, path, strict)
+        try:  # keys of another architecture: say which registered one they are
+            kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults, **(arch_kwargs or {})}
+            check_arch_kwargs(arch, kwargs)
+            model = create_model(arch, **kwargs)
+            load_weights(model, state, path, strict)
+        except InputError as exc:
+            raise CheckpointError(f"{exc}. {architectures_with_keys(state, arch)}",
+                                  parameter=getattr(exc, "parameter", None)) from None
         size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
         areas = dict(family.layer_areas)
         shapes = layer_shapes(model, size, list(areas))
