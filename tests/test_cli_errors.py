@@ -31,7 +31,8 @@ def test_a_bad_out_is_refused_before_any_work(tiny, tmp_path, capsys, monkeypatc
     out = setup(tmp_path)
     assert _v1(tiny[2], out) == 2
     line = _error_line(capsys)
-    assert line.startswith("topoanalysis v1-maps: error: --out") and match in line
+    assert line.startswith("topoanalysis v1-maps: error: output folder") and match in line
+    assert line.endswith("(option --out)")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")

@@ -204,5 +204,5 @@ def test_an_analysis_refuses_a_folder_holding_a_trained_model_and_deletes_nothin
         (out / name).write_text(text)
     assert main(["v1-maps", "--ckpt", str(tiny[2]), "--baseline", "none", "--out", str(out), "--device", "cpu"]) == 2
     line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert f"--out {out} already holds other files (train_log.jsonl: another command's output" in line
+    assert f"output folder {out} already holds other files (train_log.jsonl: another command's output" in line
     assert {p.name: p.read_text() for p in out.iterdir()} == files

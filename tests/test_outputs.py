@@ -45,7 +45,7 @@ def test_a_folder_with_files_no_manifest_lists_is_refused_and_kept(tmp_path, fil
     out = tmp_path / "out"
     out.mkdir()
     _write(out, files)
-    message = rf"--out {out} already holds other files \({foreign}: {whose}, .*\); pass another --out"
+    message = rf"output folder {out} already holds other files \({foreign}: {whose}, .*\); pass another, new or empty"
     with pytest.raises(ValueError, match=message):
         check_output_folder(out, MARKER)
     with pytest.raises(ValueError, match=message):

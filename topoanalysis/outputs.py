@@ -100,7 +100,8 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
         manifest = json.loads(path.read_text())
         return {"output": str(manifest["output"]), "files": [str(name) for name in manifest["files"]]}
     except (ValueError, KeyError, TypeError):
-        raise InputError(f"{path} is not a topoanalysis manifest; pass another --out or delete that file") from None
+        raise InputError(f"{path} is not a topoanalysis manifest; pass another output folder or delete that file",
+                         parameter="out") from None
 
 
 def write_manifest(folder: str | os.PathLike, marker: str, files: Sequence[str] | None = None) -> Path:
@@ -141,13 +142,13 @@ def foreign_file(folder: str | os.PathLike, marker: str) -> str | None:
     return files[0] if files else None
 
 
-def _refusal(out: Path, marker: str, foreign: str, flag: str) -> InputError:
+def _refusal(out: Path, marker: str, foreign: str) -> InputError:
     whose = "another command's output" if other_output(out, marker) else "not written by this command"
-    return InputError(f"{flag} {out} already holds other files ({foreign}: {whose}, which a new run must not "
-                      f"delete); pass another {flag}, a new or empty folder")
+    return InputError(f"output folder {out} already holds other files ({foreign}: {whose}, which a new run must "
+                      "not delete); pass another, new or empty folder", parameter="out")
 
 
-def check_output_folder(out: str | os.PathLike, marker: str, *, flag: str = "--out") -> Path:
+def check_output_folder(out: str | os.PathLike, marker: str) -> Path:
     """Check, before any work, that ``out`` can become this command's output folder.
 
     It may be missing (created), empty, or an earlier output of the same command (its manifest
@@ -157,27 +158,29 @@ def check_output_folder(out: str | os.PathLike, marker: str, *, flag: str = "--o
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise InputError(f"{flag} {out} is a file; pass a folder path")
+        raise InputError(f"output folder {out} is a file; pass a folder path", parameter="out")
     if out.is_dir():
         foreign = foreign_file(out, marker)
         if foreign is not None:
-            raise _refusal(out, marker, foreign, flag)
+            raise _refusal(out, marker, foreign)
     parent = _writable_parent(out)
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a folder you "
-                         "can write to")
+        raise InputError(f"output folder {out}: cannot write in {parent} (read-only or not a folder); pass a folder "
+                         "you can write to", parameter="out")
     return out
 
 
-def check_output_file(out: str | os.PathLike, *, flag: str = "--out") -> Path:
-    """Check, before any work, that the file ``out`` can be written (a missing folder above it is created)."""
+def check_output_file(out: str | os.PathLike, *, parameter: str = "out") -> Path:
+    """Check, before any work, that the file ``out`` can be written (a missing folder above it is created);
+    ``parameter`` names the argument it came from in the error."""
     out = Path(out)
     if out.is_dir():
-        raise InputError(f"{flag} {out} is a folder; pass a file path (e.g. {out / 'responses.nc'})")
+        raise InputError(f"output file {out} is a folder; pass a file path (e.g. {out / 'responses.nc'})",
+                         parameter=parameter)
     parent = _writable_parent(out)
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{flag} {out}: cannot write in {parent} (read-only or not a folder); pass a path you "
-                         "can write to")
+        raise InputError(f"output file {out}: cannot write in {parent} (read-only or not a folder); pass a path "
+                         "you can write to", parameter=parameter)
     return out
 
 
@@ -233,8 +236,8 @@ def staged_folder(out: str | os.PathLike, marker: str) -> Iterator[Path]:
             foreign = foreign_file(old, marker)
             if foreign is not None:
                 os.replace(old, out)
-                raise InputError(f"--out {out}: {foreign} appeared there while this command ran; nothing was "
-                                 "replaced; move it elsewhere and rerun, or pass another --out")
+                raise InputError(f"output folder {out}: {foreign} appeared there while this command ran; nothing "
+                                 "was replaced; move it elsewhere and rerun, or pass another folder", parameter="out")
         os.replace(staging, out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

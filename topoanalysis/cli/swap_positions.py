@@ -42,7 +42,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     check_output_file(args.out)
     if args.write_ckpt:
-        check_output_file(args.write_ckpt, flag="--write-ckpt")
+        check_output_file(args.write_ckpt, parameter="write_ckpt")
     check_seed(args.seed)
     for flag, value in (("--neighborhoods", args.neighborhoods), ("--steps", args.steps)):
         if value < 1:
