@@ -34,16 +34,8 @@ from ..errors import CheckpointError, DataNotFoundError
 from ..safe_pickle import numpy_array_globals, restricted_load
 from ..sheets import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositions, load_sheets
 from . import resnet
-from .checkpoints import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    CheckpointSpec,
-    assumed_settings,
-    check_spec_numbers,
-    load_weights,
-    read_checkpoint_file,
-    unwrap_state_dict,
-)
+from .checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec, check_spec_numbers, read_checkpoint_file
+from .plain_files import assumed_settings, load_weights, unwrap_state_dict
 from .registry import check_arch_kwargs, create_model, family_of
 from .shapes import layer_shapes
 
