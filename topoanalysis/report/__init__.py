@@ -1,7 +1,7 @@
 """The report: every paper figure and table for a topographic checkpoint and its baseline, in one page.
 
 * :mod:`.build` - :func:`build_report` runs or reuses the analyses and writes the report;
-* :mod:`.findings` - the paper's claims on a pair, verdicts by rules fixed in advance, and
+* :mod:`.findings` - the paper's claims on a pair, judged by :mod:`.verdicts` (rules fixed in advance), and
   :mod:`.seed_findings` - the same over seeds;
 * :mod:`.sections` - the findings, headline and figure sections;
 * :mod:`.figures` - figures that combine analyses or show the stimuli;

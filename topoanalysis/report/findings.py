@@ -28,45 +28,38 @@ difference smaller than what a second seed could plausibly move is never ``repro
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..metrics.it import DOMAINS as IT_DOMAINS
 from ..stats import binomial_se
+from .verdicts import (
+    CONFIDENCE,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    MAX_DROP_POINTS,
+    NOT_TESTABLE,
+    POWER,
+    REPRODUCED,
+    RULES,
+    VERDICTS,
+    Effect,
+    Finding,
+    SeedSD,
+    Z,
+    decide,
+    judge,
+    needed_seeds,
+    not_testable,
+    over_null,
+    plus_minus,
+)
 
 __all__ = ["Finding", "paper_findings", "findings_table", "plus_minus", "judge", "needed_seeds",
            "REPRODUCED", "CONTRADICTED", "INCONCLUSIVE", "NOT_TESTABLE", "VERDICTS", "Z", "CONFIDENCE", "POWER",
            "MAX_DROP_POINTS", "RULES", "DEFAULT_SEED_SD"]
-
-REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE = "reproduced", "contradicted", "inconclusive", "not testable"
-VERDICTS = (REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE)
-CONFIDENCE = 0.95
-"""Two-sided level of every interval."""
-POWER = 0.80
-"""Power at which an inconclusive row states the sample that would resolve the effect."""
-Z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
-"""1.96: the half-width of a normal 95 % interval in standard errors (also the bar for "above its null")."""
-MAX_DROP_POINTS = 3.0
-"""Largest accuracy drop (percentage points, topographic below baseline) read as "no drop"."""
-
-RULES = (
-    f"Every interval is {CONFIDENCE:.0%} two-sided: normal (effect +- {Z:.2f} SE) within one model, t with n - 1 "
-    "degrees of freedom over n seed pairs.",
-    "reproduced: the interval excludes no effect on the paper's side; a topographic measure must also put the "
-    f"topographic model above its position-shuffle null by > {Z:.2f} combined SE.",
-    "contradicted: the interval excludes no effect on the other side, or holds no effect and excludes the "
-    "paper's effect size.",
-    f"inconclusive: otherwise; the seed pairs per condition that resolve the paper's effect (else the measured "
-    f"one) at {POWER:.0%} power, from the measured variance, are stated.",
-    "not testable: the model cannot express the claim, or the measure does not move under position shuffling.",
-    "One seed per condition: the interval adds the between-seed SD of the same paired difference, measured on "
-    "seed-replicated pairs (the report's own, else the bundled ReLU seeds').",
-    f"No accuracy drop: the drop must be below {MAX_DROP_POINTS:g} points (a non-inferiority margin) for the "
-    "whole interval.",
-)
 
 DEFAULT_SEED_SD: dict[str, float] = {
     "v1_orientation_smoothness": 0.0751, "v1_sf_smoothness": 0.2961, "v1_correlation_falloff": 0.0474,
@@ -77,183 +70,9 @@ DEFAULT_SEED_SD: dict[str, float] = {
 its own. Borrowed across families, it is an assumption about the spiking family's seed variation, and says so."""
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One claim of the paper and what this pair (or these seeds) show."""
-
-    key: str
-    claim: str
-    verdict: str
-    effect: float
-    ci_low: float
-    ci_high: float
-    paper_effect: float
-    uncertainty: str
-    topographic: str
-    baseline: str
-    chance: str
-    reason: str
-    measure: str
-    paper: str
-    se_within: float = math.nan
-    topographic_value: float = math.nan
-    baseline_value: float = math.nan
-    above_null: float = math.nan
-    """1.0 when the topographic measure is above its position-shuffle null, 0.0 when not, NaN: no null."""
-
-
-def plus_minus(value: float, sem: float | None, digits: int = 3) -> str:
-    """``"0.623 ± 0.005"``; ``"n/a"`` for a missing value, the value alone without an uncertainty."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    if sem is None or not np.isfinite(sem):
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} \u00b1 {sem:.{digits}f}"
-
-
-def judge(effect: float, low: float, high: float, paper_effect: float, *, above_null: float = math.nan,
-          margin: float | None = None) -> str:
-    """The verdict of :data:`RULES` for an effect whose interval is ``[low, high]``.
-
-    ``paper_effect`` gives the claim's direction (its sign; positive where the paper gives no
-    size, NaN) and size; ``above_null`` 0.0 fails a topographic measure that is not above its
-    shuffle null. ``margin`` turns the claim into non-inferiority: the effect stays above
-    ``-margin``.
-
-    >>> judge(0.3, 0.2, 0.4, 0.19), judge(-0.3, -0.4, -0.2, 0.19), judge(0.0, -0.1, 0.3, 0.19)
-    ('reproduced', 'contradicted', 'inconclusive')
-    >>> judge(0.0, -0.05, 0.05, 0.19), judge(0.3, 0.2, 0.4, 0.19, above_null=0.0)
-    ('contradicted', 'inconclusive')
-    """
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return INCONCLUSIVE
-    if margin is not None:
-        return REPRODUCED if low > -margin else CONTRADICTED if high < -margin else INCONCLUSIVE
-    sign = -1.0 if np.isfinite(paper_effect) and paper_effect < 0 else 1.0
-    low, high = sorted((sign * low, sign * high))
-    if low > 0:
-        return REPRODUCED if above_null != 0.0 else INCONCLUSIVE
-    if high < 0:
-        return CONTRADICTED
-    if np.isfinite(paper_effect) and high < abs(paper_effect):
-        return CONTRADICTED
-    return INCONCLUSIVE
-
-
-class _SeedSD(dict):
-    """Claim key -> between-seed SD of its paired difference, and where those numbers come from."""
-
-    def __init__(self, values: dict[str, float], source: str) -> None:
-        super().__init__(values)
-        self.source = source
-
-
-@dataclass(frozen=True)
-class _Effect:
-    """An effect with its standard error, as one pair measures it."""
-
-    value: float
-    se: float
-    n: int
-    unit: str
-
-
-def _interval(effect: _Effect, seed_sd: float | None, source: str) -> tuple[float, float, float, str]:
-    """``(low, high, se, uncertainty text)`` for a one-seed effect, widened by the seed SD where known."""
-    if seed_sd is None or not np.isfinite(seed_sd):
-        se = effect.se
-        text = f"one seed: within-model uncertainty only ({effect.n} {effect.unit}); no seed-level SD known"
-    else:
-        se = math.hypot(effect.se, seed_sd)
-        text = (f"one seed: within-model SE {effect.se:.3g} ({effect.n} {effect.unit}) and a between-seed SD "
-                f"{seed_sd:.3g} of this difference, from {source}")
-    return effect.value - Z * se, effect.value + Z * se, se, text
-
-
-def _row(key: str, claim: str, paper: str, paper_effect: float, measure: str, effect: _Effect,
-         topographic: str, baseline: str, chance: str, seed_sd: dict[str, float], *,
-         above_null: float = math.nan, margin: float | None = None, values: tuple[float, float] = (math.nan,
-                                                                                                   math.nan),
-         detail: str = "") -> Finding:
-    sd = seed_sd.get(key)
-    low, high, se, uncertainty = _interval(effect, sd, getattr(seed_sd, "source", "seed-replicated pairs"))
-    verdict = judge(effect.value, low, high, paper_effect, above_null=above_null, margin=margin)
-    if sd is None and verdict in (REPRODUCED, CONTRADICTED):
-        verdict = INCONCLUSIVE  # one seed with no seed-level variance: what a second seed moves is unknown
-    reason = _reason(verdict, effect, low, high, paper_effect, above_null, margin, sd) + detail
-    return Finding(key, claim, verdict, effect.value, low, high, paper_effect, uncertainty, topographic, baseline,
-                   chance, reason, measure, paper, effect.se, values[0], values[1], above_null)
-
-
-def needed_seeds(sd: float, effect: float, limit: int = 100_000) -> int | None:
-    """Seed pairs per condition at which a paired difference of ``effect`` is resolved with :data:`POWER`,
-    when one pair's difference varies with SD ``sd``: the smallest k >= 2 with
-    ``(t_{1-a/2, k-1} + t_{power, k-1}) * sd / sqrt(k) <= |effect|`` (None beyond ``limit``).
-
-    >>> needed_seeds(0.1, 0.1)
-    10
-    """
-    if not (np.isfinite(sd) and np.isfinite(effect)) or effect == 0:
-        return None
-
-    def enough(k: int) -> bool:
-        quantiles = stats.t.ppf(0.5 + CONFIDENCE / 2, k - 1) + stats.t.ppf(POWER, k - 1)
-        return quantiles * sd / math.sqrt(k) <= abs(effect)
-
-    high = 2
-    while not enough(high):
-        if high > limit:
-            return None
-        high *= 2
-    low = max(2, high // 2)
-    while low < high:
-        middle = (low + high) // 2
-        low, high = (low, middle) if enough(middle) else (middle + 1, high)
-    return high
-
-
-def _reason(verdict: str, effect: _Effect, low: float, high: float, paper_effect: float,
-            above_null: float, margin: float | None, seed_sd: float | None) -> str:
-    text = f"effect {effect.value:+.3g}, {CONFIDENCE:.0%} interval [{low:+.3g}, {high:+.3g}]"
-    if margin is not None:
-        target = -margin
-        text += f"; no-drop margin {-margin:+g}"
-    else:
-        target = paper_effect if np.isfinite(paper_effect) else effect.value
-        text += f"; paper {paper_effect:+.3g}" if np.isfinite(paper_effect) else "; the paper gives no size"
-    if above_null == 0.0:
-        text += "; the topographic model is not above its position-shuffle null"
-    if verdict != INCONCLUSIVE:
-        return text
-    if seed_sd is None:
-        return text + "; one seed and no seed-level SD: needs >= 2 seeds per condition"
-    gap = effect.value - target if margin is not None else target
-    what = "the no-drop margin" if margin is not None else (
-        "the paper's effect" if np.isfinite(paper_effect) else "the measured effect")
-    seeds = needed_seeds(math.hypot(seed_sd, effect.se), gap)
-    text += (f"; resolving {what} needs about {seeds:,} seed pairs per condition" if seeds
-             else "; no effect size to plan a sample for")
-    if seeds and effect.se > seed_sd:
-        text += f" (or fewer with more {effect.unit} per model than {effect.n:,}: the within-model error dominates)"
-    return text
-
-
 def _smoothness_rows(table: pd.DataFrame, model: str, key: str) -> dict[str, dict]:
     """``{metric or domain: row}`` of one model's rows of a stacked smoothness table."""
     return {row[key]: row for row in table[table["model"] == model].to_dict(orient="records")}
-
-
-def _above(value: float, se: float, null: float, null_se: float) -> float:
-    """1.0 when ``value`` exceeds ``null`` by more than Z combined SE, else 0.0 (NaN when either is missing)."""
-    if not (np.isfinite(value) and np.isfinite(null)):
-        return math.nan
-    return float(value - null > Z * math.hypot(se if np.isfinite(se) else 0.0, null_se if np.isfinite(null_se)
-                                                  else 0.0))
-
-
-def _not_testable(key: str, claim: str, paper: str, measure: str, why: str) -> Finding:
-    return Finding(key, claim, NOT_TESTABLE, math.nan, math.nan, math.nan, math.nan, "-", "n/a", "n/a", "-",
-                   why, measure, paper)
 
 
 def _v1_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, metric: str, label: str,
@@ -262,26 +81,26 @@ def _v1_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, metric
     b = _smoothness_rows(table, base, "metric")[metric]
     key, claim = f"v1_{metric}_smoothness", f"V1 {label} maps are smoother in the topographic model"
     measure = f"{label} smoothness, {layer}: topographic - baseline, SEM over unit samples"
-    effect = _Effect(t["smoothness"] - b["smoothness"], math.hypot(t["sem"], b["sem"]), int(t.get("n_samples", 0)
+    effect = Effect(t["smoothness"] - b["smoothness"], math.hypot(t["sem"], b["sem"]), int(t.get("n_samples", 0)
                                                                                            or 0), "unit samples")
-    return _row(key, claim, paper, paper_effect, measure, effect,
+    return decide(key, claim, paper, paper_effect, measure, effect,
                 plus_minus(t["smoothness"], t["sem"]), plus_minus(b["smoothness"], b["sem"]),
                 f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}", seed_sd,
-                above_null=_above(t["smoothness"], t["sem"], t["chance"], t["chance_sem"]),
+                above_null=over_null(t["smoothness"], t["sem"], t["chance"], t["chance_sem"]),
                 values=(t["smoothness"], b["smoothness"]))
 
 
 def _v1_correlation(falloff: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
     t = falloff[falloff["model"] == topo].iloc[0]
     b = falloff[falloff["model"] == base].iloc[0]
-    effect = _Effect(t["contrast"] - b["contrast"], math.hypot(t["sem"], b["sem"]), int(t["n_windows"]), "windows")
-    return _row("v1_correlation_falloff", "Nearby V1 units respond more alike: correlation falls off with distance",
+    effect = Effect(t["contrast"] - b["contrast"], math.hypot(t["sem"], b["sem"]), int(t["n_windows"]), "windows")
+    return decide("v1_correlation_falloff", "Nearby V1 units respond more alike: correlation falls off with distance",
                 "Fig. 3d (no numbers)", math.nan,
                 f"within-window fall-off r(nearest common bin, {t['near_mm']:.3g} mm) - mean r(far common bins, "
                 f"{t['far_mm']} mm), {layer}: topographic - baseline, SEM over windows",
                 effect, plus_minus(t["contrast"], t["sem"]), plus_minus(b["contrast"], b["sem"]),
                 f"{plus_minus(t['chance'], t['chance_sem'])} / {plus_minus(b['chance'], b['chance_sem'])}", seed_sd,
-                above_null=_above(t["contrast"], t["sem"], t["chance"], t["chance_sem"]),
+                above_null=over_null(t["contrast"], t["sem"], t["chance"], t["chance_sem"]),
                 values=(t["contrast"], b["contrast"]))
 
 
@@ -298,11 +117,11 @@ def _it_smoothness(table: pd.DataFrame, layer: str, topo: str, base: str, seed_s
     (tc, tcs), (bc, bcs) = _domain_mean(t, "chance", "chance_sem"), _domain_mean(b, "chance", "chance_sem")
     per_domain = "; ".join(f"{d} {t[d]['smoothness'] - b[d]['smoothness']:+.3f}" for d in IT_DOMAINS)
     n = int(t[IT_DOMAINS[0]].get("n_samples", 0) or 0)
-    return _row("it_smoothness", "IT category t-maps are smoother in the topographic model", "Fig. 4c (no numbers)",
+    return decide("it_smoothness", "IT category t-maps are smoother in the topographic model", "Fig. 4c (no numbers)",
                 math.nan, f"t-map smoothness, mean over {'/'.join(IT_DOMAINS)}, {layer}: topographic - baseline, "
                 "SEM over unit samples (domains combined as independent)",
-                _Effect(tv - bv, math.hypot(ts, bs), n, "unit samples"), plus_minus(tv, ts), plus_minus(bv, bs),
-                f"{plus_minus(tc, tcs)} / {plus_minus(bc, bcs)}", seed_sd, above_null=_above(tv, ts, tc, tcs),
+                Effect(tv - bv, math.hypot(ts, bs), n, "unit samples"), plus_minus(tv, ts), plus_minus(bv, bs),
+                f"{plus_minus(tc, tcs)} / {plus_minus(bc, bcs)}", seed_sd, above_null=over_null(tv, ts, tc, tcs),
                 values=(tv, bv), detail=f". Per domain: {per_domain}")
 
 
@@ -314,41 +133,41 @@ def _overlap(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: 
     measure = (f"TDANN co-localisation (1 + rho) / 2, faces-bodies minus characters-places, {layer}, in the "
                f"topographic model; SE from a bootstrap over {t['resampled']}")
     if not t["uses_positions"] or np.isclose(t["value"], t["position_shuffle_mean"], rtol=0, atol=1e-12):
-        return _not_testable(key, claim, paper, measure, "the measure does not move under position shuffling")
+        return not_testable(key, claim, paper, measure, "the measure does not move under position shuffling")
     diff, diff_se = t["value"] - b["value"], math.hypot(t["se"], b["se"])
-    return _row(key, claim, paper, math.nan, measure, _Effect(t["value"], t["se"], int(t["n_resampled"]), "windows"),
+    return decide(key, claim, paper, math.nan, measure, Effect(t["value"], t["se"], int(t["n_resampled"]), "windows"),
                 plus_minus(t["value"], t["se"]), plus_minus(b["value"], b["se"]),
                 f"{plus_minus(t['null_mean'], t['null_sd'])} / {plus_minus(b['null_mean'], b['null_sd'])} "
                 "(position shuffle, mean \u00b1 SD)", seed_sd,
-                above_null=_above(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]),
+                above_null=over_null(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]),
                 detail=f". Baseline comparison: topographic - baseline {diff:+.3f} \u00b1 {diff_se:.3f}")
 
 
 def _overlap_companion(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: dict) -> Finding:
     rows = contrast[contrast["method"] == "tmap_pearson"]
     t, b = rows[rows["model"] == topo].iloc[0], rows[rows["model"] == base].iloc[0]
-    return _row("overlap_tmap_correlation",
+    return decide("overlap_tmap_correlation",
                 "(non-spatial companion) Face and body selectivity go together across units more than character "
                 "and place selectivity", "Fig. 4: 0.63 vs 0.16 (TSResnet18) [I: probably this measure]", 0.47,
                 f"Pearson r of the two t-maps across units (positions unused), faces-bodies minus "
                 f"characters-places, {layer}, topographic model; SE from a bootstrap over {t['resampled']}",
-                _Effect(t["value"], t["se"], int(t["n_resampled"]), "images"),
+                Effect(t["value"], t["se"], int(t["n_resampled"]), "images"),
                 plus_minus(t["value"], t["se"]), plus_minus(b["value"], b["se"]),
                 f"{plus_minus(t['null_mean'], t['null_sd'])} / {plus_minus(b['null_mean'], b['null_sd'])} "
                 "(label shuffle, mean \u00b1 SD; not a topographic null)", seed_sd,
-                above_null=_above(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]))
+                above_null=over_null(t["value"], 0.0, t["null_mean"], t["null_sd"]), values=(t["value"], b["value"]))
 
 
 def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: str, seed_sd: dict) -> Finding:
     paper = "Fig. 5; CIFAR-100 73.01 % -> 73.97 % at alpha = beta = 0.5"
     measure = "top-1 accuracy on the full test set from the model cards: topographic - baseline (points)"
     if accuracy.get(topo) is None or accuracy.get(base) is None:
-        return _not_testable("accuracy", "Topography costs no accuracy", paper, measure,
+        return not_testable("accuracy", "Topography costs no accuracy", paper, measure,
                                 "a model card records no test accuracy (e.g. an untrained or imported model)")
     (ta, tn), (ba, bn) = accuracy[topo], accuracy[base]
     se = 100 * math.hypot(binomial_se(ta, tn), binomial_se(ba, bn))
-    return _row("accuracy", "Topography costs no accuracy", paper, 0.96, measure,
-                _Effect(100 * (ta - ba), se, tn, "test images"),
+    return decide("accuracy", "Topography costs no accuracy", paper, 0.96, measure,
+                Effect(100 * (ta - ba), se, tn, "test images"),
                 plus_minus(100 * ta, 100 * binomial_se(ta, tn), 1) + " %",
                 plus_minus(100 * ba, 100 * binomial_se(ba, bn), 1) + " %", "10 % (chance)", seed_sd,
                 margin=MAX_DROP_POINTS, values=(100 * ta, 100 * ba))
@@ -357,7 +176,7 @@ def _accuracy(accuracy: dict[str, tuple[float, int] | None], topo: str, base: st
 def _entropy(shift: pd.DataFrame | None, timesteps: int | None) -> Finding:
     claim, paper = "Topography shifts spike-train entropy", "Fig. 1 left"
     if shift is None:
-        return _not_testable("entropy", claim, paper, "spike-train entropy",
+        return not_testable("entropy", claim, paper, "spike-train entropy",
                                 "a ReLU network emits no spike trains (the temporal analysis was skipped)")
     if "timestep" in shift:
         shift = shift[shift["timestep"] == -1]  # the whole window (temporal's convention)
@@ -401,10 +220,10 @@ def _robustness(table: pd.DataFrame, per_image: pd.DataFrame | None, topo: str, 
                      f"{PAPER_ROBUSTNESS_GAIN_POINTS[attack]:+.2g})")
     paper_pair = "" if topo_alpha == 10 else "; the paper's robustness model is alpha = beta = 10"
     paper_mean = float(np.mean([PAPER_ROBUSTNESS_GAIN_POINTS[a] for a in rows["attack"]])) if len(rows) else math.nan
-    effect = _Effect(float(np.mean(gains)) if gains else math.nan,
+    effect = Effect(float(np.mean(gains)) if gains else math.nan,
                      float(np.sqrt(np.sum(np.square(ses))) / len(ses)) if ses else math.nan,
                      int(min(ns)) if ns else 0, "test images")
-    return _row("robustness", "Topography makes the network more robust",
+    return decide("robustness", "Topography makes the network more robust",
                 "Robustness table: +0.2 to +1.3 points at alpha = beta = 10", paper_mean,
                 "accuracy gain topographic - baseline (points), mean over the perturbations at the reference "
                 "strength (attacks combined as independent)" + paper_pair,
@@ -416,7 +235,7 @@ def _it_brain(table: pd.DataFrame, bootstrap: pd.DataFrame | None, topo: str, ba
     it = table[table["region"] == "IT"]
     pivot = it.pivot_table(index="benchmark", columns="model", values="committed_score")
     if pivot.empty or topo not in pivot or base not in pivot:
-        return _not_testable("it_brain", claim, paper, "IT benchmarks", "no IT benchmark was scored")
+        return not_testable("it_brain", claim, paper, "IT benchmarks", "no IT benchmark was scored")
     diffs = (pivot[topo] - pivot[base]).dropna()
     measure = ("offline IT benchmarks at the committed layer (ceiled scores): topographic - baseline, mean over "
                "benchmarks")
@@ -430,7 +249,7 @@ def _it_brain(table: pd.DataFrame, bootstrap: pd.DataFrame | None, topo: str, ba
         se, n, unit = math.nan, 92, "images"
         measure += "; no uncertainty estimate"
     fmt = "; ".join
-    return _row("it_brain", claim, paper, 0.0025, measure, _Effect(float(diffs.mean()), se, n, unit),
+    return decide("it_brain", claim, paper, 0.0025, measure, Effect(float(diffs.mean()), se, n, unit),
                 fmt(f"{b} {v:.3f}" for b, v in pivot[topo].items()),
                 fmt(f"{b} {v:.3f}" for b, v in pivot[base].items()), "-", seed_sd,
                 values=(float(pivot[topo].mean()), float(pivot[base].mean())))
@@ -465,14 +284,14 @@ def _fisher_modes(fisher: pd.DataFrame | None, topo: str, base: str, seed_sd: di
                "the ratio into V4 minus the ratio into IT (delta-method SE over images)")
     ratios = None if fisher is None or "fisher_se" not in fisher else fisher_connection_ratios(fisher, topo, base)
     if ratios is None or ratios.empty or not {"V4", "IT"} <= set(ratios["area"]):
-        return _not_testable(key, claim, FISHER_MODES_PAPER, measure,
+        return not_testable(key, claim, FISHER_MODES_PAPER, measure,
                              "the family has no inter-area connections into V4 and IT (the paper reads the modes on "
                              "the recurrent CORnet's connections) or the temporal analysis was skipped")
     v4, it = (ratios[ratios["area"] == area].iloc[-1] for area in ("V4", "IT"))
-    effect = _Effect(float(v4["log_ratio"] - it["log_ratio"]), math.hypot(v4["log_ratio_se"], it["log_ratio_se"]),
+    effect = Effect(float(v4["log_ratio"] - it["log_ratio"]), math.hypot(v4["log_ratio_se"], it["log_ratio_se"]),
                      int(v4["n_images"]), "images")
     shown = "; ".join(f"{r.connection} {r.log_ratio:+.3f} \u00b1 {r.log_ratio_se:.3f}" for r in ratios.itertuples())
-    return _row(key, claim, FISHER_MODES_PAPER, math.nan, measure, effect,
+    return decide(key, claim, FISHER_MODES_PAPER, math.nan, measure, effect,
                 "; ".join(f"{r.connection} {r.topographic:.3g}" for r in ratios.itertuples()),
                 "; ".join(f"{r.connection} {r.baseline:.3g}" for r in ratios.itertuples()), "-", seed_sd,
                 detail=f". Log ratios per connection (V1/V2 'stable' shown, not judged): {shown}")
@@ -496,8 +315,8 @@ def paper_findings(*, v1_smoothness: pd.DataFrame, v1_layer: str, correlation_fa
     without one is never resolved. ``fisher``: the temporal analysis's Fisher table (both models), for the
     Fisher-modes row of families with inter-area connections.
     """
-    sd = (_SeedSD(DEFAULT_SEED_SD, "the bundled ReLU pair's 3 seeds (DEFAULT_SEED_SD)") if seed_sd is None
-          else _SeedSD(seed_sd, seed_sd_source))
+    sd = (SeedSD(DEFAULT_SEED_SD, "the bundled ReLU pair's 3 seeds (DEFAULT_SEED_SD)") if seed_sd is None
+          else SeedSD(seed_sd, seed_sd_source))
     return [
         _v1_smoothness(v1_smoothness, v1_layer, topographic, baseline, "orientation", "orientation", 0.19,
                        "Fig. 3c; ImageNet 0.57 -> 0.76", sd),

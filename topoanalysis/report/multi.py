@@ -46,10 +46,10 @@ from .build import (
     run_pair_analyses,
 )
 from .comparison import benchmark_ceilings, face_body_smoothness, region_table, topography_cost
-from .findings import RULES
 from .page import Figure, Note, Section, Table, write_report
 from .sections import findings_display
 from .seed_findings import seed_level_findings, seed_variation
+from .verdicts import RULES
 
 if TYPE_CHECKING:
     from ..models.checkpoints import CheckpointSpec

@@ -10,8 +10,8 @@ from ..analyses.it import ITPatchesResult
 from ..analyses.temporal import TemporalResult
 from ..analyses.v1 import V1MapsResult
 from ..stats import binomial_se
-from .findings import RULES, VERDICTS, plus_minus
 from .page import Figure, Note, Section, Table
+from .verdicts import RULES, VERDICTS, plus_minus
 
 
 def headline_table(v1: V1MapsResult, it: ITPatchesResult, accuracy: dict) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .findings import CONFIDENCE, INCONCLUSIVE, MAX_DROP_POINTS, NOT_TESTABLE, judge, needed_seeds, plus_minus
+from .verdicts import CONFIDENCE, INCONCLUSIVE, MAX_DROP_POINTS, NOT_TESTABLE, judge, needed_seeds, plus_minus
 
 __all__ = ["seed_level_findings", "seed_variation"]
 
