@@ -352,7 +352,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
             raise CheckpointError(f"{exc}. {architectures_with_keys(state, arch)}",
                                   parameter=getattr(exc, "parameter", None)) from None
         size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
-        areas = dict(family.layer_areas)
+        areas = family.areas_of(model)
         shapes = layer_shapes(model, size, list(areas))
         provenance = {"source": f"plain state dict {path.name}",
                       "sheets": f"retinotopic initialisation, seed {PLAIN_SHEET_SEED} (none in file)",

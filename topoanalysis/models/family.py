@@ -49,6 +49,8 @@ class Family:
         Every layer that carries a cortical sheet (exact ``named_modules()`` path), in network
         order, and its area (``retina``, ``V1``, ``V2``, ``V4``, ``IT``); sheet sizes and
         neighbourhood widths follow the area (TDANN's per-area values, :mod:`topoanalysis.sheets`).
+        A family whose sheet layers depend on a constructor argument (a depth) gives its default
+        network's map here and sets ``layer_areas`` on each instance; :meth:`areas_of` reads that.
     infer_kwargs : callable
         ``(state_dict, path) -> constructor kwargs`` (stem, width, classes, ...) read off a plain
         state dict's tensor shapes; a ValueError when the keys are not this family's.
@@ -68,6 +70,11 @@ class Family:
     connections: Callable[[str], str]
     plain_defaults: dict = field(default_factory=dict)
     plain_notes: str = ""
+
+    def areas_of(self, model: nn.Module) -> dict[str, str]:
+        """The sheet layers -> areas of the built network ``model``: its own ``layer_areas`` when it sets one
+        (a family whose depth is a constructor argument), else the family's."""
+        return dict(getattr(model, "layer_areas", None) or self.layer_areas)
 
 
 def require_keys(state: dict, keys: tuple[str, ...], family: str, path: Path) -> None:

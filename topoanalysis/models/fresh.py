@@ -28,7 +28,7 @@ def fresh_checkpoint(arch: str, *, seed: int, input_size_px: int, arch_kwargs: d
     check_arch_kwargs(arch, arch_kwargs or {})
     torch.manual_seed(seed)
     model = create_model(arch, **(arch_kwargs or {}))
-    areas = dict(family_of(arch).layer_areas if layer_areas is None else layer_areas)
+    areas = family_of(arch).areas_of(model) if layer_areas is None else dict(layer_areas)
     shapes = layer_shapes(model, input_size_px, list(areas))
     sheets = default_sheets(shapes, areas, rng=np.random.default_rng(seed))
     notes = {"weights": f"untrained, torch.manual_seed({seed})",

@@ -248,7 +248,7 @@ def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os
         raise DataNotFoundError(f"--positions {positions}: no such file; pass an .npz of positions")
     state = unwrap_state_dict(read_checkpoint_file(weights, flag="--weights"), weights)
     model, kwargs, size = _build(arch, state, weights, input_size_px, arch_kwargs=arch_kwargs)
-    areas = dict(family_of(arch).layer_areas)
+    areas = family_of(arch).areas_of(model)
     shapes = layer_shapes(model, size, list(areas))
     coordinates = _positions_file(positions, shapes, areas)
     sheets = _sheets(coordinates, shapes, {**areas}, str(positions))
