@@ -253,10 +253,10 @@ def _v1_params(**kwargs):
 
 
 def _resume_log_without_step(tmp):
-    from topoanalysis.training.trainer import _truncate_log
+    from topoanalysis.training.run_folder import truncate_log
 
     (tmp / "train_log.jsonl").write_text('{"step": 1}\n{"epoch": 1}\n{"step": 3}\n')
-    _truncate_log(tmp / "train_log.jsonl", 2)
+    truncate_log(tmp / "train_log.jsonl", 2)
 
 
 def _decode(tmp, array, name):

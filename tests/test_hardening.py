@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import torch
 
-from topoanalysis.training import trainer
+from topoanalysis.training import run_folder, trainer
 from topoanalysis.training.trainer import TrainConfig, train
 
 
@@ -78,7 +78,7 @@ def test_training_flushes_denormals_and_restores_the_setting(tmp_path, monkeypat
 # --- a second SIGINT / SIGTERM ---
 
 def test_the_first_signal_leaves_the_second_to_the_default_action(default_sigint):
-    stop = trainer._StopRequest(enabled=True)
+    stop = run_folder.StopRequest(enabled=True)
     try:
         signal.raise_signal(signal.SIGTERM)
         assert stop.requested
@@ -92,7 +92,7 @@ def test_the_first_signal_leaves_the_second_to_the_default_action(default_sigint
 SECOND_SIGNAL_RUN = """
 import signal, sys
 import numpy as np
-from topoanalysis.training import trainer
+from topoanalysis.training import run_folder, trainer
 from topoanalysis.training.data import ImageArrays
 
 rng = np.random.default_rng(0)

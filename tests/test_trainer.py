@@ -192,14 +192,14 @@ def test_ctrl_c_stops_after_a_whole_step_saves_and_resumes_bit_identically(tmp_p
 
 
 def test_a_damaged_log_line_before_the_last_is_named(tmp_path):
-    from topoanalysis.training.trainer import _truncate_log
+    from topoanalysis.training.run_folder import truncate_log
 
     log = tmp_path / "train_log.jsonl"
     log.write_text('{"step": 1}\n{"step": 2, "ta\n{"step": 3}\n')
     with pytest.raises(ValueError, match=r"train_log.jsonl, line 2, is not JSON"):
-        _truncate_log(log, 3)
+        truncate_log(log, 3)
     log.write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "ta')
-    _truncate_log(log, 3)
+    truncate_log(log, 3)
     assert log.read_text() == '{"step": 1}\n{"step": 2}\n'
 
 

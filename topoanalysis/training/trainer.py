@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import signal
-import sys
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,8 +29,7 @@ from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, l
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
 from ..models.registry import MODELS, constructor_kwargs
-from ..outputs import other_output, write_manifest
-from ..paths import atomic_path
+from ..outputs import write_manifest
 from ..sheets import load_sheets
 from . import distributed
 from .allocator import reuse_freed_memory
@@ -41,15 +37,13 @@ from .augment import random_crop_flip, to_float_images
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
 from .optimizers import OPTIMIZERS, make_optimizer, optimizer_settings
 from .provenance import model_card
+from .run_folder import LOG_NAME, OUT_FILES, StopRequest, TrainingInterrupted, check_out_folder, truncate_log
 from .stc import STCLoss
 from .validation import check_numbers, check_resume_recipe
 
 logger = logging.getLogger(__name__)
 
 DATASETS = ("cifar10", "cifar100", "imagefolder")
-LOG_NAME = "train_log.jsonl"
-OUT_FILES = ("checkpoint_last.pt", "model.pt", LOG_NAME)
-"""What a run writes in its --out folder (its manifest lists them)."""
 
 
 @dataclass(frozen=True)
@@ -211,22 +205,6 @@ def denormals_flushed() -> bool:
     return bool(torch.tensor([1e-39]) * 2 == 0)
 
 
-def check_out_folder(config: TrainConfig) -> Path:
-    """Refuse, before any work, an --out holding another command's output, or an earlier run unless resuming."""
-    out = Path(config.out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"out_dir {out} is a file; pass a folder path", parameter="out_dir")
-    if out.is_dir():
-        other = other_output(out, LOG_NAME)
-        if other is not None:
-            raise InputError(f"out_dir {out} holds another command's output ({other}), which training must not mix "
-                             "with; pass another folder", parameter="out_dir")
-        if (out / LOG_NAME).exists() and config.resume is None:
-            raise InputError(f"out_dir {out} already holds a training run ({LOG_NAME}); continue it with resume "
-                             f"{out / 'checkpoint_last.pt'} (--resume), or pass another folder", parameter="out_dir")
-    return out
-
-
 def train(config: TrainConfig):
     """Run training as configured; returns ``(model, spec)`` (on every rank).
 
@@ -242,7 +220,8 @@ def train(config: TrainConfig):
 
 
 def _train(config: TrainConfig):
-    out = check_out_folder(config)  # on every rank before the process group forms, so before any rank writes
+    # on every rank before the process group forms, so before any rank writes
+    out = check_out_folder(config.out_dir, resume=config.resume)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cpu":
         reuse_freed_memory()  # the step's large temporaries stay mapped between steps
@@ -292,11 +271,11 @@ def _train(config: TrainConfig):
         stc_gen.set_state(state["stc_rng"])
     log_path = out / LOG_NAME
     if info.is_main:
-        _truncate_log(log_path, step)
+        truncate_log(log_path, step)
     log = open(log_path, "a") if info.is_main else None
     started = time.perf_counter() - elapsed
     test_acc = float(state["test_acc"]) if state is not None and "test_acc" in state else float("nan")
-    stop = _StopRequest(enabled=not info.enabled)  # one process: DDP ranks would have to agree to stop
+    stop = StopRequest(enabled=not info.enabled)  # one process: DDP ranks would have to agree to stop
 
     def save_last(epochs_done: int) -> None:
         """``checkpoint_last.pt``: weights, card and everything a resume needs."""
@@ -391,63 +370,3 @@ def _train(config: TrainConfig):
             log.close()
         distributed.close(info)
     return model, spec
-
-
-class TrainingInterrupted(Exception):
-    """Training stopped on request (Ctrl-C / SIGTERM) after a whole step; ``checkpoint`` resumes it."""
-
-    def __init__(self, checkpoint: Path, step: int) -> None:
-        super().__init__(f"interrupted after step {step}: saved {checkpoint}; continue with --resume {checkpoint}")
-        self.checkpoint, self.step = checkpoint, step
-
-
-class _StopRequest:
-    """The first SIGINT / SIGTERM asks the loop to stop after the current step (and save); a second ends the
-    process at once, even inside a long C++ operation (the default action: nothing new is saved, the last
-    checkpoint_last.pt stays whole as it is written under a temporary name)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.requested, self._previous = False, {}
-        if enabled and threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = True
-        for other in self._previous:
-            signal.signal(other, signal.SIG_DFL)
-        print("\nstopping after this step and saving checkpoint_last.pt (interrupt again to abort without saving)",
-              file=sys.stderr, flush=True)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous = {}
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Keep only the log lines up to ``step`` (a resumed run rewrites what followed).
-
-    A torn last line (the run was killed while writing it) is dropped; a damaged line before
-    it is an error naming the file and line.
-    """
-    if not path.exists():
-        return
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    kept = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                logger.warning("%s: dropped its torn last line (the run stopped while writing it)", path)
-                break
-            raise InputError(f"{path}, line {number}, is not JSON; fix or delete that line to resume") from None
-        step_of_line = record.get("step") if isinstance(record, dict) else None
-        if isinstance(step_of_line, bool) or not isinstance(step_of_line, int):
-            raise InputError(f"{path}, line {number}, has no whole-number \"step\" field, so it is not a line this "
-                             "training wrote; fix or delete that line to resume")
-        if record["step"] <= step:
-            kept.append(line)
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(line + "\n" for line in kept))
