@@ -1,5 +1,9 @@
-"""The Brain-Score adapter: interface checks and a hand-built NeuralBenchmark run offline."""
+"""The Brain-Score adapter: interface checks, the probabilities task, a hand-built NeuralBenchmark run offline, and
+an official benchmark's offline error."""
 
+import socket
+import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -7,6 +11,7 @@ import pandas as pd
 import pytest
 
 from topoanalysis.brain.adapter import brain_model, configure_brainscore, default_region_layer_map, neuroid_assembly
+from topoanalysis.brain.behaviour import ProbabilitiesReadout
 from topoanalysis.datasets.resolver import SHARED_DATA_DIR
 from topoanalysis.running.recording import record
 from topoanalysis.stimuli.base import StimulusSet as TopoStimulusSet
@@ -50,8 +55,9 @@ def test_adapter_is_a_brain_model_with_the_checkpoint_commitments(tiny, brainsco
     assert candidate.region_layer_map == {"V1": "layer2.0", "V2": "layer3.0", "V4": "layer3.1", "IT": "layer4.1"}
     assert default_region_layer_map(spec) == candidate.region_layer_map
     candidate.start_task(BrainModel.Task.passive)
-    with pytest.raises(NotImplementedError, match="passive"):
-        candidate.start_task(BrainModel.Task.label, "imagenet")
+    for task, args in ((BrainModel.Task.label, ("imagenet",)), (BrainModel.Task.odd_one_out, ())):
+        with pytest.raises(NotImplementedError, match=f"task '{task}' is not supported: .* passive and probabilities"):
+            candidate.start_task(task, *args)
     with pytest.raises(RuntimeError, match="start_recording"):
         candidate.look_at(None)
     with pytest.raises(ValueError, match="committed regions: V1, V2, V4, IT"):
@@ -122,32 +128,146 @@ def test_hand_built_neural_benchmark_runs_end_to_end_offline(tiny_floc, v4_stimu
     assert float(score) == pytest.approx(raw**2 / 0.6)
 
 
-def test_passes_brainscore_generic_model_checks(tiny, brainscore, tmp_path):
-    """The checks of brainscore_vision.model_helpers.generic_plugin_tests, restated: that module needs
-    pytest-check and its probe images are not in the wheel, so three images are written here."""
+def _png_stimuli(StimulusSet, folder, images, labels, name):
+    """A Brain-Score StimulusSet of ``images`` written as PNG files, with ``labels`` as ``image_label``."""
     from PIL import Image
 
+    ids = [f"{name}-{i}" for i in range(len(images))]
+    paths = {}
+    for stimulus_id, image in zip(ids, images):
+        paths[stimulus_id] = folder / f"{stimulus_id}.png"
+        Image.fromarray(image).save(paths[stimulus_id])
+    stimuli = StimulusSet(pd.DataFrame({"stimulus_id": ids, "image_label": labels, "object_name": "synthetic"}))
+    stimuli.stimulus_paths, stimuli.identifier = paths, name
+    return stimuli
+
+
+def test_probabilities_task_reads_out_it_on_the_fitting_labels(tiny, brainscore, tmp_path):
     BrainModel, StimulusSet = brainscore
     model, spec, _ = tiny
-    candidate = brain_model(model, spec, identifier="tiny", device="cpu")
-    assert candidate.identifier is not None and 0 < candidate.visual_degrees() < 9000
-    for region in (BrainModel.RecordingTarget.V1, BrainModel.RecordingTarget.V2, BrainModel.RecordingTarget.V4,
-                   BrainModel.RecordingTarget.IT):
-        candidate.start_recording(recording_target=region, time_bins=[(100, 200)])
-    for task in (BrainModel.Task.label, BrainModel.Task.probabilities, BrainModel.Task.odd_one_out):
-        with pytest.raises(NotImplementedError):  # neural recordings only, no behavioural tasks
-            candidate.start_task(task=task)
     rng = np.random.default_rng(0)
-    paths = {}
-    for i in (1, 2, 3):
-        paths[f"stimid{i}"] = tmp_path / f"rgb{i}.png"
-        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(paths[f"stimid{i}"])
-    stimuli = StimulusSet(pd.DataFrame({"stimulus_id": list(paths), "object_name": "rgb",
-                                        "image_label": ["label1", "label1", "label2"]}))
-    stimuli.stimulus_paths, stimuli.identifier = paths, "generic-checks"
-    candidate.start_recording(recording_target=BrainModel.RecordingTarget.V1, time_bins=[(50, 100)])
-    predictions = candidate.look_at(stimuli=stimuli, number_of_trials=1)
-    assert set(predictions["stimulus_id"].values) == {"stimid1", "stimid2", "stimid3"}
-    assert all(predictions["object_name"] == "rgb")
-    assert len(set(predictions["neuroid_id"].values)) == len(predictions["neuroid"]) == 8 * 8 * 8
-    assert set(predictions.dims) == {"presentation", "neuroid", "time_bin"}
+    labels = ["dog", "cat", "dog", "car", "cat", "car", "dog", "car", "cat"]
+    fitting = _png_stimuli(StimulusSet, tmp_path, rng.integers(0, 256, (9, 16, 16, 3), dtype=np.uint8), labels, "fit")
+    test = _png_stimuli(StimulusSet, tmp_path, rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8),
+                        ["?"] * 4, "test")
+    candidate = brain_model(model, spec, identifier="tiny", device="cpu")
+    candidate.start_recording("V4", [(70, 170)])
+    candidate.start_task(BrainModel.Task.probabilities, fitting, number_of_trials=1)
+    predictions = candidate.look_at(test)
+    assert predictions.dims == ("presentation", "choice")
+    assert list(predictions["choice"].values) == ["dog", "cat", "car"]  # in order of first appearance
+    assert list(predictions["stimulus_id"].values) == list(test["stimulus_id"])
+    assert set(predictions["object_name"].values) == {"synthetic"}
+    np.testing.assert_allclose(predictions.values.sum(axis=1), 1.0, rtol=1e-6)
+    assert (predictions.values > 0).all()
+    # the readout reads the IT layer's rates, recorded as for a neural recording
+    candidate.start_recording("IT", [(70, 170)])
+    it_rates = candidate.look_at(fitting).squeeze("time_bin").values
+    expected = ProbabilitiesReadout().fit(it_rates, labels)
+    candidate.start_task(BrainModel.Task.probabilities, fitting)
+    np.testing.assert_allclose(candidate.look_at(fitting).values, expected.predict_proba(it_rates), rtol=1e-6)
+    candidate.start_task(BrainModel.Task.passive)  # back to neural recordings
+    assert candidate.look_at(test).dims == ("presentation", "neuroid", "time_bin")
+    with pytest.raises(ValueError, match="needs fitting_stimuli: a StimulusSet with an image_label column"):
+        candidate.start_task(BrainModel.Task.probabilities)
+    with pytest.raises(ValueError, match="needs fitting_stimuli"):
+        candidate.start_task(BrainModel.Task.probabilities, fitting.drop(columns="image_label"))
+    with pytest.raises(ValueError, match=r"the keywords \['aggregation'\]"):
+        candidate.start_task(BrainModel.Task.probabilities, fitting, aggregation="max")
+    one_label = _png_stimuli(StimulusSet, tmp_path, rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8),
+                             ["dog", "dog"], "one")
+    with pytest.raises(ValueError, match="1 distinct image_label"):
+        candidate.start_task(BrainModel.Task.probabilities, one_label)
+    no_it = brain_model(model, spec, identifier="tiny", region_layer_map={"V1": "layer2.0"}, device="cpu")
+    with pytest.raises(ValueError, match="reads the layer committed to IT, and this model commits none"):
+        no_it.start_task(BrainModel.Task.probabilities, fitting)
+
+
+@pytest.mark.parametrize("n_labels", [2, 3])
+def test_readout_matches_brainscores_own_probabilities_classifier(brainscore, n_labels):
+    """Brain-Score's ProbabilitiesMapping classifier (deprecated multi_class='multinomial') and ours, on the same
+    features: the same probabilities for two labels (ours fits the binary model at 2 C) and for three."""
+    from brainscore_vision.model_helpers.brain_transformation.behavior import ProbabilitiesMapping
+
+    rng = np.random.default_rng(n_labels)
+    labels = np.array(["a", "b", "c"][:n_labels])[rng.integers(0, n_labels, 40)]
+    features = rng.normal(size=(40, 30)) + 0.5 * (labels[:, None] == "b")
+    assembly = neuroid_assembly(features, {"stimulus_id": [f"s{i}" for i in range(40)], "image_label": labels},
+                                {"neuroid_id": [f"n{i}" for i in range(30)], "region": ["IT"] * 30})
+    theirs = ProbabilitiesMapping.ProbabilitiesClassifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's deprecation of multi_class
+        theirs.fit(assembly, assembly["image_label"])
+    ours = ProbabilitiesReadout().fit(features, labels)
+    assert ours.choices == list(theirs._label_mapping.values())
+    their_probabilities = theirs._classifier.predict_proba(theirs._scaler.transform(features))
+    np.testing.assert_allclose(ours.predict_proba(features), their_probabilities, atol=1e-4)
+    assert np.abs(their_probabilities - 1 / n_labels).max() > 0.05  # the features carry label information
+
+
+def _prototype_gratings(rng, vertical: bool, n: int) -> np.ndarray:
+    """``n`` noisy copies of one 3-cycle grating across 16 px, horizontal or vertical."""
+    ramp = np.sin(2 * np.pi * 3 * np.arange(16) / 16)
+    grating = 0.5 + 0.45 * (ramp[None, :] if vertical else ramp[:, None]) * np.ones((16, 16))
+    images = grating[None, :, :, None] + rng.normal(0, 0.03, (n, 16, 16, 3))
+    return (np.clip(images, 0, 1) * 255).astype(np.uint8)
+
+
+def test_planted_classes_are_told_apart_on_held_out_images(brainscore, tmp_path):
+    """Horizontal against vertical gratings (independent pixel noise on each image): after fitting on 8 of each,
+    every held-out image gets its own class's label. A ReLU twin of the tiny network: its IT layer responds to
+    both (the tiny spiking network's IT is silent for one of them, which no readout can tell apart)."""
+    from topoanalysis.testing import tiny_checkpoint
+
+    BrainModel, StimulusSet = brainscore
+    model, spec = tiny_checkpoint(arch="tiny_resnet")
+    rng = np.random.default_rng(0)
+
+    def stimuli(name, n):
+        images = np.concatenate([_prototype_gratings(rng, False, n), _prototype_gratings(rng, True, n)])
+        return _png_stimuli(StimulusSet, tmp_path, images, ["horizontal"] * n + ["vertical"] * n, name)
+
+    fitting, held_out = stimuli("fit", 8), stimuli("held-out", 8)
+    candidate = brain_model(model, spec, identifier="tiny-relu", device="cpu")
+    candidate.start_task(BrainModel.Task.probabilities, fitting)
+    predictions = candidate.look_at(held_out)
+    chosen = predictions["choice"].values[predictions.values.argmax(axis=1)]
+    assert list(chosen) == list(held_out["image_label"])
+    assert (predictions.values.max(axis=1) > 0.5).all()
+
+
+@pytest.mark.timeout(120)
+def test_official_benchmark_offline_names_what_it_tried_to_download(tiny, brainscore, monkeypatch, tmp_path):
+    """No network, made certain: every request goes to a closed local port as its proxy (refused at once), with
+    one attempt, no instance-metadata lookup and no credentials, so botocore cannot wait on retries."""
+    from brainscore_core.supported_data_standards.brainio import fetch
+
+    from topoanalysis.brain.official import official_benchmark
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, closed)
+    for name in ("NO_PROXY", "no_proxy", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no_aws_config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no_aws_credentials"))
+    monkeypatch.setenv("BRAINIO_HOME", str(tmp_path / "brainio"))  # an empty data cache, read afresh
+    monkeypatch.setattr(fetch, "_local_data_path", None)
+    model, spec, _ = tiny
+    started = time.monotonic()
+    with pytest.raises(ConnectionError) as error:
+        official_benchmark("MajajHong2015public.IT-pls", brain_model(model, spec, identifier="tiny", device="cpu"))
+    assert time.monotonic() - started < 60
+    message = str(error.value)
+    assert message.startswith("cannot run the Brain-Score benchmark 'MajajHong2015public.IT-pls' here")
+    assert "data set 'MajajHong2015.public' -> assembly 'dicarlo.MajajHong2015.public' -> the file " \
+           "s3://brainscore-storage/brainio-brainscore/assy_dicarlo_MajajHong2015_public.nc" in message
+    local = tmp_path / "brainio"
+    assert f"looked for locally at {local}/" in message and "/assy_dicarlo_MajajHong2015_public.nc" in message
+    assert "Cause: " in message and "ProxyConnectionError" in message

@@ -11,14 +11,22 @@ and returns a ``NeuroidAssembly`` built through indexes, with each unit's positi
 cortical sheet as ``tissue_x`` / ``tissue_y`` (mm) next to ``channel``, ``channel_x``,
 ``channel_y``.
 
+Besides neural recordings under passive fixation, the model performs Brain-Score's ``probabilities``
+task the way Brain-Score's own model commitment does (:mod:`topoanalysis.brain.behaviour`): a
+standardised multinomial logistic regression fitted on the IT layer's rates to the fitting stimuli's
+``image_label``.
+
 Call :func:`configure_brainscore` before importing ``brainscore_vision``: it turns off
-Brain-Score's run-time ``pip install`` and keeps its caches under a project folder.
+Brain-Score's run-time ``pip install`` and keeps its caches under a project folder. The adapter does
+so itself unless ``brainscore_vision`` is imported already: then whoever imported it (Brain-Score's
+own scoring run, loading an exported plugin) has set it up, and its settings are left alone.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +39,7 @@ from ..errors import InputError
 from ..paths import REPO_ROOT
 from ..running.recording import record
 from ..stimuli.base import StimulusSet, rgb_array
+from .behaviour import ProbabilitiesReadout
 
 if TYPE_CHECKING:
     from torch import nn
@@ -39,6 +48,8 @@ if TYPE_CHECKING:
 
 BRAINSCORE_CACHE_ENV = "TOPOANALYSIS_BRAINSCORE_HOME"
 REGIONS = ("V1", "V2", "V4", "IT")
+TASKS = ("passive", "probabilities")
+"""The Brain-Score tasks the model performs (``BrainModel.Task``)."""
 
 
 def configure_brainscore(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -69,9 +80,6 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
         if len(names) < 2:
             raise InputError(f"{dim} needs at least two coords (e.g. stimulus_id and stimulus_path, or neuroid_id "
                              f"and region); got {list(names)}")
-    configure_brainscore()
-    from brainscore_core.supported_data_standards.brainio.assemblies import NeuroidAssembly
-
     coords = {name: ("presentation", np.asarray(v)) for name, v in presentation.items()}
     coords.update({name: ("neuroid", np.asarray(v)) for name, v in neuroid.items()})
     dims = ["presentation", "neuroid"]
@@ -81,7 +89,35 @@ def neuroid_assembly(values: np.ndarray, presentation: dict, neuroid: dict, time
         coords.update(time_bin_start=("time_bin", np.asarray(starts)), time_bin_end=("time_bin", np.asarray(ends)))
         dims.append("time_bin")
         index["time_bin"] = ["time_bin_start", "time_bin_end"]
-    return NeuroidAssembly(xr.DataArray(values, coords=coords, dims=dims).set_index(index))
+    return _assembly("NeuroidAssembly", xr.DataArray(values, coords=coords, dims=dims).set_index(index))
+
+
+def behavioral_assembly(probabilities: np.ndarray, presentation: dict, choices):
+    """A ``BehavioralAssembly`` of ``probabilities`` (presentation x choice) with ``choices`` as the ``choice`` coord.
+
+    ``presentation`` needs at least two coords, as for :func:`neuroid_assembly`.
+    """
+    if len(presentation) < 2:
+        raise InputError(f"presentation needs at least two coords (e.g. stimulus_id and stimulus_path); got "
+                         f"{list(presentation)}")
+    coords = {name: ("presentation", np.asarray(v)) for name, v in presentation.items()}
+    coords["choice"] = ("choice", np.asarray(choices))
+    array = xr.DataArray(probabilities, coords=coords, dims=["presentation", "choice"])
+    return _assembly("BehavioralAssembly", array.set_index(presentation=list(presentation)))
+
+
+def _prepare_brainscore() -> None:
+    """:func:`configure_brainscore`, unless ``brainscore_vision`` is imported already (its importer set it up)."""
+    if "brainscore_vision" not in sys.modules:
+        configure_brainscore()
+
+
+def _assembly(kind: str, array: xr.DataArray):
+    """``array`` as the Brain-Score assembly class named ``kind`` (its coords indexed, so they survive)."""
+    _prepare_brainscore()
+    from brainscore_core.supported_data_standards.brainio import assemblies
+
+    return getattr(assemblies, kind)(array)
 
 
 def default_region_layer_map(spec: CheckpointSpec) -> dict[str, str]:
@@ -108,11 +144,12 @@ def _time_bin(value) -> tuple[int, int]:
 @functools.cache
 def _brain_model_class():
     """The adapter class, defined on first use so importing this module does not import Brain-Score."""
-    configure_brainscore()
+    _prepare_brainscore()
     from brainscore_vision.model_interface import BrainModel
 
     class TopoBrainModel(BrainModel):
-        """A checkpoint behind Brain-Score's ``BrainModel`` interface (passive fixation, neural recordings).
+        """A checkpoint behind Brain-Score's ``BrainModel`` interface: neural recordings under passive fixation,
+        and the ``probabilities`` task read out of the IT layer.
 
         Parameters
         ----------
@@ -137,6 +174,7 @@ def _brain_model_class():
             self._record_options = dict(batch_size=batch_size, device=device, precision=precision)
             self._region: str | None = None
             self._time_bins = [(70, 170)]
+            self._readout: ProbabilitiesReadout | None = None  # set: look_at answers the probabilities task
 
         @property
         def identifier(self) -> str:
@@ -145,44 +183,60 @@ def _brain_model_class():
         def visual_degrees(self) -> float:
             return float(self._spec.visual_degrees)
 
-        def start_task(self, task: str, fitting_stimuli=None) -> None:
-            if task != "passive":
-                raise NotImplementedError(f"task {task!r} is not supported: this model records neural responses "
-                                          "under passive fixation only")
+        def start_task(self, task: str, fitting_stimuli=None, *args, **kwargs) -> None:
+            """``passive``: ``look_at`` returns neural recordings (of the region given to ``start_recording``).
+            ``probabilities``: record the IT layer on ``fitting_stimuli`` (a ``StimulusSet`` with an
+            ``image_label`` column), fit :class:`~topoanalysis.brain.behaviour.ProbabilitiesReadout` to the
+            labels, and from then on ``look_at`` returns each stimulus's probability of each label.
+            ``number_of_trials`` and ``require_variance`` are accepted and ignored (the network is
+            deterministic). Other tasks raise ``NotImplementedError``.
+            """
+            if task == "passive":
+                self._readout = None
+                return
+            if task not in TASKS:
+                raise NotImplementedError(f"task {task!r} is not supported: this model performs {' and '.join(TASKS)} "
+                                          "(neural recordings under passive fixation; label probabilities from a "
+                                          "logistic readout of its IT layer fitted on labelled stimuli)")
+            extra = sorted(set(kwargs) - {"number_of_trials", "require_variance"})
+            if args or extra:
+                raise InputError(f"start_task({task!r}) takes fitting_stimuli, number_of_trials and require_variance; "
+                                 f"got {len(args)} more positional argument(s) and the keywords {extra}")
+            if fitting_stimuli is None or "image_label" not in getattr(fitting_stimuli, "columns", ()):
+                raise InputError(f"start_task({task!r}) needs fitting_stimuli: a StimulusSet with an image_label "
+                                 "column, the labels to fit the readout to")
+            ds, _ = self._record(fitting_stimuli, self._readout_layer())
+            labels = fitting_stimuli["image_label"].to_numpy()
+            self._readout = ProbabilitiesReadout().fit(ds["responses"].values, labels)
 
         def start_recording(self, recording_target: str, time_bins) -> None:
+            """Record ``recording_target``'s layer in ``time_bins``; ``look_at`` returns neural recordings again."""
             if recording_target not in self.region_layer_map:
                 raise InputError(f"no layer is committed to region {recording_target!r}; committed regions: "
                                  f"{', '.join(self.region_layer_map)}")
             self._region = recording_target
             self._time_bins = [_time_bin(time_bin) for time_bin in time_bins]
+            self._readout = None
 
         def look_at(self, stimuli, number_of_trials: int = 1, require_variance: bool = False):
-            """Responses of the committed layer to a Brain-Score ``StimulusSet``, or to a plain list
-            of image paths (each path is then its own ``stimulus_id``).
+            """Responses to a Brain-Score ``StimulusSet``, or to a plain list of image paths (each path is
+            then its own ``stimulus_id``): after ``start_recording``, the committed layer's recordings; after
+            ``start_task(probabilities)``, a ``BehavioralAssembly`` of label probabilities (presentation x
+            choice). Every column of the stimulus set is a presentation coord.
 
             The network is deterministic, so repeated trials are identical and one response
             per stimulus is returned. Rates are averaged over all T timesteps and reported in
             every requested time bin (a static model, like Brain-Score's ``TemporalIgnore``).
             """
+            if self._readout is not None:
+                ds, presentation = self._record(stimuli, self._readout_layer())
+                probabilities = self._readout.predict_proba(ds["responses"].values)
+                return behavioral_assembly(probabilities, presentation, self._readout.choices)
             if self._region is None:
                 raise RuntimeError("call start_recording(region, time_bins) before look_at")
             layer = self.region_layer_map[self._region]
-            if isinstance(stimuli, (list, tuple)):  # Brain-Score's interface also allows paths
-                stimuli = pd.DataFrame({"stimulus_id": [str(path) for path in stimuli]})
-                paths = list(stimuli["stimulus_id"])
-            else:
-                paths = [str(stimuli.get_stimulus(stimulus_id)) for stimulus_id in stimuli["stimulus_id"]]
-            ids = list(stimuli["stimulus_id"])
-            size = self._spec.input_size_px
-            images = StimulusSet(getattr(stimuli, "identifier", None) or "brainscore", _load_images(paths, size),
-                                 stimuli[["stimulus_id"]].reset_index(drop=True).astype(str), self.visual_degrees())
-            ds = record(self._model, images, [layer], spec=self._spec, **self._record_options)
+            ds, presentation = self._record(stimuli, layer)
             rates = ds["responses"].values
-            presentation = {"stimulus_id": np.asarray(ids, dtype=str), "stimulus_path": np.asarray(paths)}
-            for column in stimuli.columns:
-                if column not in presentation and stimuli[column].map(np.isscalar).all():
-                    presentation[column] = stimuli[column].to_numpy()
             n_units = rates.shape[1]
             neuroid = {"neuroid_id": np.array([f"{self.identifier}.{layer}.{i}" for i in range(n_units)]),
                        "region": np.full(n_units, self._region), "layer": np.full(n_units, layer),
@@ -190,6 +244,31 @@ def _brain_model_class():
                        "tissue_x": ds["x_mm"].values, "tissue_y": ds["y_mm"].values}
             values = np.repeat(rates[:, :, None], len(self._time_bins), axis=2)
             return neuroid_assembly(values, presentation, neuroid, self._time_bins)
+
+        def _readout_layer(self) -> str:
+            if "IT" not in self.region_layer_map:
+                raise InputError("the probabilities task reads the layer committed to IT, and this model commits none;"
+                                 f" committed regions: {', '.join(self.region_layer_map)}")
+            return self.region_layer_map["IT"]
+
+        def _record(self, stimuli, layer: str):
+            """``layer``'s recording of ``stimuli`` (``responses``: firing rates over T, stimuli x units) and
+            their presentation coords (``stimulus_id``, ``stimulus_path`` and every scalar column)."""
+            if isinstance(stimuli, (list, tuple)):  # Brain-Score's interface also allows paths
+                stimuli = pd.DataFrame({"stimulus_id": [str(path) for path in stimuli]})
+                paths = list(stimuli["stimulus_id"])
+            else:
+                paths = [str(stimuli.get_stimulus(stimulus_id)) for stimulus_id in stimuli["stimulus_id"]]
+            size = self._spec.input_size_px
+            images = StimulusSet(getattr(stimuli, "identifier", None) or "brainscore", _load_images(paths, size),
+                                 stimuli[["stimulus_id"]].reset_index(drop=True).astype(str), self.visual_degrees())
+            ds = record(self._model, images, [layer], spec=self._spec, **self._record_options)
+            presentation = {"stimulus_id": np.asarray(list(stimuli["stimulus_id"]), dtype=str),
+                            "stimulus_path": np.asarray(paths)}
+            for column in stimuli.columns:
+                if column not in presentation and stimuli[column].map(np.isscalar).all():
+                    presentation[column] = stimuli[column].to_numpy()
+            return ds, presentation
 
     return TopoBrainModel
 
