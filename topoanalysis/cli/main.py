@@ -21,12 +21,12 @@ INTERRUPTED_AT_START = "\ntopoanalysis: interrupted while starting; nothing was 
 
 try:
     from ..analyses import registry
-    from . import demo, importers, info, init_checkpoint, record, report, swap_positions, train
+    from . import demo, export, importers, info, init_checkpoint, record, report, swap_positions, train
 except KeyboardInterrupt:  # the first seconds of a command, before main's own handler is in place
     print(INTERRUPTED_AT_START, file=sys.stderr)
     sys.exit(130)
 
-COMMANDS = (demo, info, init_checkpoint, importers, record, swap_positions, train)
+COMMANDS = (demo, info, init_checkpoint, importers, export, record, swap_positions, train)
 """The commands that are not analyses; each registered analysis adds its own (:func:`commands`)."""
 
 
@@ -105,7 +105,7 @@ ERRNO_WORDS = {
 
 OPTION_OF = {"pairs": "--baseline-of", "groups": "--group", "data": "--data", "data_path": "--data-path",
              "clusters_per_layer": "--clusters", "out_dir": "--out", "image_size_px": "--image-size",
-             "benchmarks": "--benchmark"}
+             "benchmarks": "--benchmark", "arch_kwargs": "--arch-kwarg"}
 """The command-line option of a library parameter where it is not ``--`` and the parameter's name with dashes."""
 
 
