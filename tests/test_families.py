@@ -18,7 +18,10 @@ from topoanalysis.models.registry import MODELS, create_model, families
 from topoanalysis.testing import tiny_checkpoint
 
 TINY = sorted(name for name in MODELS if name.startswith("tiny_"))
-TINY_SPIKING = [name for name in TINY if "spiking" in name]
+TINY_SPIKING = [name for name in TINY if MODELS[name].defaults.get("neuron_kind") != "relu"
+                and "connect" not in MODELS[name].defaults]
+"""One tiny spiking model per family (SEW, a ResNet-18 variant, has its own tests in test_sew.py / test_zoo.py)."""
+TINY_RELU = [name for name in TINY if MODELS[name].defaults.get("neuron_kind") == "relu"]
 CPU = Runtime(device="cpu", progress=False)
 PACKAGE = Path(__file__).resolve().parents[1] / "topoanalysis"
 needs_data = pytest.mark.skipif(not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_file(),
@@ -26,18 +29,18 @@ needs_data = pytest.mark.skipif(not (SHARED_DATA_DIR / "cifar10-jpeg.zip").is_fi
 
 
 def test_every_family_has_a_tiny_spiking_model_and_its_relu_twin():
-    tiny_families = {MODELS[name].family.name for name in TINY_SPIKING}
-    assert tiny_families == set(families())
-    for name in TINY_SPIKING:
-        twin = name.replace("spiking_", "")
-        assert twin in MODELS and MODELS[twin].family is MODELS[name].family
+    assert {MODELS[name].family.name for name in TINY_SPIKING} == set(families())
+    assert {MODELS[name].family.name for name in TINY_RELU} == set(families())
 
 
 def test_no_family_layer_name_is_written_outside_its_model_file():
     """ResNet block names (``layer2.0``) and CORnet area modules (``V1.conv_input``) appear only in their family's
     file (and, for ResNet-18, the TDANN importer, whose files are ResNet-18s by TDANN's design)."""
-    patterns = {"resnet.py": re.compile(r"layer[1-4]\.[01]"), "cornet.py": re.compile(r"\b(V1|V2|V4|IT)\.(conv|norm)")}
-    allowed = {"resnet.py": {"models/resnet.py", "models/importers.py"}, "cornet.py": {"models/cornet.py"}}
+    patterns = {"resnet.py": re.compile(r"layer[1-4]\.\d"), "cornet.py": re.compile(r"\b(V1|V2|V4|IT)\.(conv|norm)"),
+                "vgg.py": re.compile(r"\b(features|classifier)\.\d"), "spikformer.py": re.compile(r"\bblocks\.\d")}
+    allowed = {"resnet.py": {"models/resnet.py", "models/resnet_deep.py", "models/importers.py"},
+               "cornet.py": {"models/cornet.py"}, "vgg.py": {"models/vgg.py"},
+               "spikformer.py": {"models/spikformer.py"}}
     for family_file, pattern in patterns.items():
         offenders = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                      if pattern.search(path.read_text()) and str(path.relative_to(PACKAGE)) not in allowed[family_file]]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
+from spikingjelly.activation_based.neuron import ParametricLIFNode
 
 from topoanalysis.cli.main import main
 from topoanalysis.models import create_model
@@ -195,7 +196,93 @@ def test_a_state_dict_import_records_the_settings_it_was_given_or_assumed(tmp_pa
     card = spec.provenance
     assert card["setting connect"] == "'IAND' (given)" and card["setting timesteps"] == "6 (given)"
     assert card["setting tau"] == "2.0 (assumed: the file cannot say)"
-    assert card["setting neuron_kind"] == "'lif' (given)"
+    assert card["setting neuron_kind"] == "'lif' (assumed: the file cannot say)"  # no --neuron: LIF assumed
     assert spec.timesteps == 6 and "spiking_resnet18" in card["architecture"]
     assert main(["import", "state-dict", "--weights", str(tmp_path / "sew.pth"), "--arch", "sew_resnet18",
                  "--positions", str(tmp_path / "pos.npz"), "--tau", "-1", "--out", str(tmp_path / "bad.pt")]) == 2
+
+
+def _files(tmp_path, model, layers, name, size=16):
+    """The model's state dict (as DataParallel saves it) and one positions array per layer, at ``size`` px."""
+    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, tmp_path / f"{name}.pth")
+    shapes = layer_shapes(model, size, layers)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / f"{name}.npz",
+             **{layer: rng.uniform(0, 3, (int(np.prod(shape)), 2)) for layer, shape in shapes.items()})
+    return ["--weights", str(tmp_path / f"{name}.pth"), "--positions", str(tmp_path / f"{name}.npz"),
+            "--input-size", str(size)]
+
+
+def _card(tmp_path, args, out):
+    assert main(["import", "state-dict", *args, "--out", str(tmp_path / out)]) == 0
+    return load_checkpoint(tmp_path / out)
+
+
+def test_import_records_the_neuron_given_read_or_assumed(tmp_path):
+    torch.manual_seed(0)
+    plif = create_model("tiny_spiking_resnet34", neuron_kind="plif").eval()
+    with torch.no_grad():
+        for module in plif.modules():
+            if isinstance(module, ParametricLIFNode):
+                module.w.uniform_(-1, 1)  # each layer its own learned time constant, which the import must keep
+    files = _files(tmp_path, plif, ["layer2.0", "layer4.2"], "plif")
+    model, spec = _card(tmp_path, ["--arch", "spiking_resnet34", *files], "plif.pt")
+    card = spec.provenance
+    assert card["setting neuron_kind"] == "'plif' (read from the file: its neurons have a learnable w)"
+    assert card["setting tau"].endswith("(not used: PLIF neurons learn their time constant, the file's w sets it)")
+    assert card["setting timesteps"] == "4 (assumed: the file cannot say)"
+    taus = {key: value for key, value in plif.state_dict().items() if key.endswith(".w")}
+    assert len(taus) == 1 + 2 * 16 and all(torch.equal(model.state_dict()[key], w) for key, w in taus.items())
+
+    lif = create_model("tiny_spiking_resnet34")
+    files = _files(tmp_path, lif, ["layer2.0"], "lif")
+    _, spec = _card(tmp_path, ["--arch", "spiking_resnet34", *files, "--neuron", "if", "--timesteps", "3"], "if.pt")
+    assert spec.provenance["setting neuron_kind"] == "'if' (given)" and spec.timesteps == 3
+    assert spec.provenance["setting tau"] == "2.0 (not used: IF neurons do not leak)"
+    assert spec.provenance["setting timesteps"] == "3 (given)" and spec.arch_kwargs["neuron_kind"] == "if"
+    _, spec = _card(tmp_path, ["--arch", "sew_resnet34", *files, "--tau", "3"], "lif.pt")
+    card = spec.provenance
+    assert card["setting neuron_kind"] == "'lif' (assumed: the file cannot say)"
+    assert card["setting tau"] == "3.0 (given)" and card["setting connect"] == "'ADD' (assumed: the file cannot say)"
+    _, spec = _card(tmp_path, ["--arch", "resnet34", *files], "relu.pt")
+    assert spec.provenance["setting neuron_kind"] == "'relu' (given)"
+    assert spec.provenance["setting tau"] == "2.0 (not used: a ReLU network)"
+
+
+def test_import_of_a_vgg_says_its_max_pools_were_assumed(tmp_path):
+    vgg = create_model("tiny_spiking_vgg11_bn", stem="imagenet")
+    files = _files(tmp_path, vgg, ["features.10", "features.27"], "vgg", size=32)
+    _, spec = _card(tmp_path, ["--arch", "spiking_vgg11_bn", *files], "vgg.pt")
+    assert spec.provenance["setting stem"] == "'imagenet' (assumed: the file cannot say)"
+    assert "max-pools" in spec.provenance["defaults"] and spec.layer_for("IT") == "features.27"
+    assert spec.sheets["features.27"].area == "IT" and spec.sheets["features.27"].shape_chw == (32, 2, 2)
+
+
+def test_import_refuses_a_neuron_the_file_contradicts_and_names_the_architectures(tmp_path, capsys):
+    plif = create_model("tiny_spiking_resnet50", neuron_kind="plif")
+    files = _files(tmp_path, plif, ["layer2.0"], "plif50")
+    assert main(["import", "state-dict", "--arch", "spiking_resnet50", *files, "--neuron", "lif",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "they are PLIF, not 'lif'; pass --neuron plif" in capsys.readouterr().err
+    lif = create_model("tiny_spiking_resnet50")
+    files = _files(tmp_path, lif, ["layer2.0"], "lif50")
+    assert main(["import", "state-dict", "--arch", "spiking_resnet50", *files, "--neuron", "plif",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "so they are not PLIF; pass --neuron lif or --neuron if" in capsys.readouterr().err
+    assert main(["import", "state-dict", "--arch", "resnet50", *files, "--neuron", "if",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "--neuron 'if': resnet50 is a ReLU network" in capsys.readouterr().err
+    assert main(["import", "state-dict", "--arch", "resnet50", *_files(tmp_path, plif, ["layer2.0"], "plif50"),
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "they are PLIF, so the file is a spiking network's, not resnet50's (ReLU)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"those of: spiking_resnet50 with PLIF neurons \(neuron_kind 'plif', "
+                                         r"--neuron plif\); pass"):  # sew_resnet50's PLIF adds downsample_sn.w
+        load_checkpoint(tmp_path / "plif50.pth", arch="resnet50")
+
+
+def test_an_unknown_architecture_gets_one_line_listing_the_supported_ones(tmp_path, capsys):
+    assert main(["import", "state-dict", "--arch", "resnet101", "--weights", "w.pth", "--positions", "p.npz",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown architecture 'resnet101'" in err
+    assert "spiking_vgg11_bn" in err and "sew_resnet50" in err and "tiny_" not in err

@@ -14,8 +14,8 @@ SJ_SHAPES = Path(__file__).parent / "data" / "spikingjelly_spiking_resnet18_stat
 
 def test_registry_lists_and_rejects_unknown_names():
     assert {"spiking_resnet18", "resnet18", "tiny_spiking_resnet"} <= set(list_models())
-    with pytest.raises(ValueError, match="unknown model 'resnet50'.*spiking_resnet18"):
-        create_model("resnet50")
+    with pytest.raises(ValueError, match="unknown model 'resnet101'.*spiking_resnet18"):
+        create_model("resnet101")
 
 
 def test_state_dict_matches_spikingjelly_spiking_resnet18_exactly():

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from topoanalysis.metrics.temporal import binary_entropy_bits, entropy_shift, spike_statistics
+from topoanalysis.metrics.temporal import binary_entropy_bits, count_entropy_bits, entropy_shift, spike_statistics
 from topoanalysis.running.dynamics import (
     accuracy_vs_timesteps,
     as_stimulus_set,
@@ -15,6 +15,8 @@ from topoanalysis.running.dynamics import (
     layer_spike_statistics,
 )
 from topoanalysis.running.inputs import preprocess
+from topoanalysis.running.recording import record
+from topoanalysis.testing import tiny_checkpoint
 
 
 def test_binary_entropy_known_values():
@@ -95,3 +97,40 @@ def test_parameter_groups():
     assert cornet.connection("V4.norm_input.bias") == "V2->V4"
     assert cornet.connection("IT.conv1.weight") == "IT recurrent"
     assert cornet.connection("decoder.linear.weight") == "classifier"
+
+
+def test_a_planted_spike_count_train_has_its_known_entropy():
+    """A SEW-ADD block emits counts 0, 1, 2: the entropy is over that alphabet (1.5 bits for 0, 1, 2, 2), and 0/1
+    spikes keep their binary entropy."""
+    counts = np.zeros((4, 2, 3))
+    counts[:, 0, 0] = [0, 1, 2, 2]  # step 0: p(0) = p(1) = 1/4, p(2) = 1/2 -> 1.5 bits
+    counts[:, 1, 0] = 2  # step 1: always 2 -> 0 bits
+    counts[:2, :, 1] = 1  # a binary unit firing for half the stimuli at both steps -> 1 bit
+    table = spike_statistics(counts).set_index("timestep")
+    assert table.loc[0, "entropy_bits"] == pytest.approx((1.5 + 1.0 + 0.0) / 3)
+    assert table.loc[1, "entropy_bits"] == pytest.approx((0.0 + 1.0 + 0.0) / 3)
+    window_unit0 = -(2 * (1 / 8) * np.log2(1 / 8) + (6 / 8) * np.log2(6 / 8))  # counts 0, 1 once, 2 six times
+    assert table.loc[-1, "entropy_bits"] == pytest.approx((window_unit0 + 1.0) / 3)
+    assert table.loc[0, "firing_rate"] == pytest.approx((5 / 4 + 1 / 2) / 3)  # the mean count per step
+    np.testing.assert_allclose(count_entropy_bits(counts[:, 0, :2]), [1.5, 1.0])
+
+
+@pytest.mark.parametrize("value", [0.37, -1.0, np.nan])
+def test_values_that_are_not_spike_counts_are_refused(value):
+    spikes = np.zeros((2, 1, 2))
+    spikes[0, 0, 1] = value
+    with pytest.raises(ValueError, match="not spike counts .*not its ReLU twin"):
+        spike_statistics(spikes)
+
+
+def test_layer_statistics_take_sew_counts_and_refuse_relu_outputs(images):
+    sew, sew_spec = tiny_checkpoint(arch="tiny_sew_resnet")
+    stimuli = as_stimulus_set(images[0], "noise", sew_spec.visual_degrees)
+    table = layer_spike_statistics(sew, sew_spec, stimuli, layers=["layer1.1"], device="cpu").set_index("timestep")
+    counts = record(sew, stimuli, ["layer1.1"], spec=sew_spec, reduce="none", device="cpu")["responses"].values
+    assert counts.max() == 3  # layer1.0 sums two spike trains (0-2), layer1.1 adds its branch's spikes (0-3)
+    expected = count_entropy_bits(counts.reshape(-1, counts.shape[-1])).mean()
+    assert table.loc[-1, "entropy_bits"] == pytest.approx(expected) and expected > 0
+    relu, relu_spec = tiny_checkpoint(arch="tiny_resnet")
+    with pytest.raises(ValueError, match="layer layer1.0 emits values that are not spike counts"):
+        layer_spike_statistics(relu, relu_spec, stimuli, layers=["layer1.0"], device="cpu")

@@ -225,3 +225,23 @@ def test_checkpoint_every_n_steps_saves_mid_epoch_states_that_resume_exactly(tmp
     resumed, _ = train(_config(tmp_path / "run", epochs=2, resume=str(tmp_path / "run" / "step6.pt")))
     for key, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
+
+
+def test_arch_kwargs_build_the_trained_network_and_bad_ones_fail_before_work(tmp_path, capsys):
+    from topoanalysis.cli.main import main
+
+    args = ["train", "--arch", "tiny_spikformer", "--batch-size", "8", "--limit-per-class", "4", "--alpha", "0",
+            "--beta", "0", "--device", "cpu", "--max-steps", "1"]
+    assert main(args + ["--out", str(tmp_path / "ok"), "--arch-kwarg", "depth=3"]) == 0
+    model, spec = load_checkpoint(tmp_path / "ok" / "model.pt")
+    assert spec.arch_kwargs["depth"] == 3 and len(model.blocks) == 3
+    assert json.loads(spec.provenance["recipe"])["arch_kwargs"] == {"depth": 3}
+    for bad, words in ((["--arch-kwarg", "depth"], "expected KEY=VALUE"),
+                       (["--arch-kwarg", "layers=3"], "unknown key 'layers'"),
+                       (["--arch-kwarg", "width=0.5"], "has its own setting")):
+        try:
+            status = main(args + ["--out", str(tmp_path / "bad")] + bad)
+        except SystemExit as usage_error:  # argparse's own usage errors
+            status = usage_error.code
+        assert status == 2 and words in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

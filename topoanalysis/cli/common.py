@@ -39,6 +39,31 @@ def parse_device(text: str) -> str:
     return text
 
 
+def parse_arch_kwarg(text: str) -> tuple[str, object]:
+    """``--arch-kwarg KEY=VALUE``: a constructor argument the other options do not cover (e.g. ``depth=2``,
+    ``embed_dim=128``); VALUE is read as a number, true/false/none, or else kept as text (an argparse type)."""
+    key, sep, value = text.partition("=")
+    key = key.strip().replace("-", "_")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, e.g. depth=2, got {text!r}")
+    value = value.strip()
+    words = {"true": True, "false": False, "none": None}
+    if value.lower() in words:
+        return key, words[value.lower()]
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
+def add_arch_kwarg_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--arch-kwarg", type=parse_arch_kwarg, action="append", default=[], metavar="KEY=VALUE",
+                        help="another constructor argument of the architecture (repeatable), e.g. depth=2 "
+                             "embed_dim=128 for spikformer, neuron_kind=plif, norm=batch")
+
+
 def add_device_args(parser: argparse.ArgumentParser, *, records: bool = True) -> None:
     """``--device``, ``--precision``, ``--batch-size``, and ``--compile`` for commands that record layers."""
     parser.add_argument("--device", type=parse_device, default=None,

@@ -17,6 +17,7 @@ from ..models.registry import check_arch_kwargs
 from ..outputs import check_output_file
 from ..running.inputs import preprocess
 from ..stimuli import make_sine_gratings
+from .common import add_arch_kwarg_arg
 
 
 def add_parser(subparsers) -> None:
@@ -27,6 +28,7 @@ def add_parser(subparsers) -> None:
                         help="channel multiplier (default: the architecture's, 1/16 for the tiny ones, else 1)")
     parser.add_argument("--num-classes", type=int, default=10)
     parser.add_argument("--timesteps", type=int, default=None, help="T (default: the architecture's)")
+    add_arch_kwarg_arg(parser)
     parser.add_argument("--input-size", type=int, default=32, help="input size in px (default: %(default)s)")
     parser.add_argument("--visual-degrees", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -38,7 +40,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     check_output_file(args.out)
-    arch_kwargs = {"stem": args.stem, "num_classes": args.num_classes}
+    arch_kwargs = {"stem": args.stem, "num_classes": args.num_classes, **dict(args.arch_kwarg)}
     for key, value in (("width", args.width), ("timesteps", args.timesteps)):
         if value is not None:
             arch_kwargs[key] = value

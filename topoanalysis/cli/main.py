@@ -105,7 +105,8 @@ ERRNO_WORDS = {
 
 OPTION_OF = {"pairs": "--baseline-of", "groups": "--group", "data": "--data", "data_path": "--data-path",
              "clusters_per_layer": "--clusters", "out_dir": "--out", "image_size_px": "--image-size",
-             "benchmarks": "--benchmark", "arch_kwargs": "--arch-kwarg"}
+             "benchmarks": "--benchmark", "arch_kwargs": "--arch-kwarg",
+             "neuron_kind": "--neuron"}
 """The command-line option of a library parameter where it is not ``--`` and the parameter's name with dashes."""
 
 

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..models import list_models
 from ..training.optimizers import OPTIMIZERS
 from ..training.trainer import DATASETS, TrainConfig, TrainingInterrupted, train
-from .common import parse_device
+from .common import add_arch_kwarg_arg, parse_device
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
 """The command's defaults: :class:`~topoanalysis.training.trainer.TrainConfig`'s."""
@@ -32,6 +32,7 @@ def add_parser(subparsers) -> None:
                         help="channel multiplier (default: the architecture's: 1 for spiking_resnet18)")
     parser.add_argument("--timesteps", type=int, default=DEFAULTS["timesteps"],
                         help="T (default: the architecture's: 4 for spiking_resnet18, 10 for spiking_cornet_rt)")
+    add_arch_kwarg_arg(parser)
     parser.add_argument("--image-size", type=int, default=DEFAULTS["image_size_px"],
                         help="imagefolder input size (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
@@ -78,7 +79,8 @@ def run(args) -> int:
     notes = dict(note.split("=", 1) for note in args.note)
     config = TrainConfig(
         out_dir=args.out, dataset=args.dataset, data_path=args.data, arch=args.arch, stem=args.stem,
-        width=args.width, timesteps=args.timesteps, image_size_px=args.image_size, epochs=args.epochs,
+        width=args.width, timesteps=args.timesteps, arch_kwargs=dict(args.arch_kwarg), image_size_px=args.image_size,
+        epochs=args.epochs,
         batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, alpha=args.alpha, beta=args.beta, clusters_per_layer=args.clusters,
         ccg_window=window, positions=args.positions, seed=args.seed, device=args.device,

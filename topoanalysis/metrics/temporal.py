@@ -1,4 +1,4 @@
-"""Spike-train statistics per layer: firing rates and binary entropy (paper Fig. 1, METHODS 1.4).
+"""Spike-train statistics per layer: firing rates and entropy (paper Fig. 1, METHODS 1.4).
 
 TDSNN derives entropy "from the neurons' firing probabilities" without giving the formula.
 We use the natural reading [I]: the firing probability ``p`` of a neuron is its mean
@@ -6,6 +6,16 @@ spike count per timestep across stimuli; its entropy is the binary entropy
 ``H(p) = -p log2 p - (1 - p) log2(1 - p)`` in bits; a layer's entropy is the mean over
 its neurons. Per timestep, ``p`` is taken at that timestep; over the window, across all
 timesteps.
+
+A SEW ResNet block (Fang et al. 2021) with the ADD connect function outputs the sum of its two
+spike trains (and of earlier blocks' sums along the identity path): a spike count in
+{0, 1, 2, ...} per step, not a spike. Our extension [I]: a unit's entropy is the Shannon entropy of
+its distribution over the values it emits, ``H = -sum_k p_k log2 p_k`` with ``p_k`` the fraction of
+stimuli (per timestep; over the window, of stimuli and timesteps) at which it emits ``k``. For
+binary spikes this is ``H(p)`` above, so spiking layers read as before; a count layer's entropy
+can exceed 1 bit (at most ``log2`` of its alphabet's size). Its ``firing_rate`` is the mean
+count per step. Values that are not non-negative integers (a ReLU network's activations) are
+refused: they are not spike trains.
 """
 
 from __future__ import annotations
@@ -33,20 +43,55 @@ def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
     return np.nan_to_num(terms, nan=0.0)
 
 
+def check_spike_counts(values: np.ndarray, what: str) -> None:
+    """InputError unless ``values`` are spike counts: non-negative integers (0 and 1 for spikes, 0, 1, 2, ...
+    for a SEW-ADD block's output); ``what`` names them in the message."""
+    values = np.asarray(values)
+    bad = (values < 0) | (values != np.round(values))
+    if np.any(bad):
+        example = float(values[bad].flat[0])
+        raise InputError(f"{what} emits values that are not spike counts (non-negative integers), e.g. {example:g}: "
+                         "spike-train entropy needs a spiking checkpoint, not its ReLU twin")
+
+
+def count_entropy_bits(counts: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Shannon entropy (bits) of each unit's distribution over the spike counts it emits along ``axis``.
+
+    ``-sum_k p_k log2 p_k`` over the values ``k`` in ``counts`` (non-negative integers), ``p_k`` the fraction
+    of samples along ``axis`` equal to ``k``; for 0/1 spikes, :func:`binary_entropy_bits` of the firing
+    probability.
+
+    Examples
+    --------
+    >>> count_entropy_bits(np.array([[0, 0], [1, 0], [2, 0], [2, 0]])).tolist()
+    [1.5, 0.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    check_spike_counts(counts, "the input")
+    entropy = np.zeros(np.delete(counts.shape, axis))
+    for k in range(int(counts.max(initial=0)) + 1):  # the alphabet: small (at most a few values per layer)
+        p = (counts == k).mean(axis=axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy -= np.nan_to_num(p * np.log2(p), nan=0.0)
+    return entropy
+
+
 def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     """Firing rate and entropy of one layer, per timestep and over the window.
 
     Parameters
     ----------
     spikes : numpy.ndarray
-        ``(n_stimuli, n_timesteps, n_units)`` spikes (0 or 1), e.g. ``record(..., reduce="none")``.
+        ``(n_stimuli, n_timesteps, n_units)`` spikes (0 or 1; or a SEW block's spike counts, see the module
+        docstring), e.g. ``record(..., reduce="none")``.
 
     Returns
     -------
     pandas.DataFrame
         One row per timestep (``timestep`` 0 ... T-1) and a last row with ``timestep = -1``
-        for the whole window: ``firing_rate`` (mean firing probability), ``entropy_bits``
-        (mean binary entropy), ``fraction_silent`` (units that never fired at that step).
+        for the whole window: ``firing_rate`` (mean firing probability; mean count for counts),
+        ``entropy_bits`` (mean entropy, :func:`count_entropy_bits`), ``fraction_silent`` (units that
+        never fired at that step).
 
     Examples
     --------
@@ -58,12 +103,14 @@ def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     if spikes.ndim != 3:
         raise InputError(f"spikes must be (stimulus, time, unit); got shape {spikes.shape}. Record with "
                          "reduce='none' to keep the timesteps")
+    check_spike_counts(spikes, "the layer")
     per_step = spikes.mean(axis=0)  # (T, units)
     window = spikes.mean(axis=(0, 1))
-    rows = [{"timestep": t, "firing_rate": float(p.mean()), "entropy_bits": float(binary_entropy_bits(p).mean()),
-             "fraction_silent": float((p == 0).mean())} for t, p in enumerate(per_step)]
-    rows.append({"timestep": -1, "firing_rate": float(window.mean()),
-                 "entropy_bits": float(binary_entropy_bits(window).mean()),
+    per_step_entropy = count_entropy_bits(spikes, axis=0)  # (T, units)
+    window_entropy = count_entropy_bits(spikes.reshape(-1, spikes.shape[2]), axis=0)
+    rows = [{"timestep": t, "firing_rate": float(p.mean()), "entropy_bits": float(h.mean()),
+             "fraction_silent": float((p == 0).mean())} for t, (p, h) in enumerate(zip(per_step, per_step_entropy))]
+    rows.append({"timestep": -1, "firing_rate": float(window.mean()), "entropy_bits": float(window_entropy.mean()),
                  "fraction_silent": float((window == 0).mean())})
     return pd.DataFrame(rows)
 

@@ -351,7 +351,7 @@ def load_checkpoint(path: str | os.PathLike, *, arch: str | None = None, arch_kw
         except InputError as exc:
             raise CheckpointError(f"{exc}. {architectures_with_keys(state, arch)}",
                                   parameter=getattr(exc, "parameter", None)) from None
-        size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
+        size = input_size_px or (224 if kwargs.get("stem", "imagenet") == "imagenet" else 32)
         areas = family.areas_of(model)
         shapes = layer_shapes(model, size, list(areas))
         provenance = {"source": f"plain state dict {path.name}",

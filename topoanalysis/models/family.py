@@ -14,7 +14,10 @@ The model protocol (what a family's network class provides):
   units flattened channel-major (``c * H * W + h * W + w``), which is how positions are stored;
 * ``timestep_logits(x, timesteps)`` - the readout at every step, ``[T, B, classes]``;
 * ``forward(x, timesteps, return_features)`` - the logits (the family's readout over T) and,
-  when asked, the features of the same pass (training with STC).
+  when asked, the features of the same pass (training with STC);
+* optionally ``neuron_kinds`` - the ``neuron_kind`` values its constructor takes (default ``("lif", "relu")``;
+  the ResNets and the VGG also take ``"if"`` and ``"plif"``), and ``layer_areas`` on an instance whose sheet
+  layers depend on a constructor argument (:meth:`Family.areas_of`).
 
 Each registered model (:data:`~topoanalysis.models.registry.MODELS`) adds its constructor defaults
 (neuron kind, T); sheet sizes and neighbourhood widths follow each layer's area

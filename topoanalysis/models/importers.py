@@ -36,7 +36,7 @@ from ..sheets import AREA_NEIGHBORHOOD_WIDTH_MM, AREA_SHEET_SIZE_MM, LayerPositi
 from . import resnet
 from .checkpoints import IMAGENET_MEAN, IMAGENET_STD, CheckpointSpec, check_spec_numbers, read_checkpoint_file
 from .plain_files import assumed_settings, load_weights, unwrap_state_dict
-from .registry import check_arch_kwargs, create_model, family_of
+from .registry import check_arch_kwargs, constructor_kwargs, create_model, family_of
 from .shapes import layer_shapes
 
 TDANN_TRUNK = ("classy_state_dict", "base_model", "model", "trunk")
@@ -179,6 +179,22 @@ def _infer_trunk(state: dict, path: Path) -> dict:
     return kwargs
 
 
+def _check_neuron_given(arch: str, read: str | None, given: str | None, path: Path) -> None:
+    """CheckpointError when the neuron kind given (``--neuron``) or the architecture contradicts the file: PLIF
+    neurons hold a learnable ``w`` (``read`` is ``"plif"`` when the family's ``infer_kwargs`` found it), LIF and IF
+    neurons hold nothing, and ReLUs are no PLIF neurons."""
+    if read == "plif" and constructor_kwargs(arch, {}).get("neuron_kind") == "relu":
+        raise CheckpointError(f"{path}: its neurons hold a learnable time constant (w): they are PLIF, so the file is "
+                              f"a spiking network's, not {arch}'s (ReLU); pass the spiking --arch of its family")
+    if given is None or (given == "plif") == (read == "plif"):
+        return
+    if read == "plif":
+        raise CheckpointError(f"{path}: its neurons hold a learnable time constant (w), so they are PLIF, not "
+                              f"{given!r}; pass --neuron plif or leave --neuron out")
+    raise CheckpointError(f"{path}: no neuron holds a learnable time constant (w), so they are not PLIF; pass "
+                          "--neuron lif or --neuron if")
+
+
 def _build(arch: str, state: dict, path: Path, input_size_px: int | None, *,
            trunk: bool = False, arch_kwargs: dict | None = None) -> tuple[nn.Module, dict, int]:
     """``(model, kwargs, input size)``; ``trunk``: a ResNet-18 without classifier gets a zero one; ``arch_kwargs``
@@ -191,11 +207,12 @@ def _build(arch: str, state: dict, path: Path, input_size_px: int | None, *,
     else:
         family = family_of(arch)
         kwargs = {**family.infer_kwargs(state, path), **family.plain_defaults}
+        _check_neuron_given(arch, kwargs.get("neuron_kind"), (arch_kwargs or {}).get("neuron_kind"), path)
     kwargs.update(arch_kwargs or {})
     check_arch_kwargs(arch, kwargs, as_flags=True)
     model = create_model(arch, **kwargs)
     load_weights(model, state, path, strict=True, python_hint=False)
-    size = input_size_px or (224 if kwargs["stem"] == "imagenet" else 32)
+    size = input_size_px or (224 if kwargs.get("stem", "imagenet") == "imagenet" else 32)
     return model.eval(), kwargs, size
 
 
@@ -255,7 +272,8 @@ def import_state_dict(weights: str | os.PathLike, arch: str, positions: str | os
     provenance = {"source": f"plain state dict {weights.name} (sha256 {_sha256(weights)})",
                   "sheets": f"positions file {positions.name} (sha256 {_sha256(positions)})",
                   "normalisation": "ImageNet mean/std assumed", "imported": "topoanalysis import state-dict",
-                  **assumed_settings(arch, kwargs, given=set(arch_kwargs or {}) | set(family_of(arch).plain_defaults))}
+                  **({"defaults": family_of(arch).plain_notes} if family_of(arch).plain_notes else {}),
+                  **assumed_settings(arch, kwargs, given=set(arch_kwargs or {}))}
     spec = CheckpointSpec(arch=arch, arch_kwargs=kwargs, timesteps=getattr(model, "timesteps", 1),
                           input_size_px=size, mean=IMAGENET_MEAN, std=IMAGENET_STD,
                           layer_areas={name: areas[name] for name in sheets}, sheets=sheets, provenance=provenance)

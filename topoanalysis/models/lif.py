@@ -9,6 +9,10 @@ the step and the gradient is ATan's ``alpha / 2 / (1 + (pi / 2 * alpha * x)^2)``
 autograd.Function that would break the compiled graph. It holds no state between calls
 (every call starts from ``v = 0``, as the toolkit's forward passes do after ``reset_net``).
 spikingjelly's ``LIFNode`` stays the tested reference: :func:`use_plain_lif` swaps it in.
+
+:func:`make_neuron` builds the neurons every feed-forward family offers (:data:`NEURONS`): spikingjelly's
+``LIFNode``, ``IFNode`` and ``ParametricLIFNode`` (PLIF, Fang et al. 2021: a learnable time constant per
+layer) or a ReLU. Only the fixed-tau LIF has a plain twin: IF and PLIF neurons are never swapped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,41 @@ from spikingjelly.activation_based import neuron, surrogate
 from torch import nn
 
 from ..errors import InputError
+
+SPIKING_NEURONS = ("lif", "if", "plif")
+"""spikingjelly's ``LIFNode``, ``IFNode`` and ``ParametricLIFNode``, all with a hard reset to 0."""
+NEURONS = (*SPIKING_NEURONS, "relu")
+"""What a network's ``neuron_kind`` may be: a spiking neuron, or ``"relu"`` for the non-spiking twin."""
+SURROGATES = {"atan": surrogate.ATan, "sigmoid": surrogate.Sigmoid}
+
+
+def make_neuron(kind: str, *, tau: float, v_threshold: float, surrogate_name: str, detach_reset: bool,
+                step_mode: str = "m") -> nn.Module:
+    """One layer of neurons of ``kind`` (:data:`NEURONS`).
+
+    ``"lif"``: ``LIFNode(tau)``, ``h = v + (x - v) / tau``; ``"if"``: ``IFNode``, ``h = v + x`` (``tau`` is not
+    used); ``"plif"``: ``ParametricLIFNode(init_tau=tau)``, ``h = v + (x - v) sigmoid(w)`` with ``w`` a learnable
+    parameter (a state-dict key, ``<layer>.w``) that starts at ``-log(tau - 1)``, so ``tau`` must exceed 1; the three
+    with input decay where it applies, threshold ``v_threshold``, hard reset to 0, the surrogate gradient
+    :data:`SURROGATES` ``[surrogate_name]`` and ``step_mode`` ``"m"`` (``[T, ...]`` inputs) or ``"s"``.
+    ``"relu"``: ``nn.ReLU()``.
+    """
+    if kind not in NEURONS:
+        raise InputError(f"unknown neuron_kind {kind!r}; valid: {', '.join(NEURONS)}")
+    if surrogate_name not in SURROGATES:
+        raise InputError(f"unknown surrogate {surrogate_name!r}; valid: {', '.join(SURROGATES)}")
+    if kind == "relu":
+        return nn.ReLU()
+    common = {"v_threshold": float(v_threshold), "v_reset": 0.0, "surrogate_function": SURROGATES[surrogate_name](),
+              "detach_reset": detach_reset, "step_mode": step_mode}
+    if kind == "if":
+        return neuron.IFNode(**common)
+    if kind == "plif":
+        if not tau > 1.0:
+            raise InputError(f"a PLIF neuron's initial tau must be above 1 (its w starts at -log(tau - 1)), got {tau}; "
+                             "pass tau > 1", parameter="tau")
+        return neuron.ParametricLIFNode(init_tau=float(tau), decay_input=True, **common)
+    return neuron.LIFNode(tau=tau, decay_input=True, **common)
 
 
 def atan_spike(x: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
@@ -65,9 +104,11 @@ def plain_twin(node: neuron.LIFNode) -> PlainLIF:
 
 def use_plain_lif(model: nn.Module) -> int:
     """Replace every multi-step spikingjelly ``LIFNode`` in ``model`` by its :class:`PlainLIF` twin; returns how
-    many. Single-step nodes (a recurrent network's, e.g. the CORnet-RT, which steps its areas one by one) stay."""
+    many. Single-step nodes (a recurrent network's, e.g. the CORnet-RT, which steps its areas one by one) stay, and
+    so does every other neuron: the class must be ``LIFNode`` itself (IF, PLIF or any subclass of ``LIFNode`` follow
+    other equations, so swapping them would change the network)."""
     swaps = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, neuron.LIFNode) and child.step_mode == "m"]
+             if type(child) is neuron.LIFNode and child.step_mode == "m"]
     for parent, name, child in swaps:
         setattr(parent, name, plain_twin(child))
     return len(swaps)

@@ -39,20 +39,50 @@ def unwrap_state_dict(obj, path: Path) -> dict:
     return _strip_prefixes(obj)
 
 
-ASSUMED_SETTINGS = ("neuron_kind", "tau", "v_threshold", "surrogate_name", "timesteps", "connect")
-"""Constructor settings a plain state dict cannot record (no tensor holds them)."""
+ASSUMED_SETTINGS = ("neuron_kind", "tau", "v_threshold", "surrogate_name", "timesteps", "connect", "stem")
+"""Constructor settings a plain state dict may not record (no tensor holds them): each is given, read from the
+file where a family can (a ResNet's stem from ``conv1``'s kernel, PLIF neurons from their ``w``) or assumed."""
+_NEURON_SETTINGS = ("tau", "v_threshold", "surrogate_name")
+
+
+def _status(name: str, given: set, read: set, neuron_kind: str) -> str:
+    """How the card states setting ``name``: given, read from the file, assumed, or not used by the neurons."""
+    if neuron_kind == "relu" and name in _NEURON_SETTINGS:
+        return "not used: a ReLU network"
+    if neuron_kind == "if" and name == "tau":
+        return "not used: IF neurons do not leak"
+    if neuron_kind == "plif" and name == "tau":
+        return "not used: PLIF neurons learn their time constant, the file's w sets it"
+    if name in given:
+        return "given"
+    if name in read:
+        return "read from the file: its neurons have a learnable w" if name == "neuron_kind" else "read from the file"
+    return "assumed: the file cannot say"
 
 
 def assumed_settings(arch: str, kwargs: dict, *, given: set) -> dict[str, str]:
     """Model-card entries for the settings of a plain state dict's network: each one's value, and whether it was
-    given or assumed (the file cannot say), with the other registered models its keys would also fit."""
+    given, read from the file or assumed (the file cannot say), with the other registered models its keys would
+    also fit.
+
+    ``kwargs`` are what the network was built with beyond the registry's defaults: those ``given``, the family's
+    ``plain_defaults`` and what its ``infer_kwargs`` read off the tensors (the keys in neither). A family's plain
+    default counts as assumed (the family chose it, the file did not say it) unless the caller names it in
+    ``given`` with another value. A ReLU architecture's ``neuron_kind`` is given by its name; a spiking one's is
+    assumed LIF unless given (``--neuron``) or read from the file (PLIF neurons hold a parameter).
+    """
     from .registry import MODELS, constructor_kwargs
 
     built = constructor_kwargs(arch, kwargs)
-    given = set(given) | {"neuron_kind"}  # the architecture named (spiking_* or its ReLU twin) sets it
-    notes = {f"setting {name}": f"{built[name]!r} ({'given' if name in given else 'assumed: the file cannot say'})"
-             for name in ASSUMED_SETTINGS if name in built}
     family = family_of(arch)
+    defaults = {key: value for key, value in family.plain_defaults.items() if kwargs.get(key) == value}
+    given = set(given) - set(defaults)
+    if MODELS[arch].defaults.get("neuron_kind") == "relu":
+        given.add("neuron_kind")  # the architecture named is the ReLU twin
+    read = set(kwargs) - given - set(defaults)
+    kind = built.get("neuron_kind", "lif")
+    notes = {f"setting {name}": f"{built[name]!r} ({_status(name, given, read, kind)})"
+             for name in ASSUMED_SETTINGS if name in built and (name != "stem" or name not in read)}
     twins = sorted(name for name, entry in MODELS.items() if entry.family is family and name != arch
                    and not name.startswith("tiny_"))
     if twins:
@@ -61,17 +91,29 @@ def assumed_settings(arch: str, kwargs: dict, *, given: set) -> dict[str, str]:
     return notes
 
 
-def architectures_with_keys(state: dict, tried: str) -> str:
-    """Which registered architectures have exactly ``state``'s weight names (what to pass as ``arch``), in words."""
+def _key_sets(name: str) -> list[tuple[str, set]]:
+    """``(how to build it, its weight names)`` for registered model ``name`` and, when its class offers PLIF
+    neurons, its PLIF variant, whose weight names add each neuron's ``w``; small (names do not depend on width or
+    classes)."""
     from .registry import MODELS
 
-    matching = []
-    for name in sorted(MODELS):
-        if name.startswith("tiny_") or name == tried:
-            continue
-        small = create_model(name, width=1 / 16, num_classes=2)  # names do not depend on width or classes
-        if set(small.state_dict()) == set(state):
-            matching.append(name)
+    small = {"width": 1 / 16, "num_classes": 2}
+    variants = [(name, set(create_model(name, **small).state_dict()))]
+    entry = MODELS[name]
+    if entry.defaults.get("neuron_kind") != "relu" and "plif" in getattr(entry.family.model_class, "neuron_kinds", ()):
+        variants.append((f"{name} with PLIF neurons (neuron_kind 'plif', --neuron plif)",
+                         set(create_model(name, neuron_kind="plif", **small).state_dict())))
+    return variants
+
+
+def architectures_with_keys(state: dict, tried: str) -> str:
+    """Which registered architectures have exactly ``state``'s weight names (what to pass as ``arch``, and the
+    neuron kind where only PLIF neurons fit), in words."""
+    from .registry import MODELS
+
+    names = set(state)
+    matching = [label for name in sorted(MODELS) if not name.startswith("tiny_") and name != tried
+                for label, keys in _key_sets(name) if keys == names]
     if matching:
         return f"Its weight names are those of: {', '.join(matching)}; pass that architecture"
     return (f"No registered architecture has its weight names (first keys: {', '.join(list(state)[:3])}); "

@@ -107,7 +107,7 @@ def figure_sections(figures: dict[str, Path], v1: V1MapsResult, it: ITPatchesRes
                          "trains, so the temporal analysis (entropy, accuracy vs T, Fisher information over time) "
                          "was skipped.") if temporal is None else fig(
         "temporal", "Entropy shift, accuracy vs T, Fisher information, firing rates",
-        f"Binary spike-train entropy per layer (H_topo - H_baseline) for T = {temporal.timesteps}; top-1 "
+        f"Spike-train entropy per layer (H_topo - H_baseline) for T = {temporal.timesteps}; top-1 "
         f"accuracy vs inference T; {temporal.fisher_description}; firing probability per layer.")
     return [
         Section("Figure 1: temporal dynamics", [temporal_item]),

@@ -23,8 +23,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
-from ..errors import InputError
-from ..metrics.temporal import spike_statistics
+from ..metrics.temporal import check_spike_counts, spike_statistics
 from ..models.registry import family_of
 from ..stimuli.base import StimulusSet
 from .inputs import default_device, labelled_batches, preprocess
@@ -49,7 +48,8 @@ def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: Stim
 
     Layers are recorded one at a time with every timestep kept, so memory stays at one
     layer's ``stimuli x T x units``. Returns ``spike_statistics`` rows with ``layer`` and
-    ``timesteps`` columns.
+    ``timesteps`` columns. A SEW block's spike counts get the entropy over their values
+    (:mod:`topoanalysis.metrics.temporal`); a layer whose outputs are not counts (a ReLU network's) is refused.
     """
     steps = int(timesteps or spec.timesteps)
     tables = []
@@ -57,9 +57,7 @@ def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: Stim
         ds = record(model, stimuli, [layer], spec=spec, timesteps=steps, reduce="none", batch_size=batch_size,
                     device=device)
         spikes = ds["responses"].transpose("stimulus", "time", "unit").values
-        if np.any((spikes != 0) & (spikes != 1)):
-            raise InputError(f"layer {layer} does not emit binary spikes (values other than 0 and 1): spike-train "
-                             "entropy needs a spiking checkpoint, not its ReLU twin")
+        check_spike_counts(spikes, f"layer {layer}")  # spikes, or a SEW block's spike counts; never ReLU outputs
         tables.append(spike_statistics(spikes).assign(layer=layer, timesteps=steps))
     table = pd.concat(tables, ignore_index=True)
     return table[["timesteps", "layer", "timestep", "firing_rate", "entropy_bits", "fraction_silent"]]
@@ -131,8 +129,19 @@ def fisher_information(model: nn.Module, spec: CheckpointSpec, images_uint8: np.
     totals /= n
     variance = (squares_of_totals / n - totals ** 2).clamp_min(0) * n / max(n - 1, 1)
     se = (variance / n).sqrt() if n > 1 else torch.full_like(totals, float("nan"))
-    areas = {group: spec.layer_areas.get(group) or spec.layer_areas.get(group.split("->")[-1].split(" ")[0], "")
-             for group in names}
+    areas = {group: _area_of_group(group, spec.layer_areas) for group in names}
     return pd.DataFrame([{"timestep": t + 1, "group": group, "area": areas[group], "fisher": float(totals[t, j]),
                           "fisher_se": float(se[t, j]), "n_batches": n_batches}
                          for t in range(steps) for j, group in enumerate(names)])
+
+
+def _area_of_group(group: str, layer_areas: dict[str, str]) -> str:
+    """The area of a Fisher group: that of the sheet layer it names (a residual block), of the area a connection
+    leads into (``V1->V2 ...``), or of the sheet layer inside it (a transformer block holds its projection's
+    sheet); "" for a group without one (stem, classifier)."""
+    target = group.split("->")[-1].split(" ")[0]
+    for name in (group, target):
+        if name in layer_areas:
+            return layer_areas[name]
+    inside = [area for layer, area in layer_areas.items() if layer.startswith(group + ".")]
+    return inside[0] if inside else ""

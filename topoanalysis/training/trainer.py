@@ -28,7 +28,7 @@ from ..errors import DataNotFoundError, InputError
 from ..models.checkpoints import IMAGENET_MEAN, IMAGENET_STD, load_checkpoint, load_train_state, save_checkpoint
 from ..models.fresh import fresh_checkpoint
 from ..models.lif import use_plain_lif
-from ..models.registry import MODELS, constructor_kwargs
+from ..models.registry import MODELS, check_arch_kwargs, constructor_kwargs
 from ..outputs import write_manifest
 from ..sheets import load_sheets
 from . import distributed
@@ -62,6 +62,9 @@ class TrainConfig:
     timesteps: int | None = None
     """T; None: the architecture's default (:data:`~topoanalysis.models.registry.MODELS`), 4 for the spiking
     ResNet-18, 10 for the spiking CORnet-RT."""
+    arch_kwargs: dict = field(default_factory=dict)
+    """Other constructor arguments of the architecture (e.g. ``depth``, ``embed_dim`` of a Spikformer), checked
+    against its constructor; stem, width, timesteps and the class count have their own settings."""
     epochs: int = 1
     batch_size: int = 128
     optimizer: str = "adamw"
@@ -92,6 +95,11 @@ class TrainConfig:
         for name in ("timesteps", "width"):  # None: the architecture's own
             if getattr(self, name) is None:
                 object.__setattr__(self, name, constructor_kwargs(self.arch, {})[name])
+        own = sorted(set(self.arch_kwargs) & {"stem", "width", "timesteps", "num_classes"})
+        if own:
+            raise InputError(f"arch_kwargs {own[0]!r} has its own setting ({own[0]}); pass it there",
+                             parameter="arch_kwargs")
+        check_arch_kwargs(self.arch, dict(self.arch_kwargs))
         if self.dataset not in DATASETS:
             raise InputError(f"unknown dataset {self.dataset!r}; valid: {', '.join(DATASETS)}", parameter="dataset")
         if self.optimizer not in OPTIMIZERS:
@@ -175,8 +183,8 @@ def evaluate(model, data, *, device, batch_size: int, info, workers: int = 0) ->
 
 def _initial(config: TrainConfig, train):
     """Fresh model and spec (sheets from ``config.positions`` when given)."""
-    arch_kwargs = {"stem": config.stem, "width": config.width, "num_classes": len(train.classes),
-                   "timesteps": config.timesteps}
+    arch_kwargs = {**config.arch_kwargs, "stem": config.stem, "width": config.width,
+                   "num_classes": len(train.classes), "timesteps": config.timesteps}
     size = train.images.shape[1] if isinstance(train, ImageArrays) else train.size_px
     model, spec = fresh_checkpoint(config.arch, seed=config.seed, input_size_px=size, arch_kwargs=arch_kwargs)
     if config.positions:
