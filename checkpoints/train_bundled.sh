@@ -16,10 +16,13 @@
 # its log; the donor as donor_model.pt and donor_sheets.npz): this script picks those up.
 #   5. the CORnet family (issue 24): spiking CORnet-RT (TSCornet / SCornet), width 0.25, T = 10, the same
 #      recipe and STC settings, its own position donor (seed 1, 2 epochs) and swap-optimised positions.
+#   6. the Spikformer family (issue 27): TSpikformer / its baseline, CIFAR stem, 128 channels, 4 blocks, 8 heads,
+#      T = 4, the same recipe, STC settings and donor protocol.
 # Usage: bash checkpoints/train_bundled.sh [RUNS_DIR [RUN]]
 #   (RUN alone: baseline, topo_a05b05, topo_a10b10, ann_baseline, ann_topo_a05, a further seed of the
 #   ReLU pair: ann_baseline_seed1, ann_topo_a05_seed1, ann_baseline_seed2, ann_topo_a05_seed2, or the CORnet
-#   pair: cornet_baseline, cornet_topo_a05b05; cornet_donor makes only the CORnet donor and its positions)
+#   pair: cornet_baseline, cornet_topo_a05b05; cornet_donor makes only the CORnet donor and its positions; the
+#   Spikformer pair: spikformer_baseline, spikformer_topo_a05b05, and spikformer_donor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -101,15 +104,43 @@ $cornet_donor_sha), then fixed; this network was trained from scratch on them"
     want cornet_topo_a05b05 && train cornet_topo_a05b05 --alpha 0.5 --beta 0.5 "${cornet_recipe[@]}"
 fi
 
+# The Spikformer pair (issue 27): the ResNet recipe (T = 4) with a CPU-sized CIFAR Spikformer (4 blocks: V1, V2, V4,
+# IT; 128 channels, 8 heads, 8x8 tokens), its own donor.
+spikformer=(--arch spikformer "${common[@]}" --arch-kwarg embed_dim=128 --arch-kwarg depth=4 --arch-kwarg num_heads=8
+            --width 1)  # the last --width wins
+if want spikformer_donor || want spikformer_baseline || want spikformer_topo_a05b05; then
+    if [[ ! -f "$runs/spikformer_donor/model.pt" && -f "$saved/spikformer_donor_model.pt" ]]; then
+        mkdir -p "$runs/spikformer_donor" && cp "$saved/spikformer_donor_model.pt" "$runs/spikformer_donor/model.pt"
+    fi
+    train spikformer_donor --alpha 0 --beta 0 "${spikformer[@]}" --epochs 2 --seed 1
+    spikformer_sheets="$runs/spikformer_donor_sheets.npz"
+    if [[ ! -f "$spikformer_sheets" && -f "$saved/spikformer_donor_sheets.npz" ]]; then
+        cp "$saved/spikformer_donor_sheets.npz" "$spikformer_sheets"
+    fi
+    if [[ ! -f "$spikformer_sheets" ]]; then
+        OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/spikformer_donor/model.pt" --out "$spikformer_sheets" \
+            --neighborhoods 2000 --steps 500 --seed 424
+    fi
+    spikformer_donor_sha=$($ta info --ckpt "$runs/spikformer_donor/model.pt" | awk '/content sha256/ {print $3}')
+    spikformer_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates \
+of a separately trained position donor (the same Spikformer, seed 1, alpha = beta = 0, 2 epochs; sha256 \
+$spikformer_donor_sha), then fixed; this network was trained from scratch on them"
+    spikformer_recipe=(--positions "$spikformer_sheets" --note "$spikformer_note" "${spikformer[@]}" --epochs 15 --seed 0)
+    want spikformer_baseline && train spikformer_baseline --alpha 0 --beta 0 "${spikformer_recipe[@]}"
+    want spikformer_topo_a05b05 && train spikformer_topo_a05b05 --alpha 0.5 --beta 0.5 "${spikformer_recipe[@]}"
+fi
+
 declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
                     [topo_a10b10]=tsresnet18_cifar10_a10b10.pt [ann_baseline]=resnet18_cifar10_baseline.pt
                     [ann_topo_a05]=tresnet18_cifar10_a05.pt
                     [ann_baseline_seed1]=resnet18_cifar10_baseline_seed1.pt [ann_topo_a05_seed1]=tresnet18_cifar10_a05_seed1.pt
                     [ann_baseline_seed2]=resnet18_cifar10_baseline_seed2.pt [ann_topo_a05_seed2]=tresnet18_cifar10_a05_seed2.pt
-                    [cornet_baseline]=scornet_cifar10_baseline.pt [cornet_topo_a05b05]=tscornet_cifar10_a05b05.pt)
+                    [cornet_baseline]=scornet_cifar10_baseline.pt [cornet_topo_a05b05]=tscornet_cifar10_a05b05.pt
+                    [spikformer_baseline]=sspikformer_cifar10_baseline.pt
+                    [spikformer_topo_a05b05]=tspikformer_cifar10_a05b05.pt)
 for name in baseline topo_a05b05 topo_a10b10 ann_baseline ann_topo_a05 \
             ann_baseline_seed1 ann_topo_a05_seed1 ann_baseline_seed2 ann_topo_a05_seed2 \
-            cornet_baseline cornet_topo_a05b05; do
+            cornet_baseline cornet_topo_a05b05 spikformer_baseline spikformer_topo_a05b05; do
     if want "$name"; then
         cp "$runs/$name/model.pt" "checkpoints/${bundled[$name]}"
         $ta info --ckpt "checkpoints/${bundled[$name]}"
