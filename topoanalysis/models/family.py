@@ -96,3 +96,13 @@ def width_of(channels: int) -> float:
 def classes_of(weight: torch.Tensor) -> int:
     """The class count of a linear readout's weight ``[classes, features]``."""
     return int(weight.shape[0])
+
+
+def direct_encode(x: torch.Tensor, timesteps: int) -> torch.Tensor:
+    """Direct encoding: images ``[B, 3, H, W]`` -> the same frame at every step, ``[T, B, 3, H, W]``; a 5-D
+    (time-varying) input passes through."""
+    if x.dim() == 5:
+        return x
+    if x.dim() != 4:
+        raise InputError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
+    return x.unsqueeze(0).expand(int(timesteps), *x.shape)

@@ -27,7 +27,7 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from ..errors import InputError
-from .family import Family, classes_of, require_keys, width_of
+from .family import Family, classes_of, direct_encode, require_keys, width_of
 from .lif import NEURONS, make_neuron
 from .lif import SURROGATES as SURROGATES  # where the CORnet module reads them
 
@@ -225,12 +225,7 @@ class SpikingResNet(nn.Module):
 
     def encode(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
         """Direct encoding: ``[B, 3, H, W]`` -> ``[T, B, 3, H, W]``; 5-D input passes through."""
-        if x.dim() == 5:
-            return x
-        if x.dim() != 4:
-            raise InputError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
-        steps = self.timesteps if timesteps is None else int(timesteps)
-        return x.unsqueeze(0).expand(steps, *x.shape)
+        return direct_encode(x, self.timesteps if timesteps is None else timesteps)
 
     def forward_features(self, x: torch.Tensor, layers: Sequence[str],
                          timesteps: int | None = None) -> dict[str, torch.Tensor]:

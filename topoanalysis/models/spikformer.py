@@ -67,7 +67,7 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from ..errors import InputError
-from .family import Family, classes_of, require_keys
+from .family import Family, classes_of, direct_encode, require_keys
 from .resnet import SURROGATES, make_neuron
 
 AREAS = ("V1", "V2", "V4", "IT")
@@ -262,12 +262,7 @@ class Spikformer(nn.Module):
 
     def encode(self, x: torch.Tensor, timesteps: int | None = None) -> torch.Tensor:
         """Direct encoding: ``[B, 3, H, W]`` -> ``[T, B, 3, H, W]``; 5-D input passes through."""
-        if x.dim() == 5:
-            return x
-        if x.dim() != 4:
-            raise InputError(f"expected images [B, 3, H, W] or [T, B, 3, H, W], got shape {tuple(x.shape)}")
-        steps = self.timesteps if timesteps is None else int(timesteps)
-        return x.unsqueeze(0).expand(steps, *x.shape)
+        return direct_encode(x, self.timesteps if timesteps is None else timesteps)
 
     def _check(self, layers: Sequence[str]) -> list[str]:
         wanted = list(dict.fromkeys(layers))
