@@ -10,6 +10,8 @@
 # The donor is never bundled: no evaluated model has seen the swap's stimuli.
 # CPU recipe: width 0.25, T = 4, 15 epochs over all 50,000 training images, bf16 autocast
 # (AMX): 3.8 h (baseline) and 6.0 h (alpha = beta = 0.5) with two runs sharing 2 cores, 1 thread each.
+# A CPU without AVX512-BF16 or AMX emulates bf16 (10-15x slower): there run with PRECISION=fp32 (a resumable
+# change; the card records the precision of the last session).
 # On a GPU use --width 1 and more epochs (the trainer picks bf16 on CUDA by itself).
 # Rerunnable: a finished step is skipped, an interrupted run resumes from its checkpoint_last.pt.
 # A run interrupted in an earlier session can be committed as checkpoints/resume/NAME.pt (+ NAME.jsonl,
@@ -30,7 +32,7 @@ only=${2:-}
 want() { [[ -z "$only" || "$only" == "$1" ]]; }
 ta=.venv/bin/topoanalysis
 common=(--width 0.25 --timesteps 4 --batch-size 64 --optimizer adamw --lr 2e-3 --warmup-steps 200
-        --precision bf16 --log-every 20 --checkpoint-every 200)
+        --precision "${PRECISION:-bf16}" --log-every 20 --checkpoint-every 200)
 recipe=("${common[@]}" --epochs 15 --seed 0)
 
 saved=checkpoints/resume

@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from topoanalysis.metrics.temporal import binary_entropy_bits, count_entropy_bits, entropy_shift, spike_statistics
+from topoanalysis.metrics.temporal import (
+    SpikeCountTally,
+    binary_entropy_bits,
+    count_entropy_bits,
+    entropy_shift,
+    spike_statistics,
+)
 from topoanalysis.running.dynamics import (
     accuracy_vs_timesteps,
     as_stimulus_set,
@@ -134,3 +140,33 @@ def test_layer_statistics_take_sew_counts_and_refuse_relu_outputs(images):
     relu, relu_spec = tiny_checkpoint(arch="tiny_resnet")
     with pytest.raises(ValueError, match="layer layer1.0 emits values that are not spike counts"):
         layer_spike_statistics(relu, relu_spec, stimuli, layers=["layer1.0"], device="cpu")
+
+
+def test_a_tally_over_batches_equals_the_statistics_of_the_stack():
+    """Counts 0-3 in uneven batches, the alphabet growing between them: the tally's table equals
+    spike_statistics of the concatenated array (the reference) and count_entropy_bits per unit."""
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 2, (23, 3, 7)).astype(np.float32)
+    counts[15:, 1, :3] = rng.integers(0, 4, (8, 3))  # larger counts only in the last batches
+    tally = SpikeCountTally("layer x")
+    for start, stop in ((0, 5), (5, 6), (6, 15), (15, 23)):
+        tally.add(counts[start:stop])
+    got, expected = tally.table(), spike_statistics(counts)
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-12)
+    window = count_entropy_bits(counts.transpose(1, 0, 2).reshape(-1, 7)).mean()
+    assert got.iloc[-1]["entropy_bits"] == pytest.approx(window, rel=1e-12)
+    with pytest.raises(ValueError, match="layer x: a batch of shape"):
+        tally.add(counts[:2, :2])
+
+
+def test_layer_statistics_do_not_depend_on_the_batch_size(tiny, images):
+    """All layers in one pass, a batch at a time: the same table as each layer recorded over all stimuli."""
+    model, spec, _ = tiny
+    stimuli = as_stimulus_set(images[0], "noise", spec.visual_degrees)
+    layers = ["layer1.0", "layer3.1", "layer4.1"]
+    table = layer_spike_statistics(model, spec, stimuli, timesteps=3, layers=layers, batch_size=5, device="cpu")
+    for layer in layers:
+        spikes = record(model, stimuli, [layer], spec=spec, timesteps=3, reduce="none", device="cpu")
+        expected = spike_statistics(spikes["responses"].values)
+        got = table[table["layer"] == layer][expected.columns].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-12)

@@ -164,7 +164,8 @@ def check_models(files: Mapping[str, ModelFile], flags: tuple[str, ...] = ("--ck
 class Runtime:
     """Where and how the networks run.
 
-    ``device`` (None: CUDA when available), ``batch_size`` and ``compile`` (recordings through
+    ``device`` (None: CUDA when available), ``batch_size`` (None: per model,
+    :func:`~topoanalysis.running.inputs.default_batch_size` of its input size and T) and ``compile`` (recordings through
     ``torch.compile`` with the plain-ops LIF) change results only by floating-point round-off;
     ``precision`` ("fp32", the tested reference, or "bf16") changes them more, so the report
     keys its cache on it.
@@ -172,19 +173,25 @@ class Runtime:
 
     device: str | None = None
     precision: str = "fp32"
-    batch_size: int = 64
+    batch_size: int | None = None
     progress: bool = True
     compile: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision {self.precision!r}; use fp32 or bf16")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise InputError(f"batch size must be >= 1, got {self.batch_size}")
 
-    def recording_options(self) -> dict:
-        """Keyword arguments of :func:`topoanalysis.running.recording.record`."""
-        return {"batch_size": self.batch_size, "device": self.device, "precision": self.precision,
+    def batch_size_for(self, spec: CheckpointSpec) -> int:
+        """``batch_size``, or the default for ``spec``'s input size and T."""
+        from ..running.inputs import default_batch_size
+
+        return self.batch_size or default_batch_size(spec.input_size_px, spec.timesteps)
+
+    def recording_options(self, spec: CheckpointSpec) -> dict:
+        """Keyword arguments of :func:`topoanalysis.running.recording.record` for ``spec``'s model."""
+        return {"batch_size": self.batch_size_for(spec), "device": self.device, "precision": self.precision,
                 "progress": self.progress, "compile": self.compile}
 
 

@@ -119,8 +119,6 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
 
     offline, official = params.offline(), params.official()
     data = {"v4": params.v4_data, "rsa92": params.rsa92, "ringach": params.ringach}
-    options = dict(batch_size=runtime.batch_size, device=runtime.device, precision=runtime.precision)
-    recording = dict(options, compile=runtime.compile)
     bootstrap = None
     if params.n_bootstrap and any(BENCHMARKS[name].bootstrap is not None for name in offline):
         bootstrap = bootstrap_image_indices(params.n_bootstrap, np.random.default_rng([BOOTSTRAP_STREAM, params.seed]))
@@ -128,6 +126,8 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
     for name, file in model_files(models).items():
         started = time.perf_counter()
         model, spec = file.load()
+        options = dict(batch_size=runtime.batch_size_for(spec), device=runtime.device, precision=runtime.precision)
+        recording = dict(options, compile=runtime.compile)
         for benchmark_id in official:
             logger.info(f"{name}: Brain-Score benchmark {benchmark_id}")
             score = official_benchmark(benchmark_id, brain_model(model, spec, identifier=name, **options))
@@ -143,7 +143,8 @@ def run(models: Models, params: BrainParams = BrainParams(), runtime: Runtime = 
                 scores, replicates = scores
                 boots.append(replicates.assign(model=name))
             sweeps.append(scores.assign(model=name))
-        infos[name] = {**checkpoint_info(file, spec), "seconds": round(time.perf_counter() - started, 2)}
+        infos[name] = {**checkpoint_info(file, spec), "batch_size": options["batch_size"],
+                       "seconds": round(time.perf_counter() - started, 2)}
     record = {"command": "brain", "version": __version__, "seed": params.seed, "pls_method": params.pls_method,
               "models": infos, "rdm": RDM_DESCRIPTION,
               "score_rules": {name: entry.score_rule for name, entry in BENCHMARKS.items()},

@@ -144,7 +144,7 @@ def _analyse(file: ModelFile, params: ITPatchesParams, runtime: Runtime):
     model, spec = file.load()
     layer = choose_layer(spec, params.layer, "IT")
     floc = load_floc(params.floc, image_size_px=spec.input_size_px, max_per_category=params.max_per_category)
-    options = dict(spec=spec, **runtime.recording_options())
+    options = dict(spec=spec, **runtime.recording_options(spec))
     ds = record(model, floc, [layer], **options)
     rsa92_stimuli = _load_rsa92(params.rsa92, spec.input_size_px)
     rsa92 = record(model, rsa92_stimuli, [layer], **options) if rsa92_stimuli is not None else None

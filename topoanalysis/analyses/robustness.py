@@ -259,7 +259,7 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
         model, spec = file.load(device=device)
         data = evaluation_data(spec, model, params.data, params.data_path, params.n_per_class)
         loaded = time.perf_counter()
-        options = dict(batch_size=runtime.batch_size, device=device, seed=params.seed,
+        options = dict(batch_size=runtime.batch_size_for(spec), device=device, seed=params.seed,
                        precision=runtime.precision, progress=runtime.progress, **params.attack_options())
         subset = params.pgd_n_per_class is not None and params.pgd_n_per_class < params.n_per_class
         slow = {label: s for label, s in plan.items() if subset and split_label(label)[0] in SLOW}
@@ -276,8 +276,8 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
         summary = accuracy_summary(rows)
         per_image.append(reference_rows(rows).assign(model=name))
         curves.append(model_first(summary.assign(model=name)))
-        infos[name] = {**checkpoint_info(file, spec), "arch": spec.arch, "input_size_px": spec.input_size_px,
-                       "timesteps": spec.timesteps, "n_images": len(data),
+        infos[name] = {**checkpoint_info(file, spec), "batch_size": options["batch_size"], "arch": spec.arch,
+                       "input_size_px": spec.input_size_px, "timesteps": spec.timesteps, "n_images": len(data),
                        "seconds": {"load": round(loaded - started, 3), "attacks": round(done - loaded, 3)}}
         logger.info("    " + "; ".join(f"{_label(r.attack, r.strength)}: {r.accuracy:.3f} "
                                        f"[{r.ci_low:.3f}, {r.ci_high:.3f}] (n {r.n_images})"
@@ -309,7 +309,8 @@ def run(models: Models, params: RobustnessParams = RobustnessParams(),
             "pgd_step_fraction": params.pgd_step_fraction, "pgd_iterate": "best (any misclassified iterate counts)",
             "square_queries": params.square_queries, "square_p_init": params.square_p_init,
             "pgd_n_per_class": params.pgd_n_per_class, "slow_attacks_on_subset": list(SLOW),
-            "batch_size": runtime.batch_size, "device": str(device), "precision": runtime.precision},
+            "batch_size": runtime.batch_size or "per model (default_batch_size)", "device": str(device),
+            "precision": runtime.precision},
         "data": {"dataset": params.data, "source": data.source, "n_per_class": params.n_per_class,
                  "n_images": len(data), "n_classes": len(data.classes)},
         "choices": CHOICES,

@@ -99,26 +99,29 @@ def run(models: Models, params: TemporalParams = TemporalParams(), runtime: Runt
     Each model runs at ``params.timesteps`` and at its own T (10 for a spiking CORnet-RT); Fisher information
     at its own T, per connection of its family (:attr:`~topoanalysis.models.family.Family.connections`)."""
     from ..running.dynamics import accuracy_vs_timesteps, as_stimulus_set, fisher_information, layer_spike_statistics
+    from ..running.inputs import default_batch_size
 
     check_data(params)
     stats, accuracy, fisher, infos = [], [], [], {}
-    options = dict(batch_size=runtime.batch_size, device=runtime.device)
     for name, file in model_files(models).items():
         started = time.perf_counter()
         model, spec = file.load()
         data = evaluation_data(spec, model, params.data, params.data_path, params.n_per_class)
         stimuli = as_stimulus_set(data.images, "test", spec.visual_degrees)
         sweep = sorted(set(params.timesteps) | {spec.timesteps})  # the sweep and the model's own T
+        batch = {steps: runtime.batch_size or default_batch_size(spec.input_size_px, steps) for steps in sweep}
         logger.info(f"{name}: spike statistics for T = {sweep} on {len(stimuli)} images")
         for steps in sweep:
-            stats.append(layer_spike_statistics(model, spec, stimuli, timesteps=steps, **options).assign(model=name))
-        accuracy.append(accuracy_vs_timesteps(model, spec, data.images, data.labels, sweep,
-                                              **options).assign(model=name))
+            stats.append(layer_spike_statistics(model, spec, stimuli, timesteps=steps, batch_size=batch[steps],
+                                                device=runtime.device).assign(model=name))
+        accuracy.append(accuracy_vs_timesteps(model, spec, data.images, data.labels, sweep, batch_size=batch[sweep[-1]],
+                                              device=runtime.device).assign(model=name))
         n = min(params.fisher_images, len(data.labels))
         fisher.append(fisher_information(model, spec, data.images[:n], data.labels[:n],
                                          batch_size=params.fisher_batch_size, device=runtime.device,
                                          progress=runtime.progress).assign(model=name))
         infos[name] = {**checkpoint_info(file, spec), "data": data.source, "n_images": len(data.labels),
+                       "batch_size": {str(steps): size for steps, size in batch.items()},
                        "seconds": round(time.perf_counter() - started, 2)}
     tables = {"temporal_stats": pd.concat(stats, ignore_index=True),
               "accuracy_vs_timesteps": pd.concat(accuracy, ignore_index=True),

@@ -122,7 +122,7 @@ def _analyse(file: ModelFile, params: V1MapsParams, runtime: Runtime, reference:
     model, spec = file.load()
     layer = choose_layer(spec, params.layer, "V1")
     stimuli = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
-    ds = record(model, stimuli, [layer], spec=spec, **runtime.recording_options())
+    ds = record(model, stimuli, [layer], spec=spec, **runtime.recording_options(spec))
     recorded = time.perf_counter()
     result = v1_analysis(ds, layer, params.metric, rng=np.random.default_rng(params.seed),
                          sheet_size_mm=spec.sheets[layer].sheet_size_mm, ringach=reference)

@@ -90,7 +90,8 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
     rows: list[dict] = []
     boots: list[pd.DataFrame] = []
     recordings: dict[str, object] = {}  # benchmarks showing the same stimuli share one recording
-    for name in names:
+    last_use = {BENCHMARKS[name].data_set: i for i, name in enumerate(names)}  # then it is freed: one held at once
+    for i, name in enumerate(names):
         entry = BENCHMARKS[name]
         prepared = entry.prepare(data.get(entry.data_set), spec, rng, device)
         key = prepared.stimuli.name
@@ -105,6 +106,8 @@ def run_offline_suite(model: nn.Module, spec: CheckpointSpec, *, rng: np.random.
                 boots.append(pd.DataFrame({"benchmark": name, "region": entry.region, "layer": layer,
                                            "replicate": np.arange(len(bootstrap_indices)),
                                            "score": entry.bootstrap(features, bootstrap_indices, prepared.context)}))
+        if last_use[entry.data_set] == i:
+            del recordings[key]
     table = pd.DataFrame(rows)
     for column in ("subject_mean", "ceiling_lower", "ceiling_upper", "ceiling", "score"):
         table[column] = table[column].astype(float) if column in table else np.nan

@@ -70,7 +70,9 @@ def add_device_args(parser: argparse.ArgumentParser, *, records: bool = True) ->
                         help="cpu, cuda, cuda:1 ... (default: CUDA if available)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="forward-pass precision (default: %(default)s, the reference path)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images per batch (default: 64, fewer for large inputs: 16 at 224 px and T = 4, so that "
+                             "T x batch x pixels stays within 16 x 4 x 224^2)")
     if not records:
         return
     parser.add_argument("--compile", action="store_true",
@@ -84,6 +86,11 @@ def runtime_from_args(args: argparse.Namespace):
 
     return Runtime(device=args.device, precision=args.precision, batch_size=args.batch_size,
                    compile=getattr(args, "compile", False))
+
+
+def batch_size_for(args: argparse.Namespace, spec) -> int:
+    """``--batch-size``, or the default for the checkpoint's input size and T."""
+    return runtime_from_args(args).batch_size_for(spec)
 
 
 def check_out(args: argparse.Namespace, result_class) -> None:

@@ -22,7 +22,7 @@ from ..plotting.sheets import sheet_activity_figure
 from ..responses import save_responses
 from ..running.recording import record
 from ..stimuli import make_sine_gratings
-from .common import add_checkpoint_args, add_device_args, load_from_args
+from .common import add_checkpoint_args, add_device_args, batch_size_for, load_from_args
 
 
 def _write(out: Path, ds, activity, spec, summary: dict, ckpt: str) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     print(spec.model_card())
     stimuli = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     layers = list(spec.sheets)
-    ds = record(model, stimuli, layers, spec=spec, batch_size=args.batch_size, device=args.device,
+    ds = record(model, stimuli, layers, spec=spec, batch_size=batch_size_for(args, spec), device=args.device,
                 precision=args.precision, compile=args.compile, progress=True)
     activity = layer_activity(ds)
     activity.insert(1, "area", [spec.layer_areas.get(name, "") for name in activity["layer"]])

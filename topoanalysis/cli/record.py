@@ -8,7 +8,7 @@ from ..outputs import check_output_file
 from ..responses import save_responses
 from ..running.recording import record as record_responses
 from ..stimuli import load_floc, make_sine_gratings
-from .common import add_checkpoint_args, add_device_args, load_from_args
+from .common import add_checkpoint_args, add_device_args, batch_size_for, load_from_args
 
 STIMULUS_SETS = ("gratings", "floc")
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     model, spec = load_from_args(args)
     stimuli = load_stimuli(args.stimulus_set, spec, args.stimuli)
     layers = args.layers or list(spec.sheets)
-    ds = record_responses(model, stimuli, layers, spec=spec, reduce=args.reduce, batch_size=args.batch_size,
+    ds = record_responses(model, stimuli, layers, spec=spec, reduce=args.reduce, batch_size=batch_size_for(args, spec),
                           device=args.device, precision=args.precision, compile=args.compile, progress=True)
     save_responses(ds, args.out)
     print(f"wrote {args.out}: {ds.sizes['stimulus']} stimuli x {ds.sizes['unit']} units")

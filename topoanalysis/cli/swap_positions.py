@@ -22,7 +22,7 @@ from ..responses import layer_responses
 from ..running.recording import record
 from ..sheets import save_sheets, swap_optimize_sheets
 from ..stimuli import make_sine_gratings
-from .common import add_checkpoint_args, add_device_args, load_from_args
+from .common import add_checkpoint_args, add_device_args, batch_size_for, load_from_args
 
 
 def add_parser(subparsers) -> None:
@@ -50,7 +50,7 @@ def run(args) -> int:
     model, spec = load_from_args(args)
     gratings = make_sine_gratings(spec.input_size_px, spec.visual_degrees)
     layers = list(spec.sheets)
-    ds = record(model, gratings, layers, spec=spec, batch_size=args.batch_size, device=args.device,
+    ds = record(model, gratings, layers, spec=spec, batch_size=batch_size_for(args, spec), device=args.device,
                 precision=args.precision, progress=True)
     responses = {name: layer_responses(ds, name).values for name in layers}
     sheets, reports = swap_optimize_sheets(spec.sheets, responses, rng=np.random.default_rng(args.seed),

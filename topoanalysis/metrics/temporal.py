@@ -76,6 +76,65 @@ def count_entropy_bits(counts: np.ndarray, axis: int = 0) -> np.ndarray:
     return entropy
 
 
+class SpikeCountTally:
+    """One layer's spike statistics accumulated batch by batch (:func:`spike_statistics` without the stack).
+
+    Holds, for each value ``k`` a unit emits, how many stimuli emitted ``k`` at each timestep: ``(K, T, units)``
+    integers, so memory is independent of the number of stimuli and :meth:`table` equals
+    :func:`spike_statistics` of the concatenated batches (to float64 round-off). ``what`` names the layer in the
+    error raised for values that are not spike counts.
+    """
+
+    def __init__(self, what: str = "the layer") -> None:
+        self.what = what
+        self.histogram: np.ndarray | None = None  # (K, T, units): stimuli that emitted k at step t
+        self.n_stimuli = 0
+
+    def add(self, spikes: np.ndarray) -> None:
+        """Tally a batch of ``(n_stimuli, n_timesteps, n_units)`` spikes or spike counts."""
+        spikes = np.asarray(spikes)
+        if spikes.ndim != 3:
+            raise InputError(f"spikes must be (stimulus, time, unit); got shape {spikes.shape}. Record with "
+                             "reduce='none' to keep the timesteps")
+        check_spike_counts(spikes, self.what)
+        if self.histogram is not None and self.histogram.shape[1:] != spikes.shape[1:]:
+            raise InputError(f"{self.what}: a batch of shape {spikes.shape[1:]} (time, unit) after batches of "
+                             f"{self.histogram.shape[1:]}; tally one layer at one T")
+        n_values = int(spikes.max(initial=0)) + 1  # the alphabet: a few values at most
+        if self.histogram is None:
+            self.histogram = np.zeros((n_values,) + spikes.shape[1:], np.int64)
+        elif n_values > len(self.histogram):
+            grown = np.zeros((n_values,) + self.histogram.shape[1:], np.int64)
+            grown[:len(self.histogram)] = self.histogram
+            self.histogram = grown
+        for k in range(n_values):
+            self.histogram[k] += (spikes == k).sum(axis=0)
+        self.n_stimuli += len(spikes)
+
+    def table(self) -> pd.DataFrame:
+        """The :func:`spike_statistics` table of everything tallied."""
+        if self.histogram is None:
+            raise InputError(f"{self.what}: no spikes tallied; add at least one batch")
+        values = np.arange(len(self.histogram), dtype=np.float64).reshape(-1, 1, 1)
+        per_step_p = self.histogram / self.n_stimuli  # (K, T, units): fraction of stimuli emitting k at t
+        window_p = self.histogram.sum(axis=1) / (self.n_stimuli * self.histogram.shape[1])  # (K, units)
+        per_step_rate = (values * per_step_p).sum(axis=0)  # (T, units): mean count per step
+        window_rate = (values[:, 0] * window_p).sum(axis=0)
+        per_step_entropy, window_entropy = _entropy_bits(per_step_p), _entropy_bits(window_p)
+        rows = [{"timestep": t, "firing_rate": float(p.mean()), "entropy_bits": float(h.mean()),
+                 "fraction_silent": float((p == 0).mean())}
+                for t, (p, h) in enumerate(zip(per_step_rate, per_step_entropy))]
+        rows.append({"timestep": -1, "firing_rate": float(window_rate.mean()),
+                     "entropy_bits": float(window_entropy.mean()), "fraction_silent": float((window_rate == 0).mean())})
+        return pd.DataFrame(rows)
+
+
+def _entropy_bits(p: np.ndarray) -> np.ndarray:
+    """``-sum_k p_k log2 p_k`` over the first axis, with ``0 log 0 = 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.nan_to_num(p * np.log2(p), nan=0.0).sum(axis=0)
+
+
 def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     """Firing rate and entropy of one layer, per timestep and over the window.
 
@@ -99,20 +158,9 @@ def spike_statistics(spikes: np.ndarray) -> pd.DataFrame:
     >>> spike_statistics(spikes)["entropy_bits"].round(4).tolist()
     [0.3333, 0.3333, 0.3333]
     """
-    spikes = np.asarray(spikes, dtype=np.float64)
-    if spikes.ndim != 3:
-        raise InputError(f"spikes must be (stimulus, time, unit); got shape {spikes.shape}. Record with "
-                         "reduce='none' to keep the timesteps")
-    check_spike_counts(spikes, "the layer")
-    per_step = spikes.mean(axis=0)  # (T, units)
-    window = spikes.mean(axis=(0, 1))
-    per_step_entropy = count_entropy_bits(spikes, axis=0)  # (T, units)
-    window_entropy = count_entropy_bits(spikes.reshape(-1, spikes.shape[2]), axis=0)
-    rows = [{"timestep": t, "firing_rate": float(p.mean()), "entropy_bits": float(h.mean()),
-             "fraction_silent": float((p == 0).mean())} for t, (p, h) in enumerate(zip(per_step, per_step_entropy))]
-    rows.append({"timestep": -1, "firing_rate": float(window.mean()), "entropy_bits": float(window_entropy.mean()),
-                 "fraction_silent": float((window == 0).mean())})
-    return pd.DataFrame(rows)
+    tally = SpikeCountTally()
+    tally.add(spikes)
+    return tally.table()
 
 
 def entropy_shift(topographic: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:

@@ -41,7 +41,7 @@ from spikingjelly.activation_based import functional, neuron
 from torch import nn
 
 from ..errors import InputError
-from .family import Family, classes_of, require_keys, width_of
+from .family import Family, check_choices, check_layers, check_width_and_timesteps, classes_of, require_keys, width_of
 from .resnet import SURROGATES
 
 AREAS = ("V1", "V2", "V4", "IT")
@@ -120,16 +120,10 @@ class SpikingCORnetRT(nn.Module):
                  input_every_step: bool = True, readout: str = "mean", tau: float = 2.0,
                  v_threshold: float = 1.0, surrogate_name: str = "atan", detach_reset: bool = True) -> None:
         super().__init__()
-        for label, value, valid in (("stem", stem, STEMS), ("neuron_kind", neuron_kind, NEURONS),
-                                    ("norm", norm, NORMS), ("readout", readout, READOUTS),
-                                    ("surrogate_name", surrogate_name, tuple(SURROGATES))):
-            if value not in valid:
-                raise InputError(f"unknown {label} {value!r}; valid: {', '.join(valid)}")
+        check_choices(stem=(stem, STEMS), neuron_kind=(neuron_kind, NEURONS), norm=(norm, NORMS),
+                      readout=(readout, READOUTS), surrogate_name=(surrogate_name, tuple(SURROGATES)))
+        check_width_and_timesteps(width, timesteps)
         base = round(64 * width)
-        if not (width > 0 and base >= 1):
-            raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
-        if timesteps < 1:
-            raise InputError(f"timesteps must be >= 1, got {timesteps}")
         self.timesteps = int(timesteps)
         self.stem, self.neuron_kind, self.norm = stem, neuron_kind, norm
         self.input_every_step, self.readout = bool(input_every_step), readout
@@ -191,10 +185,7 @@ class SpikingCORnetRT(nn.Module):
     def forward_features(self, x: torch.Tensor, layers: Sequence[str],
                          timesteps: int | None = None) -> dict[str, torch.Tensor]:
         """Outputs ``[T, B, C, H, W]`` of the named areas; areas past the deepest requested one are not run."""
-        wanted = list(dict.fromkeys(layers))
-        unknown = sorted(set(wanted).difference(AREAS))
-        if unknown:
-            raise InputError(f"unknown layer(s) {unknown}; valid layers: {', '.join(AREAS)}")
+        wanted = check_layers(layers, AREAS)
         depth = max(AREAS.index(name) for name in wanted) + 1
         outputs = self._run(x, timesteps, depth)
         return {name: torch.stack(outputs[AREAS.index(name)]) for name in wanted}

@@ -26,7 +26,7 @@ Each registered model (:data:`~topoanalysis.models.registry.MODELS`) adds its co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +86,31 @@ def require_keys(state: dict, keys: tuple[str, ...], family: str, path: Path) ->
         if key not in state:
             raise InputError(f"{path}: no {key!r} in the state dict, so it is not a {family} with the reference "
                              f"key names (first keys: {list(state)[:5]}); pass the --arch that made it")
+
+
+def check_choices(**choices: tuple[object, Sequence[str]]) -> None:
+    """InputError for the first constructor option whose value is not a valid one:
+    ``check_choices(stem=(stem, STEMS), norm=(norm, NORMS))``."""
+    for label, (value, valid) in choices.items():
+        if value not in valid:
+            raise InputError(f"unknown {label} {value!r}; valid: {', '.join(valid)}", parameter=label)
+
+
+def check_width_and_timesteps(width: float, timesteps: int) -> None:
+    """InputError unless ``width`` gives the first stage at least one of its 64 channels and ``timesteps >= 1``."""
+    if not (width > 0 and round(64 * width) >= 1):
+        raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}", parameter="width")
+    if timesteps < 1:
+        raise InputError(f"timesteps must be >= 1, got {timesteps}", parameter="timesteps")
+
+
+def check_layers(layers: Sequence[str], valid: Sequence[str]) -> list[str]:
+    """``layers`` without repeats, in order; InputError naming those not in ``valid`` (a model's sheet layers)."""
+    wanted = list(dict.fromkeys(layers))
+    unknown = sorted(set(wanted).difference(valid))
+    if unknown:
+        raise InputError(f"unknown layer(s) {unknown}; valid layers: {', '.join(valid)}")
+    return wanted
 
 
 def width_of(channels: int) -> float:

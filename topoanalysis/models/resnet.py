@@ -27,7 +27,16 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from ..errors import InputError
-from .family import Family, classes_of, direct_encode, require_keys, width_of
+from .family import (
+    Family,
+    check_choices,
+    check_layers,
+    check_width_and_timesteps,
+    classes_of,
+    direct_encode,
+    require_keys,
+    width_of,
+)
 from .lif import NEURONS, make_neuron
 from .lif import SURROGATES as SURROGATES  # where the CORnet module reads them
 
@@ -186,12 +195,8 @@ class SpikingResNet(nn.Module):
         if connect is not None and connect not in CONNECTS:
             raise InputError(f"unknown connect function {connect!r}; valid: {', '.join(CONNECTS)} (or None: the "
                              "spiking ResNet)", parameter="connect")
-        if stem not in STEMS:
-            raise InputError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
-        if not (width > 0 and round(64 * width) >= 1):
-            raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
-        if timesteps < 1:
-            raise InputError(f"timesteps must be >= 1, got {timesteps}")
+        check_choices(stem=(stem, STEMS))
+        check_width_and_timesteps(width, timesteps)
         make_act = partial(make_neuron, neuron_kind, tau=tau, v_threshold=v_threshold, surrogate_name=surrogate_name,
                            detach_reset=detach_reset)
         stem_act = make_act()  # checks the neuron settings before anything else is built
@@ -234,10 +239,7 @@ class SpikingResNet(nn.Module):
         The forward pass stops after the deepest requested block, so recording early
         layers costs only the early part of the network.
         """
-        wanted = set(layers)
-        unknown = wanted.difference(self.feature_layers)
-        if unknown:
-            raise InputError(f"unknown layer(s) {sorted(unknown)}; valid layers: {', '.join(self.feature_layers)}")
+        wanted = set(check_layers(layers, self.feature_layers))
         features: dict[str, torch.Tensor] = {}
         h = self.maxpool(self.sn1(self.bn1(self.conv1(self.encode(x, timesteps)))))
         for name in self.feature_layers:

@@ -67,7 +67,7 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from ..errors import InputError
-from .family import Family, classes_of, direct_encode, require_keys
+from .family import Family, check_choices, check_layers, classes_of, direct_encode, require_keys
 from .resnet import SURROGATES, make_neuron
 
 AREAS = ("V1", "V2", "V4", "IT")
@@ -225,11 +225,8 @@ class Spikformer(nn.Module):
                  neuron_kind: str = "lif", sheet_units: str = "tokens", tau: float = 2.0, v_threshold: float = 1.0,
                  surrogate_name: str = "atan", detach_reset: bool = True) -> None:
         super().__init__()
-        for label, value, valid in (("stem", stem, STEMS), ("neuron_kind", neuron_kind, NEURONS),
-                                    ("sheet_units", sheet_units, SHEET_UNITS),
-                                    ("surrogate_name", surrogate_name, tuple(SURROGATES))):
-            if value not in valid:
-                raise InputError(f"unknown {label} {value!r}; valid: {', '.join(valid)}", parameter=label)
+        check_choices(stem=(stem, STEMS), neuron_kind=(neuron_kind, NEURONS), sheet_units=(sheet_units, SHEET_UNITS),
+                      surrogate_name=(surrogate_name, tuple(SURROGATES)))
         for label, value, low, high in (("depth", depth, 1, MAX_DEPTH), ("num_heads", num_heads, 1, MAX_CHANNELS),
                                         ("embed_dim", embed_dim, 1, MAX_CHANNELS), ("timesteps", timesteps, 1, None)):
             if not low <= value <= (high or value):
@@ -265,11 +262,7 @@ class Spikformer(nn.Module):
         return direct_encode(x, self.timesteps if timesteps is None else timesteps)
 
     def _check(self, layers: Sequence[str]) -> list[str]:
-        wanted = list(dict.fromkeys(layers))
-        unknown = sorted(set(wanted).difference(self.feature_layers))
-        if unknown:
-            raise InputError(f"unknown layer(s) {unknown}; valid layers: {', '.join(self.feature_layers)}")
-        return wanted
+        return check_layers(layers, self.feature_layers)
 
     def _run(self, x: torch.Tensor, timesteps: int | None, wanted: list[str],
              depth: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

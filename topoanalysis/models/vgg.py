@@ -35,8 +35,16 @@ import torch
 from spikingjelly.activation_based import layer
 from torch import nn
 
-from ..errors import InputError
-from .family import Family, classes_of, direct_encode, require_keys, width_of
+from .family import (
+    Family,
+    check_choices,
+    check_layers,
+    check_width_and_timesteps,
+    classes_of,
+    direct_encode,
+    require_keys,
+    width_of,
+)
 from .lif import NEURONS, make_neuron
 
 CONFIG = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
@@ -97,12 +105,8 @@ class SpikingVGG11(nn.Module):
                  neuron_kind: str = "lif", tau: float = 2.0, v_threshold: float = 1.0, surrogate_name: str = "atan",
                  detach_reset: bool = True) -> None:
         super().__init__()
-        if stem not in STEMS:
-            raise InputError(f"unknown stem {stem!r}; valid stems: {', '.join(STEMS)}")
-        if not (width > 0 and round(64 * width) >= 1):
-            raise InputError(f"width must give at least one channel (64 * width >= 0.5), got {width}")
-        if timesteps < 1:
-            raise InputError(f"timesteps must be >= 1, got {timesteps}")
+        check_choices(stem=(stem, STEMS))
+        check_width_and_timesteps(width, timesteps)
         make_act = partial(make_neuron, neuron_kind, tau=tau, v_threshold=v_threshold, surrogate_name=surrogate_name,
                            detach_reset=detach_reset)
         make_act()  # checks the neuron settings before anything is built
@@ -144,10 +148,7 @@ class SpikingVGG11(nn.Module):
     def _run(self, x: torch.Tensor, layers: Sequence[str], timesteps: int | None,
              to_end: bool) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """``({layer: [T, B, C, H, W]}, last output)``: ``features`` up to the deepest requested layer, or whole."""
-        wanted = set(layers)
-        unknown = wanted.difference(SHEET_LAYERS)
-        if unknown:
-            raise InputError(f"unknown layer(s) {sorted(unknown)}; valid layers: {', '.join(SHEET_LAYERS)}")
+        wanted = set(check_layers(layers, SHEET_LAYERS))
         features: dict[str, torch.Tensor] = {}
         h = self.encode(x, timesteps)
         for index, module in enumerate(self.features):

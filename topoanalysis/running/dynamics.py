@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 from tqdm.auto import tqdm
 
-from ..metrics.temporal import check_spike_counts, spike_statistics
+from ..metrics.temporal import SpikeCountTally
 from ..models.registry import family_of
 from ..stimuli.base import StimulusSet
 from .inputs import default_device, labelled_batches, preprocess
@@ -32,7 +32,7 @@ from .recording import record
 if TYPE_CHECKING:
     from torch import nn
 
-    from .models.checkpoints import CheckpointSpec
+    from ..models.checkpoints import CheckpointSpec
 
 
 def as_stimulus_set(images_uint8: np.ndarray, name: str, degrees: float) -> StimulusSet:
@@ -46,20 +46,26 @@ def layer_spike_statistics(model: nn.Module, spec: CheckpointSpec, stimuli: Stim
                            device=None) -> pd.DataFrame:
     """Firing rate and entropy of each layer at inference T = ``timesteps`` (default: the checkpoint's).
 
-    Layers are recorded one at a time with every timestep kept, so memory stays at one
-    layer's ``stimuli x T x units``. Returns ``spike_statistics`` rows with ``layer`` and
-    ``timesteps`` columns. A SEW block's spike counts get the entropy over their values
-    (:mod:`topoanalysis.metrics.temporal`); a layer whose outputs are not counts (a ReLU network's) is refused.
+    One forward pass per batch records every layer with every timestep kept, and each layer's spikes are
+    tallied (:class:`~topoanalysis.metrics.temporal.SpikeCountTally`) before the next batch: memory stays at one
+    batch's ``T x units`` of all layers plus the tallies, whatever the number of stimuli. Returns
+    ``spike_statistics`` rows with ``layer`` and ``timesteps`` columns. A SEW block's spike counts get the
+    entropy over their values (:mod:`topoanalysis.metrics.temporal`); a layer whose outputs are not counts (a
+    ReLU network's) is refused.
     """
     steps = int(timesteps or spec.timesteps)
-    tables = []
-    for layer in layers or list(spec.sheets):
-        ds = record(model, stimuli, [layer], spec=spec, timesteps=steps, reduce="none", batch_size=batch_size,
+    layers = list(layers or spec.sheets)
+    tallies = {layer: SpikeCountTally(f"layer {layer}") for layer in layers}
+    for start in range(0, len(stimuli), batch_size):
+        batch = stimuli.subset(np.arange(start, min(start + batch_size, len(stimuli))))
+        ds = record(model, batch, layers, spec=spec, timesteps=steps, reduce="none", batch_size=batch_size,
                     device=device)
         spikes = ds["responses"].transpose("stimulus", "time", "unit").values
-        check_spike_counts(spikes, f"layer {layer}")  # spikes, or a SEW block's spike counts; never ReLU outputs
-        tables.append(spike_statistics(spikes).assign(layer=layer, timesteps=steps))
-    table = pd.concat(tables, ignore_index=True)
+        unit_layer = ds["layer"].values
+        for layer in layers:
+            tallies[layer].add(spikes[:, :, unit_layer == layer])
+    table = pd.concat([tallies[layer].table().assign(layer=layer, timesteps=steps) for layer in layers],
+                      ignore_index=True)
     return table[["timesteps", "layer", "timestep", "firing_rate", "entropy_bits", "fraction_silent"]]
 
 

@@ -6,6 +6,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+BATCH_ACTIVATION_BUDGET = 16 * 4 * 224 * 224
+"""Images x timesteps x pixels per default batch: 16 images at 224 px and T = 4."""
+MAX_DEFAULT_BATCH = 64
+
+
+def default_batch_size(input_size_px: int, timesteps: int) -> int:
+    """Images per batch when none is given: 64, fewer where ``T x batch x pixels`` would pass
+    :data:`BATCH_ACTIVATION_BUDGET` (a forward pass holds every step's activations of the batch).
+
+    At 32 px every bundled model gets 64; a 224-px model at T = 4 gets 16, which on 2 CPU cores ran the v1-maps
+    command of a width-1 spiking ResNet-18 in 68 s and 2.2 GB against 128 s and 6.0 GB at 64
+    (``benchmarks/results/full_size_cpu.json``).
+
+    Examples
+    --------
+    >>> default_batch_size(32, 4), default_batch_size(224, 4), default_batch_size(224, 10)
+    (64, 16, 6)
+    """
+    return max(1, min(MAX_DEFAULT_BATCH, BATCH_ACTIVATION_BUDGET // (max(int(timesteps), 1) * int(input_size_px) ** 2)))
+
 
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""

@@ -27,7 +27,7 @@ from ..models.lif import use_plain_lif
 from ..models.shapes import layer_shapes
 from ..sheets import LayerPositions
 from ..stimuli import StimulusSet
-from .inputs import default_device, preprocess
+from .inputs import default_batch_size, default_device, preprocess
 
 REDUCTIONS = ("rate", "none")
 PRECISIONS = ("fp32", "bf16")
@@ -112,7 +112,7 @@ def _unit_coords(layer: str, shape: tuple[int, ...], sheet: LayerPositions | Non
 def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
            spec: CheckpointSpec | None = None, sheets: dict[str, LayerPositions] | None = None,
            input_size_px: int | None = None, mean=None, std=None, timesteps: int | None = None,
-           reduce: str = "rate", batch_size: int = 64, device: str | torch.device | None = None,
+           reduce: str = "rate", batch_size: int | None = None, device: str | torch.device | None = None,
            precision: str = "fp32", compile: bool | str = False, progress: bool = False) -> xr.Dataset:
     """Record ``layers`` of ``model`` for every image of ``stimuli``.
 
@@ -130,6 +130,9 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
     reduce : {"rate", "none"}
         ``"rate"``: mean over time, on the device (firing rate for spiking layers), dims
         ``(stimulus, unit)``. ``"none"``: every timestep, dims ``(stimulus, time, unit)``.
+    batch_size : int, optional
+        Images per forward pass; default :func:`~topoanalysis.running.inputs.default_batch_size` of the input size
+        and T (64 at 32 px).
     device : str or torch.device, optional
         Default: CUDA when available, else the CPU. The model is moved there.
     precision : {"fp32", "bf16"}
@@ -153,7 +156,7 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
         raise InputError(f"unknown reduce {reduce!r}; valid: {', '.join(REDUCTIONS)}")
     if precision not in PRECISIONS:
         raise InputError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
     layers = _check_layers(model, layers)
     if spec is not None:
@@ -162,6 +165,9 @@ def record(model: nn.Module, stimuli: StimulusSet, layers: Sequence[str], *,
         mean = spec.mean if mean is None else mean
         std = spec.std if std is None else std
         timesteps = spec.timesteps if timesteps is None else timesteps
+    if batch_size is None:
+        batch_size = default_batch_size(input_size_px or stimuli.image_size_px[0],
+                                        timesteps or getattr(model, "timesteps", 1))
     mean = IMAGENET_MEAN if mean is None else mean
     std = IMAGENET_STD if std is None else std
     sheets = sheets or {}

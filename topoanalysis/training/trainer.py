@@ -34,6 +34,7 @@ from ..sheets import load_sheets
 from . import distributed
 from .allocator import reuse_freed_memory
 from .augment import random_crop_flip, to_float_images
+from .cpu_kernels import channels_last_is_safe, cpu_has_native_bf16
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
 from .optimizers import OPTIMIZERS, make_optimizer, optimizer_settings
 from .provenance import model_card
@@ -237,6 +238,9 @@ def _train(config: TrainConfig):
     if device.type == "cuda" and info.enabled:
         device = torch.device("cuda", info.local_rank)
     precision = config.precision or ("bf16" if device.type == "cuda" else "fp32")
+    if device.type == "cpu" and precision == "bf16" and not cpu_has_native_bf16():
+        logger.warning("bf16 on this CPU is emulated (no AVX512-BF16 or AMX): a training step can take 10-15x "
+                       "as long as in fp32; pass --precision fp32 here")
     state = None
     if config.resume:
         if not Path(config.resume).is_file():
@@ -251,7 +255,12 @@ def _train(config: TrainConfig):
         write_manifest(out, LOG_NAME, OUT_FILES)
     if state is None:
         model, spec = _initial(config, train_data)
-    model.to(device, memory_format=torch.channels_last)  # faster convolutions (oneDNN, cuDNN); same values
+    memory_format = torch.channels_last  # faster convolutions (oneDNN, cuDNN); same values
+    if device.type == "cpu" and not channels_last_is_safe(model):
+        memory_format = torch.contiguous_format
+        logger.info("channels_last off: a strided 1x1 convolution with fewer than 8 input channels crashes its "
+                    "backward pass on some CPUs (topoanalysis.training.cpu_kernels)")
+    model.to(device, memory_format=memory_format)
     if device.type == "cuda":  # the plain-ops LIF fuses on the GPU; identical spikes, LIFNode in the checkpoint
         use_plain_lif(model)
     layers = list(spec.sheets)
@@ -315,7 +324,7 @@ def _train(config: TrainConfig):
                 t0 = time.perf_counter()
                 x = to_float_images(images.to(device))
                 x = _normalise(random_crop_flip(x, generator=augment_gen, pad_px=max(1, x.shape[-1] // 8)), mean, std)
-                x = x.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=memory_format)
                 y = labels.to(device)
                 lr = learning_rate(step, total_steps, base_lr, config.warmup_steps)
                 for group in optimizer.param_groups:
