@@ -273,3 +273,27 @@ def test_channels_last_is_kept_off_where_the_cpu_backward_crashes():
     assert channels_last_is_safe(nn.Sequential(nn.Conv2d(8, 16, 1, 2), nn.Conv2d(4, 8, 3, 2), nn.Conv2d(4, 8, 1, 1)))
     assert not channels_last_is_safe(create_model("spiking_resnet18", num_classes=10, stem="cifar", width=1 / 16))
     assert channels_last_is_safe(create_model("spiking_resnet18", num_classes=10, stem="cifar", width=0.25))
+
+
+def test_a_resume_in_another_precision_says_which_steps_ran_in_which(tmp_path):
+    train(_config(tmp_path, epochs=2, max_steps=2))  # fp32, the CPU default
+    _, spec = train(_config(tmp_path, epochs=2, precision="bf16", resume=str(tmp_path / "checkpoint_last.pt")))
+    card = spec.provenance
+    assert card["precision"] == f"fp32 (steps 1-2); bf16 (steps 3-{card['steps']})" and card["steps"] == 10
+    assert "steps" not in card["hardware"]  # one machine: one value
+
+
+def test_precision_history_spans_and_states_from_before_histories():
+    from topoanalysis.training.provenance import by_steps, extend_history
+
+    # a state written before histories were kept: the resumed card's precision ran from step 1
+    history = extend_history(None, {"precision": "bf16", "hardware": "1 x cpu"}, 9616, "fp32", "1 x cpu")
+    assert history == [{"first_step": 1, "precision": "bf16", "hardware": "1 x cpu"},
+                       {"first_step": 9617, "precision": "fp32", "hardware": "1 x cpu"}]
+    assert by_steps(history, "precision", 11715) == "bf16 (steps 1-9,616); fp32 (steps 9,617-11,715)"
+    assert extend_history(history, None, 10000, "fp32", "1 x cpu") == history  # nothing changed: no entry
+    moved = extend_history(history, None, 10000, "fp32", "1 x gpu")
+    assert by_steps(moved, "precision", 11715) == "bf16 (steps 1-9,616); fp32 (steps 9,617-11,715)"  # merged
+    assert by_steps(moved, "hardware", 11715) == "1 x cpu (steps 1-10,000); 1 x gpu (steps 10,001-11,715)"
+    assert extend_history(None, None, 0, "fp32", "1 x cpu") == [{"first_step": 1, "precision": "fp32",
+                                                                "hardware": "1 x cpu"}]

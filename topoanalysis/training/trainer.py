@@ -37,7 +37,7 @@ from .augment import random_crop_flip, to_float_images
 from .cpu_kernels import channels_last_is_safe, cpu_has_native_bf16
 from .data import ImageArrays, ImageFolder, load_cifar10_zip, load_cifar100_pickles
 from .optimizers import OPTIMIZERS, make_optimizer, optimizer_settings
-from .provenance import model_card
+from .provenance import extend_history, hardware_name, model_card
 from .run_folder import LOG_NAME, OUT_FILES, StopRequest, TrainingInterrupted, check_out_folder, truncate_log
 from .stc import STCLoss
 from .validation import check_numbers, check_resume_recipe
@@ -286,6 +286,9 @@ def _train(config: TrainConfig):
         augment_gen.set_state(state["augment_rng"][info.rank] if info.rank < len(state["augment_rng"])
                               else state["augment_rng"][0])
         stc_gen.set_state(state["stc_rng"])
+    history = extend_history(state.get("history") if state is not None else None,
+                             spec.provenance if state is not None else None, step, precision,
+                             hardware_name(device, info))
     log_path = out / LOG_NAME
     if info.is_main:
         truncate_log(log_path, step)
@@ -297,10 +300,10 @@ def _train(config: TrainConfig):
     def save_last(epochs_done: int) -> None:
         """``checkpoint_last.pt``: weights, card and everything a resume needs."""
         train_state = {"optimizer": optimizer.state_dict(), "step": step, "epoch": epochs_done,
-                       "elapsed_s": time.perf_counter() - started,
+                       "elapsed_s": time.perf_counter() - started, "history": history,
                        "augment_rng": [augment_gen.get_state()], "stc_rng": stc_gen.get_state(),
                        "test_acc": test_acc}
-        card = model_card(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+        card = model_card(config, spec, history, test_acc, step, step / steps_per_epoch,
                            time.perf_counter() - started, (len(train_data), len(test_data)))
         save_checkpoint(out / "checkpoint_last.pt", model, replace(spec, provenance=card), train_state=train_state)
 
@@ -377,7 +380,7 @@ def _train(config: TrainConfig):
             if stop.requested:
                 raise TrainingInterrupted(out / "checkpoint_last.pt", step)
         if info.is_main:
-            card = model_card(config, spec, info, device, precision, test_acc, step, step / steps_per_epoch,
+            card = model_card(config, spec, history, test_acc, step, step / steps_per_epoch,
                                time.perf_counter() - started, (len(train_data), len(test_data)))
             spec = save_checkpoint(out / "model.pt", model, replace(spec, provenance=card))
             logger.info("wrote %s: test accuracy %.4f, sha256 %s", out / "model.pt", test_acc, spec.content_sha256)
