@@ -20,7 +20,7 @@ import json
 
 import torch
 
-from _results import save_result
+from _results import RESULTS, save_result
 from _train_step import stc_step_times
 from topoanalysis.cli.common import parse_arch_kwarg
 from topoanalysis.models.fresh import fresh_checkpoint
@@ -51,6 +51,22 @@ def measure(width: float, batch_size: int, device: torch.device, steps: int, pre
     return row
 
 
+def _cpu() -> dict:
+    from topoanalysis.training.cpu_kernels import cpu_has_native_bf16
+
+    return {"cpu_native_bf16": cpu_has_native_bf16()}
+
+
+def _kept_rows(name: str, device: torch.device, rows: list[dict]) -> list[dict]:
+    """Earlier rows of ``results/<name>_<device>.json`` at other sizes or precisions than ``rows``'."""
+    path = RESULTS / f"{name}_{device.type}.json"
+    if not path.is_file():
+        return []
+    keys = ("embed_dim", "depth", "num_heads", "width", "precision", "cpu_native_bf16")
+    new = {tuple(row.get(k) for k in keys) for row in rows}
+    return [row for row in json.loads(path.read_text())["rows"] if tuple(row.get(k) for k in keys) not in new]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -61,15 +77,19 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=0.25, help="with --arch: the width (default 0.25)")
     parser.add_argument("--arch-kwarg", type=parse_arch_kwarg, action="append", default=[], metavar="KEY=VALUE",
                         help="with --arch: another constructor argument, e.g. embed_dim=128 depth=4 (spikformer)")
+    parser.add_argument("--precision", nargs="+", choices=("bf16", "fp32"), default=["bf16", "fp32"],
+                        help="with --arch: the precisions to time (default both; bf16 means little on a CPU that "
+                             "emulates it)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cpu":
         reuse_freed_memory()  # as the trainer does
     if args.arch != "spiking_resnet18":
-        rows = [measure(args.width, 64, device, args.steps, precision, arch=args.arch,
-                        arch_kwargs=dict(args.arch_kwarg)) for precision in ("bf16", "fp32")]
+        rows = [dict(measure(args.width, 64, device, args.steps, precision, arch=args.arch,
+                             arch_kwargs=dict(args.arch_kwarg)), **_cpu()) for precision in args.precision]
         save_result(f"train_speed_{args.arch}", device,
-                    {"target": "stc_throughput_ratio >= 0.80 at the bundled size (M = 10)", "rows": rows})
+                    {"target": "stc_throughput_ratio >= 0.80 at the bundled size (M = 10)",
+                     "rows": _kept_rows(f"train_speed_{args.arch}", device, rows) + rows})
         return
     if device.type == "cpu":
         rows = [measure(0.25, 64, device, args.steps, "fp32"), measure(0.25, 64, device, args.steps, "bf16"),
