@@ -108,8 +108,8 @@ def main() -> None:
 
 
 def _save(args: argparse.Namespace, rows: list[dict], commands_run: list[str]) -> None:
-    """The result file; rows of commands not run this time are kept from the last result on the same CPU and
-    thread count."""
+    """The result file; rows of commands not run this time are kept from the last result on the same CPU (name
+    and native bf16) and thread count."""
     cpu = _cpu()
     fields = {"model": f"spiking_resnet18, ImageNet stem, width 1, {args.input_size} px, T 4, untrained "
                        "(batch norm calibrated on 64 gratings)",
@@ -118,7 +118,8 @@ def _save(args: argparse.Namespace, rows: list[dict], commands_run: list[str]) -
     earlier = RESULTS / f"full_size_{torch.device(args.device).type}.json"
     if earlier.is_file():
         last = json.loads(earlier.read_text())
-        if last.get("cpu") == cpu["cpu"] and last.get("cpu_threads") == torch.get_num_threads():
+        same = all(last.get(key) == value for key, value in cpu.items())  # the name alone can hide AMX vs AVX2
+        if same and last.get("cpu_threads") == torch.get_num_threads():
             kept = [row for row in last["rows"] if row["command"] in COMMANDS and row["command"] not in commands_run]
             fields["rows"] = sorted(kept + rows, key=lambda row: list(COMMANDS).index(row["command"]))
     save_result("full_size", args.device, fields)

@@ -7,7 +7,8 @@ for the first two spiking runs, ``image_size_px: 224`` (an unused ImageFolder de
 
 Runs resumed in another precision before the trainer kept a history (2026-12-07: the CORnet pair, bf16 on a CPU
 with AMX, then fp32 on one without) have a card naming only the last session's precision:
-``--precision-steps bf16:1 fp32:9617 FILE.pt`` writes which steps ran in which.
+``--precision-steps bf16:1 fp32:9617 FILE.pt`` writes which steps ran in which, on the card and, for a
+``checkpoint_last.pt`` still in training, in its state's history, so the finished card says it too.
 """
 
 import argparse
@@ -25,7 +26,8 @@ from topoanalysis.training.provenance import by_steps
 
 def amend(path: Path, precision_steps: list[tuple[str, int]] | None = None) -> list[str]:
     model, spec = load_checkpoint(path)
-    before = read_checkpoint_file(path)["state_dict"]
+    stored = read_checkpoint_file(path)
+    before, train_state = stored["state_dict"], stored.get("train_state")
     card = dict(spec.provenance)
     recipe = json.loads(card["recipe"])
     changes = []
@@ -37,15 +39,19 @@ def amend(path: Path, precision_steps: list[tuple[str, int]] | None = None) -> l
             changes.append(f"{key} {recipe.get(key)} -> {value} (the {recipe['optimizer']} default the run used)")
             recipe[key] = value
     if precision_steps:
-        history = [{"first_step": first, "precision": precision} for precision, first in precision_steps]
+        history = [{"first_step": first, "precision": precision, "hardware": card.get("hardware", "")}
+                   for precision, first in precision_steps]
         spans = by_steps(history, "precision", int(card["steps"]))
         if card.get("precision") != spans:
             changes.append(f"precision {card.get('precision')} -> {spans} (the precision of each session)")
             card["precision"] = spans
+        if train_state is not None:
+            train_state["history"] = history
     if changes:
         card["recipe"] = json.dumps(recipe, sort_keys=True)
-        card["card_amended"] = f"{date.today()}, card only (weights untouched): " + "; ".join(changes)
-        save_checkpoint(path, model, replace(spec, provenance=card))
+        if train_state is None:  # a run still in training writes its card anew from the state's history
+            card["card_amended"] = f"{date.today()}, card only (weights untouched): " + "; ".join(changes)
+        save_checkpoint(path, model, replace(spec, provenance=card), train_state=train_state)
         after = read_checkpoint_file(path)["state_dict"]
         assert all(torch.equal(before[key], after[key]) for key in before), f"{path}: weights changed"
     return changes

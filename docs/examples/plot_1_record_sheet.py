@@ -37,7 +37,7 @@ print(spec.model_card())
 # stimulus and unit, with the grating labels as stimulus coordinates and each unit's
 # channel, row, column and sheet position as unit coordinates.
 gratings = ta.stimuli.make_sine_gratings(spec.input_size_px, spec.visual_degrees)
-ds = ta.record(model, gratings, [layer], spec=spec, **runtime.recording_options())
+ds = ta.record(model, gratings, [layer], spec=spec, **runtime.recording_options(spec))
 responses = layer_responses(ds, layer)
 print(responses.sizes)
 

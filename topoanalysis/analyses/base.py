@@ -189,9 +189,11 @@ class Runtime:
 
         return self.batch_size or default_batch_size(spec.input_size_px, spec.timesteps)
 
-    def recording_options(self, spec: CheckpointSpec) -> dict:
-        """Keyword arguments of :func:`topoanalysis.running.recording.record` for ``spec``'s model."""
-        return {"batch_size": self.batch_size_for(spec), "device": self.device, "precision": self.precision,
+    def recording_options(self, spec: CheckpointSpec | None = None) -> dict:
+        """Keyword arguments of :func:`topoanalysis.running.recording.record` (for ``spec``'s model: its default batch
+        size when ``batch_size`` is None; without ``spec``, ``record`` picks it)."""
+        batch_size = self.batch_size_for(spec) if spec is not None else self.batch_size
+        return {"batch_size": batch_size, "device": self.device, "precision": self.precision,
                 "progress": self.progress, "compile": self.compile}
 
 
