@@ -42,7 +42,7 @@ ROBUSTNESS_AT_REPORT_SIZE = ["--n-per-class", "10", "--pgd-n-per-class", "5"]
 
 def _cpu() -> dict:
     """The CPU's model name and whether it has native bf16 (AVX512-BF16 or AMX)."""
-    from topoanalysis.training.precision import cpu_has_native_bf16
+    from topoanalysis.training.cpu_kernels import cpu_has_native_bf16
 
     lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
     names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]

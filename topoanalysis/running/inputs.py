@@ -15,9 +15,9 @@ def default_batch_size(input_size_px: int, timesteps: int) -> int:
     """Images per batch when none is given: 64, fewer where ``T x batch x pixels`` would pass
     :data:`BATCH_ACTIVATION_BUDGET` (a forward pass holds every step's activations of the batch).
 
-    At 32 px every bundled model gets 64; a 224-px model at T = 4 gets 16, which on 2 CPU cores ran the v1-maps
-    command of a width-1 spiking ResNet-18 in 68 s and 2.2 GB against 128 s and 6.0 GB at 64
-    (``benchmarks/results/full_size_cpu.json``).
+    At 32 px every bundled model gets 64; a 224-px model at T = 4 gets 16, which ran the v1-maps command of a
+    width-1 spiking ResNet-18 in 178 s and 2.1 GB against 273 s and 5.6 GB at 64 (one CPU thread,
+    ``benchmarks/results/full_size_cpu.json``).
 
     Examples
     --------
