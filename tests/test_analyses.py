@@ -134,3 +134,18 @@ def test_pgd_runs_on_the_first_images_of_each_class_unless_full(tiny, tmp_path):
     assert set(full.table("robustness_curves")["n_images"]) == {30}
     args = _parse(robustness, "robustness", ["--full-sweep"])
     assert robustness.params_from_args(args).pgd_n_per_class is None
+
+
+def test_the_default_batch_shrinks_with_input_size_and_timesteps():
+    """T x batch x pixels stays within 16 x 4 x 224^2: 64 at 32 px (the bundled models), 16 at 224 px and T = 4,
+    8 at T = 8; an explicit batch size wins."""
+    from types import SimpleNamespace
+
+    from topoanalysis.running.inputs import default_batch_size
+
+    assert [default_batch_size(32, 4), default_batch_size(32, 10), default_batch_size(224, 4),
+            default_batch_size(224, 8), default_batch_size(1024, 16)] == [64, 64, 16, 8, 1]
+    full_size = SimpleNamespace(input_size_px=224, timesteps=4)
+    assert Runtime().batch_size_for(full_size) == 16 and Runtime(batch_size=5).batch_size_for(full_size) == 5
+    assert Runtime().recording_options(full_size)["batch_size"] == 16
+    assert Runtime().recording_options()["batch_size"] is None  # record() picks it from the model
