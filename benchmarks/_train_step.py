@@ -28,7 +28,7 @@ def stc_step_times(model, stc, layers: list[str], x: torch.Tensor, y: torch.Tens
 
     ``forward`` is the callable to run (e.g. ``torch.compile(model)``; default ``model``).
     """
-    forward = forward or model
+    forward = model if forward is None else forward
     device = x.device
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     generator = torch.Generator().manual_seed(0)
