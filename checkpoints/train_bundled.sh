@@ -82,55 +82,41 @@ for seed in 1 2; do
     want "ann_topo_a05_seed$seed" && train "ann_topo_a05_seed$seed" --alpha 0.5 --beta 0 "${ann[@]}" --seed "$seed"
 done
 
-# The CORnet pair (issue 24): the ResNet recipe with the spiking CORnet-RT at T = 10 (the paper's), its own donor.
-cornet=(--arch spiking_cornet_rt "${common[@]}" --timesteps 10)  # the last --timesteps wins
-if want cornet_donor || want cornet_baseline || want cornet_topo_a05b05; then
-    if [[ ! -f "$runs/cornet_donor/model.pt" && -f "$saved/cornet_donor_model.pt" ]]; then
-        mkdir -p "$runs/cornet_donor" && cp "$saved/cornet_donor_model.pt" "$runs/cornet_donor/model.pt"
+# A family's pair with its own donor (issues 24, 27): family_pair PREFIX NAME ARGS... trains the donor PREFIX_donor
+# (seed 1, alpha = beta = 0, 2 epochs), swap-optimises positions on it, then PREFIX_baseline and PREFIX_topo_a05b05
+# from scratch on them with the recipe (seed 0, 15 epochs); NAME is the architecture's name in the cards' notes.
+family_pair() {
+    local prefix=$1 arch_name=$2; shift 2
+    local args=("$@")
+    want "${prefix}_donor" || want "${prefix}_baseline" || want "${prefix}_topo_a05b05" || return 0
+    local donor="$runs/${prefix}_donor" family_sheets="$runs/${prefix}_donor_sheets.npz"
+    if [[ ! -f "$donor/model.pt" && -f "$saved/${prefix}_donor_model.pt" ]]; then
+        mkdir -p "$donor" && cp "$saved/${prefix}_donor_model.pt" "$donor/model.pt"
     fi
-    train cornet_donor --alpha 0 --beta 0 "${cornet[@]}" --epochs 2 --seed 1
-    cornet_sheets="$runs/cornet_donor_sheets.npz"
-    if [[ ! -f "$cornet_sheets" && -f "$saved/cornet_donor_sheets.npz" ]]; then
-        cp "$saved/cornet_donor_sheets.npz" "$cornet_sheets"
+    train "${prefix}_donor" --alpha 0 --beta 0 "${args[@]}" --epochs 2 --seed 1
+    if [[ ! -f "$family_sheets" && -f "$saved/${prefix}_donor_sheets.npz" ]]; then
+        cp "$saved/${prefix}_donor_sheets.npz" "$family_sheets"
     fi
-    if [[ ! -f "$cornet_sheets" ]]; then
-        OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/cornet_donor/model.pt" --out "$cornet_sheets" \
+    if [[ ! -f "$family_sheets" ]]; then
+        OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$donor/model.pt" --out "$family_sheets" \
             --neighborhoods 2000 --steps 500 --seed 424
     fi
-    cornet_donor_sha=$($ta info --ckpt "$runs/cornet_donor/model.pt" | awk '/content sha256/ {print $3}')
-    cornet_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates of \
-a separately trained position donor (the same spiking CORnet-RT, seed 1, alpha = beta = 0, 2 epochs; sha256 \
-$cornet_donor_sha), then fixed; this network was trained from scratch on them"
-    cornet_recipe=(--positions "$cornet_sheets" --note "$cornet_note" "${cornet[@]}" --epochs 15 --seed 0)
-    want cornet_baseline && train cornet_baseline --alpha 0 --beta 0 "${cornet_recipe[@]}"
-    want cornet_topo_a05b05 && train cornet_topo_a05b05 --alpha 0.5 --beta 0.5 "${cornet_recipe[@]}"
-fi
+    local donor_sha family_note
+    donor_sha=$($ta info --ckpt "$donor/model.pt" | awk '/content sha256/ {print $3}')
+    family_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates of \
+a separately trained position donor (the same $arch_name, seed 1, alpha = beta = 0, 2 epochs; sha256 $donor_sha), \
+then fixed; this network was trained from scratch on them"
+    local family_recipe=(--positions "$family_sheets" --note "$family_note" "${args[@]}" --epochs 15 --seed 0)
+    if want "${prefix}_baseline"; then train "${prefix}_baseline" --alpha 0 --beta 0 "${family_recipe[@]}"; fi
+    if want "${prefix}_topo_a05b05"; then train "${prefix}_topo_a05b05" --alpha 0.5 --beta 0.5 "${family_recipe[@]}"; fi
+}
 
+# The CORnet pair (issue 24): the ResNet recipe with the spiking CORnet-RT at T = 10 (the paper's).
+family_pair cornet "spiking CORnet-RT" --arch spiking_cornet_rt "${common[@]}" --timesteps 10  # the last --timesteps wins
 # The Spikformer pair (issue 27): the ResNet recipe (T = 4) with a CPU-sized CIFAR Spikformer (4 blocks: V1, V2, V4,
-# IT; 128 channels, 8 heads, 8x8 tokens), its own donor.
-spikformer=(--arch spikformer "${common[@]}" --arch-kwarg embed_dim=128 --arch-kwarg depth=4 --arch-kwarg num_heads=8
-            --width 1)  # the last --width wins
-if want spikformer_donor || want spikformer_baseline || want spikformer_topo_a05b05; then
-    if [[ ! -f "$runs/spikformer_donor/model.pt" && -f "$saved/spikformer_donor_model.pt" ]]; then
-        mkdir -p "$runs/spikformer_donor" && cp "$saved/spikformer_donor_model.pt" "$runs/spikformer_donor/model.pt"
-    fi
-    train spikformer_donor --alpha 0 --beta 0 "${spikformer[@]}" --epochs 2 --seed 1
-    spikformer_sheets="$runs/spikformer_donor_sheets.npz"
-    if [[ ! -f "$spikformer_sheets" && -f "$saved/spikformer_donor_sheets.npz" ]]; then
-        cp "$saved/spikformer_donor_sheets.npz" "$spikformer_sheets"
-    fi
-    if [[ ! -f "$spikformer_sheets" ]]; then
-        OPENBLAS_NUM_THREADS=1 $ta swap-positions --ckpt "$runs/spikformer_donor/model.pt" --out "$spikformer_sheets" \
-            --neighborhoods 2000 --steps 500 --seed 424
-    fi
-    spikformer_donor_sha=$($ta info --ckpt "$runs/spikformer_donor/model.pt" | awk '/content sha256/ {print $3}')
-    spikformer_note="positions=swap-optimised (2,000 neighbourhoods x 500 steps, seed 424) on the sine-grating rates \
-of a separately trained position donor (the same Spikformer, seed 1, alpha = beta = 0, 2 epochs; sha256 \
-$spikformer_donor_sha), then fixed; this network was trained from scratch on them"
-    spikformer_recipe=(--positions "$spikformer_sheets" --note "$spikformer_note" "${spikformer[@]}" --epochs 15 --seed 0)
-    want spikformer_baseline && train spikformer_baseline --alpha 0 --beta 0 "${spikformer_recipe[@]}"
-    want spikformer_topo_a05b05 && train spikformer_topo_a05b05 --alpha 0.5 --beta 0.5 "${spikformer_recipe[@]}"
-fi
+# IT; 128 channels, 8 heads, 8x8 tokens).
+family_pair spikformer Spikformer --arch spikformer "${common[@]}" --arch-kwarg embed_dim=128 --arch-kwarg depth=4 \
+    --arch-kwarg num_heads=8 --width 1  # the last --width wins
 
 declare -A bundled=([baseline]=sresnet18_cifar10_baseline.pt [topo_a05b05]=tsresnet18_cifar10_a05b05.pt
                     [topo_a10b10]=tsresnet18_cifar10_a10b10.pt [ann_baseline]=resnet18_cifar10_baseline.pt
