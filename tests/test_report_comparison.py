@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from topoanalysis.datasets.resolver import SHARED_DATA_DIR
-from topoanalysis.plotting.comparison import accuracy_vs_smoothness_models_figure, topography_cost_figure
+from topoanalysis.plotting.comparison import (
+    accuracy_vs_smoothness_models_figure,
+    face_body_smoothness_figure,
+    topography_cost_figure,
+    wrap_name,
+)
 from topoanalysis.report.comparison import benchmark_ceilings, region_table, topography_cost
 
 
@@ -60,9 +65,28 @@ def test_fig5a_draws_one_point_per_model_by_family():
     assert len(fig.axes) == 2
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert legend == ["spiking", "ReLU"]
-    assert len(fig.axes[1].texts) == 3  # every model labelled
+    assert sorted(text.get_text() for text in fig.axes[1].texts) == ["1", "2", "3"]  # every model numbered
+    assert "1\u00a0a   2\u00a0b   3\u00a0c" in [text.get_text() for text in fig.texts]  # and the key names them
     fig = accuracy_vs_smoothness_models_figure(points.assign(accuracy=[0.7, np.nan, 0.8]))
-    assert "not drawn (no accuracy recorded): b" in [t.get_text() for t in fig.texts]
+    assert any(text.get_text().endswith("\nnot drawn (no accuracy recorded): b") for text in fig.texts)
+
+
+def test_wrap_name_breaks_after_underscores():
+    assert wrap_name("tscornet_cifar10_a05b05") == "tscornet_cifar10_\na05b05"
+    assert wrap_name("resnet18_cifar10_baseline_seed2") == "resnet18_cifar10_\nbaseline_seed2"
+    assert wrap_name("short") == "short"
+    assert wrap_name("averyveryverylongstem_x") == "averyveryverylongstem_\nx"  # a long part keeps its own line
+
+
+def test_fig4c_labels_of_ten_long_names_do_not_overlap():
+    models = [f"tsresnet18_cifar10_a05b05_seed{i}" for i in range(10)]
+    table = pd.DataFrame([{"model": m, "family": "spiking ResNet-18", "domain": d, "smoothness": 0.5, "sem": 0.01,
+                           "chance": 0.02, "chance_sem": 0.01} for m in models for d in ("faces", "bodies")])
+    fig = face_body_smoothness_figure(table)
+    fig.canvas.draw()
+    boxes = [label.get_window_extent() for label in fig.axes[0].get_xticklabels()]
+    assert len(boxes) == 10
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
 
 
 def test_fig1_right_draws_one_bar_per_pair_and_marks_missing_accuracies():
