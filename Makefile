@@ -16,8 +16,8 @@ $(STAMP): requirements.lock requirements-test.lock requirements-build.lock pypro
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# The bundled spiking pair (the default checkpoint and its baseline) and the bundled ReLU pair in three seeds
-# (seed-level findings for the ReLU family; the spiking pair is one seed).
+# The bundled spiking ResNet pair (the default checkpoint and its baseline), the bundled ReLU pair in three seeds
+# (seed-level findings for the ReLU family; the spiking pairs are one seed each) and the spiking CORnet-RT pair.
 SNN_TOPO := checkpoints/tsresnet18_cifar10_a05b05.pt
 SNN_BASE := checkpoints/sresnet18_cifar10_baseline.pt
 ANN_TOPO := checkpoints/tresnet18_cifar10_a05.pt
@@ -26,12 +26,15 @@ ANN_TOPO_1 := checkpoints/tresnet18_cifar10_a05_seed1.pt
 ANN_BASE_1 := checkpoints/resnet18_cifar10_baseline_seed1.pt
 ANN_TOPO_2 := checkpoints/tresnet18_cifar10_a05_seed2.pt
 ANN_BASE_2 := checkpoints/resnet18_cifar10_baseline_seed2.pt
+CORNET_TOPO := checkpoints/tscornet_cifar10_a05b05.pt
+CORNET_BASE := checkpoints/scornet_cifar10_baseline.pt
 
 demo: $(STAMP)
 	$(BIN)/topoanalysis report --models $(SNN_TOPO) $(SNN_BASE) $(ANN_TOPO) $(ANN_BASE) \
-		$(ANN_TOPO_1) $(ANN_BASE_1) $(ANN_TOPO_2) $(ANN_BASE_2) \
+		$(ANN_TOPO_1) $(ANN_BASE_1) $(ANN_TOPO_2) $(ANN_BASE_2) $(CORNET_TOPO) $(CORNET_BASE) \
 		--baseline-of $(SNN_TOPO)=$(SNN_BASE) --baseline-of $(ANN_TOPO)=$(ANN_BASE) \
 		--baseline-of $(ANN_TOPO_1)=$(ANN_BASE_1) --baseline-of $(ANN_TOPO_2)=$(ANN_BASE_2) \
+		--baseline-of $(CORNET_TOPO)=$(CORNET_BASE) \
 		--group relu=$(ANN_TOPO),$(ANN_TOPO_1),$(ANN_TOPO_2) --out reports/bundled
 
 test: $(STAMP)
