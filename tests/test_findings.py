@@ -146,6 +146,18 @@ def test_a_position_free_measure_is_not_reported_as_topography():
     assert companion.claim.startswith("(non-spatial companion)") and "label shuffle" in companion.chance
 
 
+def test_a_topographic_model_without_a_place_map_cannot_co_localise_it():
+    contrast = _overlap(np.nan).assign(undefined_because="")
+    contrast.loc[0, "undefined_because"] = "places: no unit with t above 4 in every window"
+    finding = _by_key(overlap_contrast=contrast)["overlap_colocalization"]
+    assert finding.verdict == NOT_TESTABLE
+    assert finding.reason == ("the topographic model has no map to co-localise (places: no unit with t above 4 in "
+                              "every window)")
+    # a result cached before the reason was recorded still gets a plain reason, never "effect +nan"
+    finding = _by_key(overlap_contrast=_overlap(np.nan))["overlap_colocalization"]
+    assert finding.verdict == NOT_TESTABLE and "same fraction of selective units in every window" in finding.reason
+
+
 def test_a_topographic_model_at_its_shuffle_null_is_not_reproduced():
     finding = _by_key(v1_smoothness=_v1(0.04, 0.01, sem=0.005, chance=0.04))["v1_orientation_smoothness"]
     assert finding.ci_low > 0 and finding.above_null == 0.0 and finding.verdict == INCONCLUSIVE

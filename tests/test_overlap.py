@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topoanalysis.metrics.overlap import overlap_matrix, overlap_table, window_fractions
+from topoanalysis.metrics.overlap import colocalization_contrast, overlap_matrix, overlap_table, window_fractions
 
 
 def blob_map(xy, centre, amplitude=10.0, width_mm=8.0):
@@ -87,3 +87,21 @@ def test_window_placement_is_an_option_of_the_overlap():
     assert tdann[0, 1] > 0.5 and grid[0, 1] > 0.5 and tdann[0, 1] != grid[0, 1]
     with pytest.raises(ValueError, match="unknown window placement 'hex'"):
         overlap_matrix(t, xy, placement="hex")
+
+
+def test_a_domain_without_selective_units_has_no_co_localisation_and_says_why():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 70, (2000, 2))
+    t = rng.normal(0, 3, (2000, 4)) + 3.0
+    t[:, 3] = 0.0  # no place-selective unit anywhere
+    out = colocalization_contrast(t, xy, ["faces", "bodies", "characters", "places"], rng=rng, n_bootstrap=5,
+                                  n_shuffles=3)
+    assert np.isnan(out["value"]) and out["mapless"] == ["places: no unit with t above 4 in every window"]
+    t[:, 3] = 5.0  # every unit selective: the same fraction (1) in every window, no map either
+    out = colocalization_contrast(t, xy, ["faces", "bodies", "characters", "places"], rng=rng, n_bootstrap=5,
+                                  n_shuffles=3)
+    assert out["mapless"] == ["places: the same fraction of units with t above 4 in every window"]
+    t[:, 3] = rng.normal(0, 3, 2000) + 3.0
+    out = colocalization_contrast(t, xy, ["faces", "bodies", "characters", "places"], rng=rng, n_bootstrap=5,
+                                  n_shuffles=3)
+    assert np.isfinite(out["value"]) and out["mapless"] == []

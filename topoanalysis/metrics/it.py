@@ -167,14 +167,14 @@ def _spread(values: np.ndarray) -> dict:
 
 
 def _interval_row(method: str, value: float, bootstrap: np.ndarray, null: np.ndarray, null_kind: str,
-                  position_free: bool, resampled: str, n_resampled: int) -> dict:
+                  position_free: bool, resampled: str, n_resampled: int, undefined_because: str = "") -> dict:
     boot, shuffled = _spread(bootstrap), _spread(null)
     return {"method": method, "statistic": "faces-bodies minus characters-places", "value": value,
             "se": boot["sd"], "ci_low": boot["low"], "ci_high": boot["high"], "n_bootstrap": len(bootstrap),
             "resampled": resampled, "n_resampled": n_resampled, "null_kind": null_kind,
             "null_mean": shuffled["mean"], "null_sd": shuffled["sd"], "n_null": len(null),
             "position_shuffle_mean": value if position_free else shuffled["mean"],
-            "uses_positions": not position_free}
+            "uses_positions": not position_free, "undefined_because": undefined_because}
 
 
 def _overlap_contrast(responses: xr.DataArray, tvalues: pd.DataFrame, params: ITParams, window_mm: float,
@@ -195,7 +195,7 @@ def _overlap_contrast(responses: xr.DataArray, tvalues: pd.DataFrame, params: IT
                                      ddof=params.t_ddof)
     return pd.DataFrame([
         _interval_row("colocalization", coloc["value"], coloc["bootstrap"], coloc["shuffle"], "position shuffle",
-                      False, "windows", coloc["n_windows"]),
+                      False, "windows", coloc["n_windows"], "; ".join(coloc["mapless"])),
         _interval_row("tmap_pearson", tmap["value"], tmap["bootstrap"], tmap["label_shuffle"], "label shuffle",
                       True, "images within each domain", int(keep.sum()))])
 

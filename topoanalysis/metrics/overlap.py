@@ -136,7 +136,8 @@ def colocalization_contrast(t_values: np.ndarray, xy_mm: np.ndarray, domains, *,
     -------
     dict
         ``value``, ``bootstrap`` ``(n_bootstrap,)``, ``shuffle`` ``(n_shuffles,)``,
-        ``pairs`` ``(2,)`` (the two co-localisations) and ``n_windows``.
+        ``pairs`` ``(2,)`` (the two co-localisations), ``n_windows`` and ``mapless``: for each domain of the
+        pairs whose fraction is the same in every window (no map, so its rho and the value are NaN), why.
 
     Examples
     --------
@@ -156,7 +157,8 @@ def colocalization_contrast(t_values: np.ndarray, xy_mm: np.ndarray, domains, *,
     """
     t_values = np.asarray(t_values, dtype=np.float64)
     xy_mm = np.asarray(xy_mm, dtype=np.float64)
-    pairs = _pair_columns(list(domains))
+    domains = list(domains)
+    pairs = _pair_columns(domains)
     if placement not in WINDOW_PLACEMENTS:
         raise InputError(f"unknown window placement {placement!r}; valid: {', '.join(WINDOW_PLACEMENTS)}")
     windows = WINDOW_PLACEMENTS[placement](xy_mm, window_mm, min_units=min_units)
@@ -165,10 +167,11 @@ def colocalization_contrast(t_values: np.ndarray, xy_mm: np.ndarray, domains, *,
                          "co-localisation needs at least 3 - use a larger window")
     with np.errstate(invalid="ignore"):
         selective = (t_values > threshold).astype(np.float64)
-    membership = np.zeros((len(windows), len(t_values)))
+    membership = np.zeros((len(windows), len(t_values)))  # 0/1, so that counts are exact and equal fractions tie
     for row, members in enumerate(windows):
-        membership[row, members] = 1.0 / len(members)
-    fractions = membership @ selective
+        membership[row, members] = 1.0
+    sizes = membership.sum(axis=1, keepdims=True)
+    fractions = membership @ selective / sizes
 
     def contrast(rho: np.ndarray) -> np.ndarray:
         coloc = (1.0 + rho) / 2.0
@@ -177,11 +180,14 @@ def colocalization_contrast(t_values: np.ndarray, xy_mm: np.ndarray, domains, *,
     observed = _spearman_pairs(fractions, pairs)
     boot_rows = rng.integers(0, len(windows), (n_bootstrap, len(windows)))
     bootstrap = contrast(_spearman_pairs(fractions[boot_rows], pairs))
-    shuffled = np.stack([membership @ selective[rng.permutation(len(selective))] for _ in range(n_shuffles)]) \
+    shuffled = np.stack([membership @ selective[rng.permutation(len(selective))] / sizes for _ in range(n_shuffles)]) \
         if n_shuffles else np.empty((0, len(windows), selective.shape[1]))
     shuffle = contrast(_spearman_pairs(shuffled, pairs)) if n_shuffles else np.empty(0)
+    used = sorted({column for pair in pairs for column in pair})
+    mapless = [f"{domains[c]}: {'no unit' if not selective[:, c].any() else 'the same fraction of units'} with t "
+               f"above {threshold:g} in every window" for c in used if np.ptp(fractions[:, c]) == 0]
     return {"value": float(contrast(observed)), "pairs": (1.0 + observed) / 2.0, "bootstrap": bootstrap,
-            "shuffle": shuffle, "n_windows": len(windows)}
+            "shuffle": shuffle, "n_windows": len(windows), "mapless": mapless}
 
 
 def _weighted_t(responses: np.ndarray, squares: np.ndarray, counts: np.ndarray, ddof: int) -> np.ndarray:

@@ -132,6 +132,11 @@ def _overlap(contrast: pd.DataFrame, layer: str, topo: str, base: str, seed_sd: 
     paper = "Fig. 4: 0.63 vs 0.16 (TSResnet18) on a measure the paper does not define"
     measure = (f"TDANN co-localisation (1 + rho) / 2, faces-bodies minus characters-places, {layer}, in the "
                f"topographic model; SE from a bootstrap over {t['resampled']}")
+    if not np.isfinite(t["value"]):  # a domain without a map in the topographic model: nothing to co-localise
+        why = t.get("undefined_because")
+        why = why if isinstance(why, str) and why else ("a domain of the two pairs has the same fraction of "
+                                                        "selective units in every window")
+        return not_testable(key, claim, paper, measure, f"the topographic model has no map to co-localise ({why})")
     if not t["uses_positions"] or np.isclose(t["value"], t["position_shuffle_mean"], rtol=0, atol=1e-12):
         return not_testable(key, claim, paper, measure, "the measure does not move under position shuffling")
     diff, diff_se = t["value"] - b["value"], math.hypot(t["se"], b["se"])
