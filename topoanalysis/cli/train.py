@@ -20,7 +20,7 @@ DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.default is not M
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a spiking ResNet with task + STC loss")
+    parser = subparsers.add_parser("train", help="train a model of any family (--arch) with task + STC loss")
     parser.add_argument("--out", required=True, help="output folder (checkpoints, train_log.jsonl)")
     parser.add_argument("--dataset", choices=DATASETS, default=DEFAULTS["dataset"])
     parser.add_argument("--data", default=DEFAULTS["data_path"],
